@@ -1,0 +1,153 @@
+"""The resource catalog: pre-configured resources that nodes reference by id.
+
+Kinds (top-level keys of a catalog file): dataSources, fieldMappings, qualityRules,
+patternLibraries, redactionRules, syntheticTemplates, environments,
+notificationChannels. Each is a list of objects with an ``id``.
+
+:class:`Catalog` is the narrow interface the engine uses; :class:`FileCatalog` reads a
+YAML/JSON file (``--catalog``), :class:`DictCatalog` holds resources in memory, and the
+API's store provides its own implementation. Node modules may add built-in resources
+(``patterns_default``, ``schema_validation``...) with :func:`register_builtin`; every
+catalog falls back to them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from engine.errors import CatalogError, ResourceNotFound
+
+KINDS: tuple[str, ...] = (
+    "dataSources",
+    "fieldMappings",
+    "qualityRules",
+    "patternLibraries",
+    "redactionRules",
+    "syntheticTemplates",
+    "environments",
+    "notificationChannels",
+)
+
+_BUILTINS: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
+
+
+def register_builtin(kind: str, resource: dict[str, Any]) -> None:
+    """Add a built-in resource that every catalog can resolve (user entries win)."""
+    _check_kind(kind)
+    _BUILTINS[kind][resource["id"]] = resource
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise CatalogError(f"unknown resource kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+@runtime_checkable
+class Catalog(Protocol):
+    """Lookup of resources by kind and id."""
+
+    base_dir: Path | None
+
+    def get(self, kind: str, resource_id: str) -> dict[str, Any]:
+        """Return a copy of the resource; raise ResourceNotFound if absent."""
+        ...
+
+    def ids(self, kind: str) -> list[str]:
+        """All ids of a kind, built-ins included."""
+        ...
+
+
+class DictCatalog:
+    """A catalog held in memory: ``{kind: {id: resource}}``.
+
+    Args:
+        resources: Resources by kind and id.
+        base_dir: Folder that relative paths inside resources resolve against.
+    """
+
+    def __init__(
+        self,
+        resources: Mapping[str, Mapping[str, dict[str, Any]]] | None = None,
+        *,
+        base_dir: Path | None = None,
+    ) -> None:
+        self._res: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
+        for kind, items in (resources or {}).items():
+            _check_kind(kind)
+            self._res[kind].update({rid: dict(r) for rid, r in items.items()})
+        self.base_dir = base_dir
+
+    def get(self, kind: str, resource_id: str) -> dict[str, Any]:
+        _check_kind(kind)
+        found = self._res[kind].get(resource_id) or _BUILTINS[kind].get(resource_id)
+        if found is None:
+            raise ResourceNotFound(kind, resource_id, self.ids(kind))
+        return copy.deepcopy(found)
+
+    def ids(self, kind: str) -> list[str]:
+        _check_kind(kind)
+        return sorted(set(self._res[kind]) | set(_BUILTINS[kind]))
+
+    def put(self, kind: str, resource: dict[str, Any]) -> None:
+        _check_kind(kind)
+        self._res[kind][resource["id"]] = dict(resource)
+
+    def to_dict(self) -> dict[str, list[dict[str, Any]]]:
+        return {k: list(v.values()) for k, v in self._res.items() if v}
+
+
+class FileCatalog(DictCatalog):
+    """A catalog read from a YAML or JSON file."""
+
+    def __init__(self, path: str | Path) -> None:
+        from engine.spec.loader import read_document
+
+        p = Path(path).resolve()
+        try:
+            doc = read_document(p)
+        except Exception as exc:
+            raise CatalogError(f"catalog {p}: {exc}") from None
+        doc = doc or {}
+        if not isinstance(doc, dict):
+            raise CatalogError(f"catalog {p}: expected a mapping of resource kinds")
+        resources: dict[str, dict[str, dict[str, Any]]] = {}
+        for kind, items in doc.items():
+            if kind not in KINDS:
+                raise CatalogError(
+                    f"catalog {p}: unknown resource kind {kind!r}; expected one of "
+                    + ", ".join(KINDS)
+                )
+            if not isinstance(items, list):
+                raise CatalogError(f"catalog {p}: {kind} must be a list of objects")
+            for i, item in enumerate(items):
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    raise CatalogError(f"catalog {p}: {kind}[{i}] must be an object with an 'id'")
+                if item["id"] in resources.setdefault(kind, {}):
+                    raise CatalogError(f"catalog {p}: {kind} id {item['id']!r} appears twice")
+                resources[kind][item["id"]] = item
+        super().__init__(resources, base_dir=p.parent)
+        self.path = p
+
+
+def empty_catalog() -> DictCatalog:
+    return DictCatalog()
+
+
+def load_catalog(path: str | Path | None) -> DictCatalog:
+    """A FileCatalog for ``path``, or an empty catalog (built-ins only) when None."""
+    return FileCatalog(path) if path else empty_catalog()
+
+
+__all__ = [
+    "KINDS",
+    "Catalog",
+    "DictCatalog",
+    "FileCatalog",
+    "ResourceNotFound",
+    "empty_catalog",
+    "load_catalog",
+    "register_builtin",
+]

@@ -1,0 +1,114 @@
+"""What a node's build function receives, and what output nodes return.
+
+Imports no Ray at module load; Ray types appear only under TYPE_CHECKING.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.catalog import Catalog
+from engine.secrets import resolve_secret
+from engine.spec.models import NodeSpec, PipelineSpec
+
+if TYPE_CHECKING:
+    from ray.data import Dataset
+
+
+class Metrics(Protocol):
+    """Picklable handle for recording metrics from inside Ray tasks.
+
+    Counters are summed across batches and workers; states are merged with their own
+    ``merge(other)`` method (profiles, sketches). Both are cheap fire-and-forget calls.
+    """
+
+    def add(self, node_id: str, counters: dict[str, float]) -> None: ...
+
+    def merge_state(self, node_id: str, name: str, state: Any) -> None: ...
+
+
+class NullMetrics:
+    """Metrics that go nowhere (validation, unit tests of node functions)."""
+
+    def add(self, node_id: str, counters: dict[str, float]) -> None:
+        pass
+
+    def merge_state(self, node_id: str, name: str, state: Any) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of one run.
+
+    Attributes:
+        object_store_memory: Bytes of object-store memory Ray Data may use for this run
+            (bounds the streaming executor); ``None`` leaves Ray's default.
+        home: ``PIPELINE_BUILDER_HOME`` for local state and default artifacts.
+        base_dir: Folder relative paths in the spec resolve against.
+        progress_interval: Seconds between progress events.
+    """
+
+    object_store_memory: int | None = None
+    home: Path = field(default_factory=lambda: pipeline_home())
+    base_dir: Path = field(default_factory=Path.cwd)
+    progress_interval: float = 0.5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def pipeline_home() -> Path:
+    """``$PIPELINE_BUILDER_HOME`` or ``~/.pipeline-builder``."""
+    return Path(os.environ.get("PIPELINE_BUILDER_HOME", "~/.pipeline-builder")).expanduser()
+
+
+@dataclass
+class BuildContext:
+    """Everything a node's build function may use besides its inputs and config."""
+
+    spec: PipelineSpec
+    node: NodeSpec
+    catalog: Catalog
+    execution_id: str
+    options: RunOptions
+    metrics: Metrics = field(default_factory=NullMetrics)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def node_id(self) -> str:
+        return self.node.id
+
+    def resource(self, kind: str, resource_id: str) -> dict[str, Any]:
+        return self.catalog.get(kind, resource_id)
+
+    def secret(self, ref: str, *, what: str = "secret") -> str:
+        return resolve_secret(ref, what=f"node '{self.node.id}': {what}")
+
+    def resolve_path(self, uri: str) -> str:
+        """Absolute local path for relative ``uri``; URLs (``s3://``...) unchanged."""
+        if "://" in uri or uri.startswith("/"):
+            return uri
+        return str((self.options.base_dir / uri).resolve())
+
+    def artifact_dir(self) -> Path:
+        """A folder for this node's artifacts in this execution (reports, models)."""
+        d = self.options.home / "artifacts" / self.execution_id / self.node.id
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def report(self, key: str, value: Any) -> None:
+        """Record a driver-side fact (output location, findings...) in the run result."""
+        self.facts[key] = value
+
+
+class Sink(Protocol):
+    """What an output node's build returns: streams a Dataset somewhere, atomically.
+
+    ``write`` must leave nothing visible to readers if it raises (stage, then commit).
+    It returns facts about the output: at least ``location`` and ``format``; may add
+    ``schema``, ``files``, ``rows``, ``version``.
+    """
+
+    def write(self, ds: Dataset) -> dict[str, Any]: ...

@@ -1,0 +1,116 @@
+"""Errors raised by the engine.
+
+Every error the engine raises derives from :class:`PipelineBuilderError`::
+
+    PipelineBuilderError
+    ├── SpecError              the spec text cannot be parsed or has the wrong shape
+    ├── ValidationFailed       the spec parsed but has problems (lists every Problem)
+    ├── CatalogError           a catalog file is malformed
+    │   └── ResourceNotFound   a referenced resource id does not exist
+    ├── SecretError            a secret reference cannot be resolved
+    ├── NodeError              a node failed while building or running (names the node)
+    │   ├── NodeConfigError    a node's configuration is wrong in a way only run time sees
+    │   └── RowError           a row violated a node's rules under ``onError: fail``
+    ├── ExecutionFailed        a run ended in failure (wraps the first NodeError)
+    └── ExecutionCancelled     a run was cancelled
+
+Framework errors (everything above) say what was expected; errors raised by user
+code or third-party libraries inside a node are wrapped in :class:`NodeError` with
+the original exception chained as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PipelineBuilderError(Exception):
+    """Base class of every error raised by the engine."""
+
+
+class SpecError(PipelineBuilderError):
+    """The spec text cannot be read or parsed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem, located by node id and config path.
+
+    Attributes:
+        node_id: The node the problem belongs to, or ``None`` for pipeline-level problems.
+        path: Dotted location inside the node (``config.rules.0.min``) or the pipeline.
+        message: What is wrong and what was expected.
+    """
+
+    node_id: str | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"node '{self.node_id}'" if self.node_id else "pipeline"
+        loc = f" at {self.path}" if self.path else ""
+        return f"{where}{loc}: {self.message}"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"nodeId": self.node_id, "path": self.path, "message": self.message}
+
+
+class ValidationFailed(PipelineBuilderError):
+    """A spec has one or more problems; ``problems`` lists all of them."""
+
+    def __init__(self, problems: list[Problem], *, pipeline_id: str | None = None) -> None:
+        self.problems = list(problems)
+        self.pipeline_id = pipeline_id
+        head = f"pipeline '{pipeline_id}'" if pipeline_id else "pipeline"
+        lines = [f"{head} has {len(problems)} problem(s):"]
+        lines += [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+class CatalogError(PipelineBuilderError):
+    """A catalog file or resource is malformed."""
+
+
+class ResourceNotFound(CatalogError):
+    """A resource id does not exist in the catalog."""
+
+    def __init__(self, kind: str, resource_id: str, known: list[str] | None = None) -> None:
+        self.kind = kind
+        self.resource_id = resource_id
+        hint = f"; known {kind}: {', '.join(sorted(known))}" if known else ""
+        super().__init__(f"{kind} '{resource_id}' not found in the catalog{hint}")
+
+
+class SecretError(PipelineBuilderError):
+    """A secret reference (``env:NAME``) cannot be resolved."""
+
+
+class NodeError(PipelineBuilderError):
+    """A node failed; the message starts with the node id."""
+
+    def __init__(self, node_id: str, message: str) -> None:
+        self.node_id = node_id
+        super().__init__(f"node '{node_id}': {message}")
+
+    def __reduce__(self):  # keep the two-argument form across Ray's pickling
+        return (type(self), (self.node_id, str(self).split(": ", 1)[-1]))
+
+
+class NodeConfigError(NodeError):
+    """A node's configuration is wrong in a way only visible at run time."""
+
+
+class RowError(NodeError):
+    """A row broke a node's rules and the node's ``onError`` policy is ``fail``."""
+
+
+class ExecutionFailed(PipelineBuilderError):
+    """A run failed; ``node_id`` names the failing node when known."""
+
+    def __init__(self, message: str, *, node_id: str | None = None) -> None:
+        self.node_id = node_id
+        super().__init__(message)
+
+
+class ExecutionCancelled(PipelineBuilderError):
+    """A run was cancelled before it finished."""

@@ -1,0 +1,398 @@
+"""Run a pipeline: validate, plan, compile to Ray Data, stream every output, report.
+
+``run_pipeline`` is the one entry point the CLI, the API and driver scripts share. It
+returns a :class:`~engine.result.RunResult` whether the run succeeds or fails (only an
+invalid spec raises), and emits :class:`~engine.result.RunEvent` s while it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from engine.catalog import Catalog, empty_catalog
+from engine.context import RunOptions
+from engine.errors import ExecutionCancelled, NodeError, PipelineBuilderError
+from engine.planner import Plan, plan
+from engine.registry import default_registry
+from engine.result import (
+    NodeResult,
+    RunEvent,
+    RunResult,
+    new_execution_id,
+    quality_score,
+    records_processed,
+)
+from engine.spec.models import PipelineSpec
+from engine.validation import validate
+
+log = logging.getLogger(__name__)
+EventHook = Callable[[RunEvent], None]
+
+
+def ensure_ray(address: str | None = None, *, num_cpus: int | None = None) -> None:
+    """Connect to ``address`` (``auto``, ``ray://...``) or start a local embedded Ray."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    kwargs: dict[str, Any] = {"include_dashboard": False, "configure_logging": False}
+    if address:
+        kwargs["address"] = address
+    elif num_cpus:
+        kwargs["num_cpus"] = num_cpus
+    ray.init(**kwargs)
+
+
+def run_pipeline(
+    spec: PipelineSpec,
+    catalog: Catalog | None = None,
+    *,
+    options: RunOptions | None = None,
+    execution_id: str | None = None,
+    on_event: EventHook | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Validate, compile and run ``spec`` to completion.
+
+    Args:
+        spec: The pipeline.
+        catalog: Resources the nodes reference (built-ins only when None).
+        options: Run options (object-store limit, home, base folder for relative paths).
+        execution_id: Id to use; a new one is made when None.
+        on_event: Called with every RunEvent (started, progress, node_finished, ...).
+            Exceptions it raises are logged and ignored: observers never break a run.
+        cancel: Set it to stop the run; the result's status is then ``cancelled``.
+
+    Returns:
+        The RunResult (status ``completed``, ``failed`` or ``cancelled``).
+
+    Raises:
+        ValidationFailed: the spec has problems (nothing ran).
+    """
+    import ray
+    from ray.data import DataContext
+
+    from engine.compiler import compile_plan
+    from engine.metrics import MetricsActor, RayMetrics
+
+    catalog = catalog if catalog is not None else empty_catalog()
+    options = options or RunOptions()
+    registry = default_registry()
+    configs = validate(spec, catalog, registry)
+    the_plan = plan(spec, configs, registry)
+    execution_id = execution_id or new_execution_id()
+    ensure_ray(options.extra.get("address"))
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False
+    if options.object_store_memory:
+        ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(
+            object_store_memory=options.object_store_memory
+        )
+
+    result = RunResult(
+        execution_id=execution_id,
+        pipeline_id=spec.id,
+        status="running",
+        started_at=time.time(),
+        nodes={n.id: NodeResult(id=n.id, type=n.type_key) for n in the_plan.order},
+    )
+    emit = _emitter(on_event, execution_id)
+    emit("started", {"pipelineId": spec.id, "totalSteps": len(the_plan.order)})
+    actor = MetricsActor.remote()  # type: ignore[attr-defined]
+    metrics = RayMetrics(actor, execution_id)
+    tracker = _Tracker(the_plan)
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=_watch,
+        args=(actor, tracker, result, emit, options.progress_interval, stop, cancel),
+        daemon=True,
+    )
+    try:
+        compiled = compile_plan(
+            the_plan, spec, catalog, registry,
+            execution_id=execution_id, options=options, metrics=metrics,
+        )
+        if cancel is not None and cancel.is_set():
+            raise ExecutionCancelled("execution cancelled before it started")
+        watcher.start()
+        _execute(compiled, the_plan, tracker, result, emit, actor)
+        result.status = "completed"
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes a result
+        err = _root_error(exc)
+        cancelled = (
+            isinstance(err, ExecutionCancelled)
+            or "ExecutionCancelled" in str(err)
+            or bool(cancel and cancel.is_set())
+        )
+        result.status = "cancelled" if cancelled else "failed"
+        result.error = "execution cancelled" if cancelled else _message(err)
+        result.error_node = None if cancelled else _error_node(err, result.error)
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        stop.set()
+        if watcher.is_alive():
+            watcher.join(timeout=5)
+        result.finished_at = time.time()
+        _collect(actor, tracker, result, locals().get("compiled"))
+        ray.kill(actor, no_restart=True)
+    emit(result.status, {"result": result.to_dict()})
+    return result
+
+
+def _execute(compiled: Any, the_plan: Plan, tracker: _Tracker, result: RunResult,
+             emit: Callable[[str, dict[str, Any]], None], actor: Any) -> None:
+    """Stream every sink and drain every leaf, concurrently; first failure stops all."""
+    jobs: dict[str, Callable[[], dict[str, Any] | None]] = {}
+    for node_id, (sink, ds) in compiled.sinks.items():
+        jobs[node_id] = _sink_job(sink, ds)
+    for leaf in the_plan.leaves:
+        if leaf.id in compiled.datasets:
+            jobs[leaf.id] = _drain_job(compiled.datasets[leaf.id])
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs)), thread_name_prefix="pb-sink") as pool:
+        futures: dict[Future[Any], str] = {pool.submit(fn): nid for nid, fn in jobs.items()}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for fut in done:
+                nid = futures[fut]
+                exc = fut.exception()
+                if exc is not None:
+                    actor.cancel.remote()  # stop the other streams promptly
+                    tracker.fail(nid)
+                    wait(pending)
+                    raise exc
+                facts = fut.result()
+                if facts:
+                    result.outputs.append({"nodeId": nid, **facts})
+                for finished in tracker.finish(nid):
+                    emit("node_finished", {"nodeId": finished})
+
+
+def _sink_job(sink: Any, ds: Any) -> Callable[[], dict[str, Any] | None]:
+    return lambda: sink.write(ds)
+
+
+def _drain_job(ds: Any) -> Callable[[], None]:
+    def drain() -> None:
+        for _ in ds.iter_internal_ref_bundles():
+            pass
+
+    return drain
+
+
+class _Tracker:
+    """Which nodes are pending, running or done, from which terminals have finished."""
+
+    def __init__(self, the_plan: Plan) -> None:
+        self.plan = the_plan
+        terminals = [n.id for n in the_plan.outputs] + [n.id for n in the_plan.leaves]
+        self.ancestors = {t: self._ancestors(t) | {t} for t in terminals}
+        self.done: set[str] = set()
+        self.failed: set[str] = set()
+        self.finished_terminals: set[str] = set()
+        self.lock = threading.Lock()
+
+    def _ancestors(self, nid: str) -> set[str]:
+        out: set[str] = set()
+        stack = list(self.plan.node(nid).inputs)
+        while stack:
+            n = stack.pop()
+            if n not in out:
+                out.add(n)
+                stack.extend(self.plan.node(n).inputs)
+        return out
+
+    def finish(self, terminal: str) -> list[str]:
+        with self.lock:
+            self.finished_terminals.add(terminal)
+            newly = []
+            for n in self.ancestors.get(terminal, {terminal}):
+                if n in self.done:
+                    continue
+                users = [t for t, anc in self.ancestors.items() if n in anc]
+                if all(t in self.finished_terminals for t in users):
+                    self.done.add(n)
+                    newly.append(n)
+            return sorted(newly, key=lambda x: self.plan.node(x).level)
+
+    def fail(self, terminal: str) -> None:
+        with self.lock:
+            self.failed.add(terminal)
+
+    def status(self, nid: str, rows: float) -> str:
+        if nid in self.done:
+            return "completed"
+        if nid in self.failed:
+            return "failed"
+        return "running" if rows > 0 else "pending"
+
+
+def _watch(actor: Any, tracker: _Tracker, result: RunResult,
+           emit: Callable[[str, dict[str, Any]], None], interval: float,
+           stop: threading.Event, cancel: threading.Event | None) -> None:
+    """Poll the metrics actor and emit progress until ``stop``; forward cancellation."""
+    import ray
+
+    sources = {n.id for n in tracker.plan.order if n.type_key.startswith("source/")}
+    while not stop.wait(interval):
+        if cancel is not None and cancel.is_set():
+            ray.get(actor.cancel.remote())
+        try:
+            snap = ray.get(actor.snapshot.remote(), timeout=10)
+        except Exception:  # noqa: BLE001 - a missed poll is not a failed run
+            continue
+        emit("progress", _progress(snap, tracker, sources, result))
+
+
+def _progress(snap: dict[str, Any], tracker: _Tracker, sources: set[str],
+              result: RunResult) -> dict[str, Any]:
+    counters = snap["counters"]
+    rows = {n: int(c.get("rows", 0)) for n, c in counters.items()}
+    nodes = {}
+    current = None
+    for pn in tracker.plan.order:
+        r = rows.get(pn.id, 0)
+        st = tracker.status(pn.id, r)
+        nodes[pn.id] = {"rowsOut": r, "bytesOut": int(counters.get(pn.id, {}).get("bytes", 0)),
+                        "status": st}
+        if st == "running":
+            current = pn.id
+    return {
+        "recordsProcessed": records_processed(rows, sources),
+        "dataSize": int(sum(counters.get(s, {}).get("bytes", 0) for s in sources)),
+        "completedSteps": len(tracker.done),
+        "totalSteps": len(tracker.plan.order),
+        "currentStep": current,
+        "elapsedSeconds": round(time.time() - result.started_at, 3),
+        "nodes": nodes,
+    }
+
+
+def _collect(actor: Any, tracker: _Tracker, result: RunResult, compiled: Any) -> None:
+    """Fill the result's per-node figures from the metrics actor and node contexts."""
+    import ray
+
+    try:
+        snap = ray.get(actor.snapshot.remote(True), timeout=30)
+    except Exception:  # noqa: BLE001
+        snap = {"counters": {}, "states": {}, "schemas": {}, "first": {}, "last": {}}
+    for nid, nr in result.nodes.items():
+        c = dict(snap["counters"].get(nid, {}))
+        nr.rowsOut = int(c.pop("rows", 0))
+        nr.bytesOut = int(c.pop("bytes", 0))
+        nr.counters = c
+        nr.states = snap.get("states", {}).get(nid, {})
+        nr.schema = snap["schemas"].get(nid)
+        if nid in snap["first"]:
+            nr.seconds = round(snap["last"][nid] - snap["first"][nid], 3)
+        if compiled is not None and nid in compiled.contexts:
+            nr.facts = _jsonable(compiled.contexts[nid].facts)
+        nr.status = tracker.status(nid, nr.rowsOut)  # type: ignore[assignment]
+        if result.status == "completed":
+            nr.status = "completed"
+        elif nr.status == "running":
+            nr.status = "failed" if nid == result.error_node else "cancelled"
+        if nid == result.error_node:
+            nr.status, nr.error = "failed", result.error
+    for nid, nr in result.nodes.items():
+        pn = tracker.plan.node(nid)
+        nr.rowsIn = sum(result.nodes[i].rowsOut for i in pn.inputs)
+        if pn.kind == "output":
+            nr.rowsOut = nr.rowsIn
+            nr.schema = nr.schema or (result.nodes[pn.inputs[0]].schema if pn.inputs else None)
+        if pn.type_key.startswith("source/"):
+            result.sources.append({
+                "nodeId": nid,
+                "location": nr.facts.get("location"),
+                "format": nr.facts.get("format"),
+                "dataSourceId": nr.facts.get("dataSourceId"),
+                "schema": nr.schema,
+            })
+    for out in result.outputs:
+        nr = result.nodes[out["nodeId"]]
+        out.setdefault("rows", nr.rowsIn)
+        out.setdefault("schema", nr.schema)
+    _ = quality_score  # re-exported for callers computing scores from partial results
+
+
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    try:
+        json.dumps(obj)
+        return obj
+    except TypeError:
+        return json.loads(json.dumps(obj, default=str))
+
+
+def _emitter(hook: EventHook | None, execution_id: str) -> Callable[[str, dict[str, Any]], None]:
+    def emit(kind: str, data: dict[str, Any]) -> None:
+        if hook is None:
+            return
+        try:
+            hook(RunEvent(kind=kind, execution_id=execution_id, at=time.time(), data=data))  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - observers never break a run
+            log.exception("run event hook failed for %s", kind)
+
+    return emit
+
+
+def _root_error(exc: BaseException) -> BaseException:
+    """The engine error inside Ray's wrappers (RayTaskError, UserCodeException...).
+
+    Searches ``cause`` (RayTaskError), ``__cause__`` and ``__context__`` breadth-first;
+    falls back to the innermost non-Ray exception, then to ``exc``.
+    """
+    seen: set[int] = set()
+    queue: list[BaseException] = [exc]
+    inner: BaseException | None = None
+    while queue:
+        cur = queue.pop(0)
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, PipelineBuilderError):
+            return cur
+        if not type(cur).__module__.startswith("ray") and not isinstance(cur, StopIteration):
+            inner = inner or cur
+        for nxt in (getattr(cur, "cause", None), cur.__cause__, cur.__context__):
+            if isinstance(nxt, BaseException):
+                queue.append(nxt)
+    return inner or exc
+
+
+_TRACE_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Failed|Cancelled)): (.+)$", re.M)
+_NODE_IN_MESSAGE = re.compile(r"node '([^']+)'")
+
+
+def _message(err: BaseException) -> str:
+    """A one-line message; for Ray's wrappers, the original error's line from its trace."""
+    if isinstance(err, PipelineBuilderError):
+        return str(err)
+    text = str(err)
+    for m in _TRACE_LINE.finditer(text):
+        name, msg = m.group(1), m.group(2).strip()
+        if not name.startswith("ray."):
+            short = name.rsplit(".", 1)[-1]
+            return msg if name.startswith("engine.errors.") else f"{short}: {msg}"
+    lines = text.strip().splitlines()
+    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
+
+
+def _error_node(err: BaseException, message: str) -> str | None:
+    node = getattr(err, "node_id", None)
+    if node is None:
+        m = _NODE_IN_MESSAGE.match(message)
+        node = m.group(1) if m else None
+    return node
+
+
+__all__ = ["NodeError", "RunEvent", "RunResult", "ensure_ray", "run_pipeline"]

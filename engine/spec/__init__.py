@@ -1,0 +1,20 @@
+"""Pipeline spec: models and loading. Imports no Ray."""
+
+from engine.spec.loader import load_spec, parse_spec
+from engine.spec.models import (
+    NodeSpec,
+    OnError,
+    PipelineSpec,
+    ResourceHints,
+    RetryPolicy,
+)
+
+__all__ = [
+    "NodeSpec",
+    "OnError",
+    "PipelineSpec",
+    "ResourceHints",
+    "RetryPolicy",
+    "load_spec",
+    "parse_spec",
+]

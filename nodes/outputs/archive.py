@@ -1,0 +1,161 @@
+"""``output/archive``: write Parquet / CSV / JSON Lines to a local folder or ``s3://``.
+
+Writes are atomic for readers. Ray Data streams the files into a staging location; only
+after every file is written does the commit make them visible:
+
+- local: the staging folder is renamed over the target folder (the previous version is
+  moved aside first and removed after), so readers see the old or the new files only;
+- S3: files land under ``<uri>/data-<executionId>/`` and become visible when
+  ``<uri>/_manifest.json`` (a single atomic PUT) is rewritten to list them; readers that
+  go through the manifest (``source/file`` does) never see a partial version. Earlier
+  versions' files are deleted after the flip.
+
+A failed write removes its staging files and leaves the previous version untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow.fs as pafs
+from pydantic import Field
+
+from engine.context import BuildContext
+from engine.errors import NodeConfigError, NodeError
+from engine.registry import NodeConfig, register
+from engine.storage import StorageOptions, filesystem, scheme
+
+if TYPE_CHECKING:
+    from ray.data import Dataset
+
+MANIFEST = "_manifest.json"
+
+
+class ArchiveConfig(NodeConfig):
+    """Config of ``output/archive``."""
+
+    uri: str = Field(description="Target folder: a path or s3://bucket/prefix.")
+    format: Literal["parquet", "csv", "jsonl"] = "parquet"
+    compression: Literal["snappy", "zstd", "gzip", "none"] = "snappy"
+    partitionBy: list[str] = Field(default_factory=list, description="Hive-style partitions.")
+    mode: Literal["overwrite", "error_if_exists"] = "overwrite"
+    rowsPerFile: int | None = Field(None, gt=0)
+    storage: dict[str, Any] | None = Field(
+        None, description="endpointUrl, region, accessKeyId/secretAccessKey as env: refs."
+    )
+
+
+class ArchiveSink:
+    """Stages the dataset's files, then commits them in one step (see module docs)."""
+
+    def __init__(self, ctx: BuildContext, config: ArchiveConfig) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.uri = ctx.resolve_path(config.uri)
+        self.opts = StorageOptions.from_config(config.storage)
+        self.fs, self.path = filesystem(self.uri, self.opts)
+        if config.partitionBy and config.format != "parquet":
+            raise NodeConfigError(ctx.node_id, "partitionBy is supported for parquet only")
+
+    def write(self, ds: Dataset) -> dict[str, Any]:
+        exists = self.fs.get_file_info(self.path).type != pafs.FileType.NotFound
+        if exists and self.config.mode == "error_if_exists":
+            raise NodeError(self.ctx.node_id, f"{self.uri!r} exists and mode is error_if_exists")
+        local = scheme(self.uri) == "file"
+        exec_id = self.ctx.execution_id
+        if local:
+            parent, name = os.path.split(self.path.rstrip("/"))
+            staging = os.path.join(parent, f".{name}.staging-{exec_id}")
+        else:
+            staging = f"{self.path.rstrip('/')}/data-{exec_id}"
+        try:
+            self._write_files(ds, staging)
+            files = self._list(staging)
+            manifest = {
+                "executionId": exec_id,
+                "pipelineId": self.ctx.spec.id,
+                "nodeId": self.ctx.node_id,
+                "format": self.config.format,
+                "files": files if local else [f"data-{exec_id}/{f}" for f in files],
+                "createdAt": time.time(),
+            }
+            if local:
+                self._put(f"{staging}/{MANIFEST}", manifest)
+                self._commit_local(staging)
+            else:
+                self._commit_s3(manifest)
+        except BaseException:
+            self._remove(staging)
+            raise
+        return {"location": self.uri, "format": self.config.format, "files": len(files),
+                "partitionBy": self.config.partitionBy}
+
+    def _write_files(self, ds: Dataset, staging: str) -> None:
+        c = self.config
+        kwargs: dict[str, Any] = {"filesystem": self.fs}
+        if c.rowsPerFile:
+            kwargs["min_rows_per_file"] = c.rowsPerFile
+        if c.format == "parquet":
+            ds.write_parquet(
+                staging, partition_cols=c.partitionBy or None,
+                compression=None if c.compression == "none" else c.compression, **kwargs,
+            )
+            return
+        if c.compression not in ("none", "snappy"):
+            kwargs["arrow_open_stream_args"] = {"compression": c.compression}
+        if c.format == "csv":
+            ds.write_csv(staging, **kwargs)
+        else:
+            ds.write_json(staging, **kwargs)
+
+    def _list(self, root: str) -> list[str]:
+        sel = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+        prefix = root.rstrip("/") + "/"
+        return sorted(
+            i.path[len(prefix):] for i in self.fs.get_file_info(sel)
+            if i.type == pafs.FileType.File and not i.base_name.startswith((".", "_"))
+        )
+
+    def _put(self, path: str, doc: dict[str, Any]) -> None:
+        with self.fs.open_output_stream(path) as f:
+            f.write(json.dumps(doc, indent=2).encode())
+
+    def _commit_local(self, staging: str) -> None:
+        target = self.path.rstrip("/")
+        parent, name = os.path.split(target)
+        old = os.path.join(parent, f".{name}.old-{self.ctx.execution_id}")
+        if os.path.exists(target):
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _commit_s3(self, manifest: dict[str, Any]) -> None:
+        root = self.path.rstrip("/")
+        previous = self._list_prefixes(root)
+        self._put(f"{root}/{MANIFEST}", manifest)
+        keep = f"data-{self.ctx.execution_id}"
+        for p in previous:
+            if p != keep:
+                self._remove(f"{root}/{p}")
+
+    def _list_prefixes(self, root: str) -> list[str]:
+        sel = pafs.FileSelector(root, recursive=False, allow_not_found=True)
+        return [i.base_name for i in self.fs.get_file_info(sel)
+                if i.type == pafs.FileType.Directory and i.base_name.startswith("data-")]
+
+    def _remove(self, path: str) -> None:
+        try:
+            if self.fs.get_file_info(path).type != pafs.FileType.NotFound:
+                self.fs.delete_dir(path)
+        except OSError:
+            pass  # best effort: staging is never visible to readers anyway
+
+
+@register("output", "archive", config=ArchiveConfig, kind="output",
+          description="Write Parquet / CSV / JSON Lines atomically to a folder or s3:// prefix")
+def build(*, ctx: BuildContext, inputs: list[Dataset], config: ArchiveConfig) -> ArchiveSink:
+    return ArchiveSink(ctx, config)

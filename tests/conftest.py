@@ -1,0 +1,96 @@
+"""Shared fixtures: one Ray session per test session, temp homes, a real S3 server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+# Small, fixed Ray session: 2 CPUs, 256 MB object store, no dashboard.
+RAY_NUM_CPUS = 2
+RAY_OBJECT_STORE = 256 * 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# The S3-compatible test server's address is fixed before Ray starts, so Ray workers
+# inherit the same AWS_* environment as the driver.
+# (Guarded so that importing this module twice keeps one port.)
+S3_PORT = int(os.environ.setdefault("PIPELINE_BUILDER_TEST_S3_PORT", str(free_port())))
+os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{S3_PORT}"
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Start (or join) the one Ray session the test run shares."""
+    import ray
+
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+        ray.init(
+            num_cpus=RAY_NUM_CPUS,
+            object_store_memory=RAY_OBJECT_STORE,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+        from ray.data import DataContext
+
+        ctx = DataContext.get_current()
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+    yield ray
+    # Ray is shut down at interpreter exit; tests keep sharing it until then.
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh PIPELINE_BUILDER_HOME for one test."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("PIPELINE_BUILDER_HOME", str(h))
+    return h
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto in server mode) on loopback for the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=S3_PORT, verbose=False)
+    server.start()
+    deadline = time.time() + 20
+    while True:  # start() returns before the socket listens
+        try:
+            socket.create_connection(("127.0.0.1", S3_PORT), timeout=1).close()
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+    yield os.environ["AWS_ENDPOINT_URL"]
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """A new, empty bucket on the test S3 server; yields its name."""
+    import uuid
+
+    import boto3
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=name)
+    return name

@@ -1,0 +1,26 @@
+"""A test-only node type that sleeps per batch, for cancellation and timing tests."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+import pyarrow as pa
+
+from engine.registry import NodeConfig, register
+
+
+class SleepConfig(NodeConfig):
+    secondsPerBatch: float = 0.2
+
+
+def _sleep(batch: pa.Table, *, seconds: float) -> pa.Table:
+    time.sleep(seconds)
+    return batch
+
+
+@register("transform", "test_sleep", config=SleepConfig, description="test only: sleep per batch")
+def build(*, ctx: Any, inputs: list[Any], config: SleepConfig) -> Any:
+    return inputs[0].map_batches(functools.partial(_sleep, seconds=config.secondsPerBatch),
+                                 batch_format="pyarrow", batch_size=200)
