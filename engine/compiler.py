@@ -58,19 +58,28 @@ def compile_plan(
         inputs = [out.datasets[i] for i in pn.inputs]
         node = spec.node(pn.id)
         try:
-            built, ctx = _build(pn.id, spec, catalog, registry, inputs, execution_id, options, metrics)
+            built, ctx = _build(
+                pn.id, spec, catalog, registry, inputs, execution_id, options, metrics
+            )
         except PipelineBuilderError as exc:
             if not node.fallback:
                 raise
             built, ctx = _build(
-                node.fallback, spec, catalog, registry, inputs, execution_id, options, metrics,
+                node.fallback,
+                spec,
+                catalog,
+                registry,
+                inputs,
+                execution_id,
+                options,
+                metrics,
                 as_node=pn.id,
             )
             ctx.report("fallbackUsed", {"node": node.fallback, "reason": str(exc)})
             out.substituted[pn.id] = node.fallback
         out.contexts[pn.id] = ctx
         if pn.kind == "output":
-            out.sinks[pn.id] = (built, inputs[0] if len(inputs) == 1 else inputs)
+            out.sinks[pn.id] = (built, inputs[0])
         else:
             out.datasets[pn.id] = built.map_batches(
                 functools.partial(count_batch, metrics=metrics, node_id=pn.id),

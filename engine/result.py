@@ -32,7 +32,12 @@ class RunEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "executionId": self.execution_id, "at": iso(self.at), **self.data}
+        return {
+            "kind": self.kind,
+            "executionId": self.execution_id,
+            "at": iso(self.at),
+            **self.data,
+        }
 
 
 @dataclass

@@ -75,11 +75,10 @@ def run_pipeline(
     Raises:
         ValidationFailed: the spec has problems (nothing ran).
     """
-    import ray
     from ray.data import DataContext
 
     from engine.compiler import compile_plan
-    from engine.metrics import MetricsActor, RayMetrics
+    from engine.metrics import RayMetrics, metrics_actor
 
     catalog = catalog if catalog is not None else empty_catalog()
     options = options or RunOptions()
@@ -105,26 +104,30 @@ def run_pipeline(
     )
     emit = _emitter(on_event, execution_id)
     emit("started", {"pipelineId": spec.id, "totalSteps": len(the_plan.order)})
-    actor = MetricsActor.remote()  # type: ignore[attr-defined]
-    metrics = RayMetrics(actor, execution_id)
+    metrics = RayMetrics(metrics_actor(), execution_id)
     tracker = _Tracker(the_plan)
     stop = threading.Event()
     watcher = threading.Thread(
         target=_watch,
-        args=(actor, tracker, result, emit, options.progress_interval, stop, cancel),
+        args=(metrics, tracker, result, emit, options.progress_interval, stop, cancel),
         daemon=True,
     )
     try:
         compiled = compile_plan(
-            the_plan, spec, catalog, registry,
-            execution_id=execution_id, options=options, metrics=metrics,
+            the_plan,
+            spec,
+            catalog,
+            registry,
+            execution_id=execution_id,
+            options=options,
+            metrics=metrics,
         )
         if cancel is not None and cancel.is_set():
             raise ExecutionCancelled("execution cancelled before it started")
         watcher.start()
-        _execute(compiled, the_plan, tracker, result, emit, actor)
+        _execute(compiled, the_plan, tracker, result, emit, metrics)
         result.status = "completed"
-    except BaseException as exc:  # noqa: BLE001 - every failure becomes a result
+    except BaseException as exc:
         err = _root_error(exc)
         cancelled = (
             isinstance(err, ExecutionCancelled)
@@ -141,14 +144,20 @@ def run_pipeline(
         if watcher.is_alive():
             watcher.join(timeout=5)
         result.finished_at = time.time()
-        _collect(actor, tracker, result, locals().get("compiled"))
-        ray.kill(actor, no_restart=True)
+        _collect(metrics, tracker, result, locals().get("compiled"))
+        metrics.forget()
     emit(result.status, {"result": result.to_dict()})
     return result
 
 
-def _execute(compiled: Any, the_plan: Plan, tracker: _Tracker, result: RunResult,
-             emit: Callable[[str, dict[str, Any]], None], actor: Any) -> None:
+def _execute(
+    compiled: Any,
+    the_plan: Plan,
+    tracker: _Tracker,
+    result: RunResult,
+    emit: Callable[[str, dict[str, Any]], None],
+    metrics: Any,
+) -> None:
     """Stream every sink and drain every leaf, concurrently; first failure stops all."""
     jobs: dict[str, Callable[[], dict[str, Any] | None]] = {}
     for node_id, (sink, ds) in compiled.sinks.items():
@@ -165,7 +174,7 @@ def _execute(compiled: Any, the_plan: Plan, tracker: _Tracker, result: RunResult
                 nid = futures[fut]
                 exc = fut.exception()
                 if exc is not None:
-                    actor.cancel.remote()  # stop the other streams promptly
+                    metrics.cancel()  # stop the other streams promptly
                     tracker.fail(nid)
                     wait(pending)
                     raise exc
@@ -235,25 +244,32 @@ class _Tracker:
         return "running" if rows > 0 else "pending"
 
 
-def _watch(actor: Any, tracker: _Tracker, result: RunResult,
-           emit: Callable[[str, dict[str, Any]], None], interval: float,
-           stop: threading.Event, cancel: threading.Event | None) -> None:
+def _watch(
+    metrics: Any,
+    tracker: _Tracker,
+    result: RunResult,
+    emit: Callable[[str, dict[str, Any]], None],
+    interval: float,
+    stop: threading.Event,
+    cancel: threading.Event | None,
+) -> None:
     """Poll the metrics actor and emit progress until ``stop``; forward cancellation."""
     import ray
 
     sources = {n.id for n in tracker.plan.order if n.type_key.startswith("source/")}
     while not stop.wait(interval):
         if cancel is not None and cancel.is_set():
-            ray.get(actor.cancel.remote())
+            ray.get(metrics.cancel())
         try:
-            snap = ray.get(actor.snapshot.remote(), timeout=10)
-        except Exception:  # noqa: BLE001 - a missed poll is not a failed run
+            snap = ray.get(metrics.snapshot(), timeout=10)
+        except Exception:
             continue
         emit("progress", _progress(snap, tracker, sources, result))
 
 
-def _progress(snap: dict[str, Any], tracker: _Tracker, sources: set[str],
-              result: RunResult) -> dict[str, Any]:
+def _progress(
+    snap: dict[str, Any], tracker: _Tracker, sources: set[str], result: RunResult
+) -> dict[str, Any]:
     counters = snap["counters"]
     rows = {n: int(c.get("rows", 0)) for n, c in counters.items()}
     nodes = {}
@@ -261,8 +277,11 @@ def _progress(snap: dict[str, Any], tracker: _Tracker, sources: set[str],
     for pn in tracker.plan.order:
         r = rows.get(pn.id, 0)
         st = tracker.status(pn.id, r)
-        nodes[pn.id] = {"rowsOut": r, "bytesOut": int(counters.get(pn.id, {}).get("bytes", 0)),
-                        "status": st}
+        nodes[pn.id] = {
+            "rowsOut": r,
+            "bytesOut": int(counters.get(pn.id, {}).get("bytes", 0)),
+            "status": st,
+        }
         if st == "running":
             current = pn.id
     return {
@@ -276,13 +295,13 @@ def _progress(snap: dict[str, Any], tracker: _Tracker, sources: set[str],
     }
 
 
-def _collect(actor: Any, tracker: _Tracker, result: RunResult, compiled: Any) -> None:
+def _collect(metrics: Any, tracker: _Tracker, result: RunResult, compiled: Any) -> None:
     """Fill the result's per-node figures from the metrics actor and node contexts."""
     import ray
 
     try:
-        snap = ray.get(actor.snapshot.remote(True), timeout=30)
-    except Exception:  # noqa: BLE001
+        snap = ray.get(metrics.snapshot(True), timeout=30)
+    except Exception:
         snap = {"counters": {}, "states": {}, "schemas": {}, "first": {}, "last": {}}
     for nid, nr in result.nodes.items():
         c = dict(snap["counters"].get(nid, {}))
@@ -309,13 +328,15 @@ def _collect(actor: Any, tracker: _Tracker, result: RunResult, compiled: Any) ->
             nr.rowsOut = nr.rowsIn
             nr.schema = nr.schema or (result.nodes[pn.inputs[0]].schema if pn.inputs else None)
         if pn.type_key.startswith("source/"):
-            result.sources.append({
-                "nodeId": nid,
-                "location": nr.facts.get("location"),
-                "format": nr.facts.get("format"),
-                "dataSourceId": nr.facts.get("dataSourceId"),
-                "schema": nr.schema,
-            })
+            result.sources.append(
+                {
+                    "nodeId": nid,
+                    "location": nr.facts.get("location"),
+                    "format": nr.facts.get("format"),
+                    "dataSourceId": nr.facts.get("dataSourceId"),
+                    "schema": nr.schema,
+                }
+            )
     for out in result.outputs:
         nr = result.nodes[out["nodeId"]]
         out.setdefault("rows", nr.rowsIn)
@@ -339,7 +360,7 @@ def _emitter(hook: EventHook | None, execution_id: str) -> Callable[[str, dict[s
             return
         try:
             hook(RunEvent(kind=kind, execution_id=execution_id, at=time.time(), data=data))  # type: ignore[arg-type]
-        except Exception:  # noqa: BLE001 - observers never break a run
+        except Exception:
             log.exception("run event hook failed for %s", kind)
 
     return emit

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from engine.errors import SecretError
 
@@ -31,8 +32,7 @@ def resolve_secret(ref: str, *, what: str = "secret") -> str:
     m = _REF.match(ref or "")
     if not m:
         raise SecretError(
-            f"{what} must be a secret reference like 'env:NAME' or 'file:/path', "
-            "not a plain value"
+            f"{what} must be a secret reference like 'env:NAME' or 'file:/path', not a plain value"
         )
     scheme, target = m.groups()
     if scheme == "env":
@@ -46,7 +46,7 @@ def resolve_secret(ref: str, *, what: str = "secret") -> str:
         raise SecretError(f"{what}: cannot read secret file {target}") from None
 
 
-def scrub(obj: object) -> object:
+def scrub(obj: Any) -> Any:
     """Copy of a resource with values under secret-looking keys replaced by '***'
     unless they are references (references are safe to show)."""
     if isinstance(obj, dict):

@@ -16,7 +16,7 @@ from engine.catalog import Catalog, empty_catalog
 from engine.errors import Problem, ResourceNotFound, ValidationFailed
 from engine.registry import Registry, ResourceRef, default_registry
 from engine.spec.loader import problems_from_pydantic
-from engine.spec.models import NodeSpec, PipelineSpec
+from engine.spec.models import PipelineSpec
 
 
 def check(
@@ -66,8 +66,9 @@ def check(
                 problems.append(Problem(n.id, f"inputs.{i}", f"unknown input node {up!r}"))
             elif up == n.id:
                 problems.append(Problem(n.id, f"inputs.{i}", "a node cannot read its own output"))
-            elif nt is not None and registry.get(spec.node(up).type_key) is not None:
-                if registry.get(spec.node(up).type_key).kind == "output":  # type: ignore[union-attr]
+            else:
+                upstream = registry.get(spec.node(up).type_key)
+                if upstream is not None and upstream.kind == "output":
                     problems.append(
                         Problem(n.id, f"inputs.{i}", f"{up!r} is an output node and has no data")
                     )
@@ -105,7 +106,12 @@ def validate(
     problems = check(spec, catalog, registry)
     if problems:
         raise ValidationFailed(problems, pipeline_id=spec.id)
-    return {n.id: registry.get(n.type_key).config_model.model_validate(n.config) for n in spec.nodes}  # type: ignore[union-attr]
+    configs = {}
+    for n in spec.nodes:
+        nt = registry.get(n.type_key)
+        assert nt is not None  # check() reported unknown types
+        configs[n.id] = nt.config_model.model_validate(n.config)
+    return configs
 
 
 def find_cycle(spec: PipelineSpec) -> list[str] | None:

@@ -31,39 +31,71 @@ def generate(rows: int, out: Path, seed: int = 7) -> dict[str, Path]:
     customers = out / "customers.csv"
     with customers.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["customer_id", "full_name", "email", "phone", "ssn", "birth_date", "age",
-                    "zip", "country", "signup_date", "lifetime_value", "segment", "notes"])
+        w.writerow(
+            [
+                "customer_id",
+                "full_name",
+                "email",
+                "phone",
+                "ssn",
+                "birth_date",
+                "age",
+                "zip",
+                "country",
+                "signup_date",
+                "lifetime_value",
+                "segment",
+                "notes",
+            ]
+        )
         for i in range(rows):
             age = rnd.randint(18, 95)
             email = fake.email() if rnd.random() > 0.01 else ""
             if rnd.random() < 0.005:
                 age = -age
             country = rnd.choice(COUNTRIES) if rnd.random() > 0.005 else "XX"
-            note = rnd.choice([
-                "Prefers email contact.",
-                f"Called from {fake.phone_number()} about order ORD-{rnd.randint(10000, 99999)}.",
-                f"Spoke with {fake.name()} regarding renewal.",
-                "No notes.",
-                f"Update address to {fake.street_address()}, {fake.city()}.",
-            ])
-            w.writerow([
-                f"C{i:07d}", fake.name(), email, fake.phone_number(), fake.ssn(),
-                fake.date_of_birth(minimum_age=18, maximum_age=95).isoformat(), age,
-                fake.zipcode(), country, fake.date_between("-5y", "today").strftime("%m/%d/%Y"),
-                f"{rnd.lognormvariate(6, 1):.2f}", rnd.choice(["retail", "smb", "enterprise"]),
-                note,
-            ])
+            note = rnd.choice(
+                [
+                    "Prefers email contact.",
+                    f"Called from {fake.phone_number()} about order ORD-{rnd.randint(10000, 99999)}.",
+                    f"Spoke with {fake.name()} regarding renewal.",
+                    "No notes.",
+                    f"Update address to {fake.street_address()}, {fake.city()}.",
+                ]
+            )
+            w.writerow(
+                [
+                    f"C{i:07d}",
+                    fake.name(),
+                    email,
+                    fake.phone_number(),
+                    fake.ssn(),
+                    fake.date_of_birth(minimum_age=18, maximum_age=95).isoformat(),
+                    age,
+                    fake.zipcode(),
+                    country,
+                    fake.date_between("-5y", "today").strftime("%m/%d/%Y"),
+                    f"{rnd.lognormvariate(6, 1):.2f}",
+                    rnd.choice(["retail", "smb", "enterprise"]),
+                    note,
+                ]
+            )
     transactions = out / "transactions.jsonl"
     with transactions.open("w") as f:
         for i in range(rows * 2):
-            f.write(json.dumps({
-                "transaction_id": f"T{i:09d}",
-                "customer_id": f"C{rnd.randrange(rows):07d}",
-                "amount": round(rnd.lognormvariate(3, 1), 2),
-                "currency": "USD",
-                "card_number": fake.credit_card_number(),
-                "ts": fake.date_time_between("-1y", "now").isoformat(),
-            }) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "transaction_id": f"T{i:09d}",
+                        "customer_id": f"C{rnd.randrange(rows):07d}",
+                        "amount": round(rnd.lognormvariate(3, 1), 2),
+                        "currency": "USD",
+                        "card_number": fake.credit_card_number(),
+                        "ts": fake.date_time_between("-1y", "now").isoformat(),
+                    }
+                )
+                + "\n"
+            )
     return {"customers": customers, "transactions": transactions}
 
 

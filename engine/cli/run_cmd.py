@@ -63,8 +63,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra={"address": args.address} if args.address else {},
     )
     printer = _ProgressPrinter(quiet=args.quiet or args.json)
-    result = run_pipeline(spec, catalog, options=options, execution_id=args.execution_id,
-                          on_event=printer)
+    result = run_pipeline(
+        spec, catalog, options=options, execution_id=args.execution_id, on_event=printer
+    )
     _save(result.to_dict(), options.home)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -96,18 +97,23 @@ class _ProgressPrinter:
 
     def __call__(self, event: Any) -> None:
         if event.kind == "started":
-            print(f"execution {event.execution_id} started "
-                  f"(pipeline {event.data['pipelineId']}, {event.data['totalSteps']} nodes)",
-                  flush=True)
+            print(
+                f"execution {event.execution_id} started "
+                f"(pipeline {event.data['pipelineId']}, {event.data['totalSteps']} nodes)",
+                flush=True,
+            )
         if self.quiet or event.kind != "progress" or time.time() - self.last < 2:
             return
         self.last = time.time()
         d = event.data
         rate = d["recordsProcessed"] / max(d["elapsedSeconds"], 1e-6)
         nodes = " ".join(f"{k}={v['rowsOut']:,}" for k, v in d["nodes"].items() if v["rowsOut"])
-        print(f"[{d['elapsedSeconds']:7.1f}s] {d['recordsProcessed']:,} rows read "
-              f"({rate:,.0f} rows/s) {d['completedSteps']}/{d['totalSteps']} done | {nodes}",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{d['elapsedSeconds']:7.1f}s] {d['recordsProcessed']:,} rows read "
+            f"({rate:,.0f} rows/s) {d['completedSteps']}/{d['totalSteps']} done | {nodes}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def summary(r: dict[str, Any]) -> str:
@@ -122,8 +128,9 @@ def summary(r: dict[str, Any]) -> str:
         f"  {'node':24} {'type':26} {'rows in':>12} {'rows out':>12} {'status':>10}",
     ]
     for nid, n in r["nodes"].items():
-        lines.append(f"  {nid:24} {n['type']:26} {n['rowsIn']:>12,} {n['rowsOut']:>12,} "
-                     f"{n['status']:>10}")
+        lines.append(
+            f"  {nid:24} {n['type']:26} {n['rowsIn']:>12,} {n['rowsOut']:>12,} {n['status']:>10}"
+        )
     for o in r["outputs"]:
         lines.append(f"  output {o['nodeId']}: {o.get('location')} ({o.get('format')})")
     if r["error"]:
@@ -142,10 +149,20 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
     reg = default_registry()
     if args.json:
-        print(json.dumps({nt.key: {"description": nt.description, "kind": nt.kind,
-                                   "inputs": [nt.min_inputs, nt.max_inputs],
-                                   "config": nt.config_model.model_json_schema()}
-                          for nt in reg}, indent=2))
+        print(
+            json.dumps(
+                {
+                    nt.key: {
+                        "description": nt.description,
+                        "kind": nt.kind,
+                        "inputs": [nt.min_inputs, nt.max_inputs],
+                        "config": nt.config_model.model_json_schema(),
+                    }
+                    for nt in reg
+                },
+                indent=2,
+            )
+        )
         return 0
     for nt in reg:
         fields = ", ".join(nt.config_model.model_fields)

@@ -62,7 +62,8 @@ def parse_spec(data: Any) -> PipelineSpec:
         return PipelineSpec.model_validate(data)
     except ValidationError as exc:
         problems = []
-        nodes = data.get("nodes") if isinstance(data.get("nodes"), list) else []
+        raw_nodes = data.get("nodes")
+        nodes: list[Any] = raw_nodes if isinstance(raw_nodes, list) else []
         for p in problems_from_pydantic(exc):
             parts = p.path.split(".")
             node_id = None

@@ -91,8 +91,12 @@ class ArchiveSink:
         except BaseException:
             self._remove(staging)
             raise
-        return {"location": self.uri, "format": self.config.format, "files": len(files),
-                "partitionBy": self.config.partitionBy}
+        return {
+            "location": self.uri,
+            "format": self.config.format,
+            "files": len(files),
+            "partitionBy": self.config.partitionBy,
+        }
 
     def _write_files(self, ds: Dataset, staging: str) -> None:
         c = self.config
@@ -101,8 +105,10 @@ class ArchiveSink:
             kwargs["min_rows_per_file"] = c.rowsPerFile
         if c.format == "parquet":
             ds.write_parquet(
-                staging, partition_cols=c.partitionBy or None,
-                compression=None if c.compression == "none" else c.compression, **kwargs,
+                staging,
+                partition_cols=c.partitionBy or None,
+                compression=None if c.compression == "none" else c.compression,
+                **kwargs,
             )
             return
         if c.compression not in ("none", "snappy"):
@@ -116,7 +122,8 @@ class ArchiveSink:
         sel = pafs.FileSelector(root, recursive=True, allow_not_found=True)
         prefix = root.rstrip("/") + "/"
         return sorted(
-            i.path[len(prefix):] for i in self.fs.get_file_info(sel)
+            i.path[len(prefix) :]
+            for i in self.fs.get_file_info(sel)
             if i.type == pafs.FileType.File and not i.base_name.startswith((".", "_"))
         )
 
@@ -144,8 +151,11 @@ class ArchiveSink:
 
     def _list_prefixes(self, root: str) -> list[str]:
         sel = pafs.FileSelector(root, recursive=False, allow_not_found=True)
-        return [i.base_name for i in self.fs.get_file_info(sel)
-                if i.type == pafs.FileType.Directory and i.base_name.startswith("data-")]
+        return [
+            i.base_name
+            for i in self.fs.get_file_info(sel)
+            if i.type == pafs.FileType.Directory and i.base_name.startswith("data-")
+        ]
 
     def _remove(self, path: str) -> None:
         try:
@@ -155,7 +165,12 @@ class ArchiveSink:
             pass  # best effort: staging is never visible to readers anyway
 
 
-@register("output", "archive", config=ArchiveConfig, kind="output",
-          description="Write Parquet / CSV / JSON Lines atomically to a folder or s3:// prefix")
+@register(
+    "output",
+    "archive",
+    config=ArchiveConfig,
+    kind="output",
+    description="Write Parquet / CSV / JSON Lines atomically to a folder or s3:// prefix",
+)
 def build(*, ctx: BuildContext, inputs: list[Dataset], config: ArchiveConfig) -> ArchiveSink:
     return ArchiveSink(ctx, config)

@@ -22,7 +22,7 @@ from ray.data.datasource import Datasource, ReadTask
 BLOCK_BYTES = 16 * 1024 * 1024
 
 
-def _open(uri: str):  # noqa: ANN202 - smart_open returns a file object
+def _open(uri: str):
     import smart_open
 
     return smart_open.open(uri, "rb", compression="infer_from_extension")
@@ -73,10 +73,10 @@ class HttpFileDatasource(Datasource):
     def estimate_inmemory_data_size(self) -> int | None:
         return None
 
-    def get_read_tasks(self, parallelism: int, per_task_row_limit=None, data_context=None):  # noqa: ANN001
+    def get_read_tasks(self, parallelism: int, per_task_row_limit=None, data_context=None):
         tasks = []
+        fmt, delim = self.fmt, self.delimiter
         for uri in self.uris:
-            fmt, delim = self.fmt, self.delimiter
 
             def read(uri: str = uri) -> Iterator[pa.Table]:
                 if fmt == "csv":
@@ -86,6 +86,6 @@ class HttpFileDatasource(Datasource):
                 else:
                     yield from _read_parquet(uri)
 
-            meta = BlockMetadata(num_rows=None, size_bytes=None, input_files=[uri], exec_stats=None)
+            meta = BlockMetadata(num_rows=None, size_bytes=None, input_files=(uri,), exec_stats=None)
             tasks.append(ReadTask(read, meta, per_task_row_limit=per_task_row_limit))
         return tasks

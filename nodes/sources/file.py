@@ -26,8 +26,15 @@ if TYPE_CHECKING:
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 _COMPRESSION = (".gz", ".bz2", ".zst", ".zstd", ".lz4", ".br")
-_EXT = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-        ".parquet": "parquet", ".pq": "parquet"}
+_EXT = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 class FileSourceConfig(NodeConfig):
@@ -85,7 +92,9 @@ def resolve_location(ctx: BuildContext, config: FileSourceConfig) -> dict[str, A
             ctx.node_id,
             f"cannot infer the format of {uri!r}; set format to one of csv, jsonl, parquet",
         )
-    mapping = config.fieldMappings or (res.get("fieldMappings") if config.includeTransformed else None)
+    mapping = config.fieldMappings or (
+        res.get("fieldMappings") if config.includeTransformed else None
+    )
     return {
         "uri": uri,
         "format": fmt,
@@ -103,9 +112,7 @@ def read_dataset(ctx: BuildContext, loc: dict[str, Any]) -> Dataset:
     if scheme(uri) in ("http", "https"):
         from nodes.sources._http_files import HttpFileDatasource
 
-        return ray.data.read_datasource(
-            HttpFileDatasource([uri], fmt, delimiter=loc["delimiter"])
-        )
+        return ray.data.read_datasource(HttpFileDatasource([uri], fmt, delimiter=loc["delimiter"]))
     fs, path = filesystem(uri, loc["storage"])
     paths: str | list[str] = _manifest_files(fs, path) or path
     _check_exists(ctx, fs, path, uri)
@@ -165,19 +172,28 @@ def with_mapping(ctx: BuildContext, ds: Dataset, mapping_id: str | None) -> Data
     mapping = load_mapping(ctx, mapping_id)
     return ds.map_batches(
         functools.partial(_apply_mapping, mapping=mapping),
-        batch_format="pyarrow", batch_size=None, zero_copy_batch=True,
+        batch_format="pyarrow",
+        batch_size=None,
+        zero_copy_batch=True,
     )
 
 
 def with_profile(ctx: BuildContext, ds: Dataset) -> Dataset:
     return ds.map_batches(
         functools.partial(_profile, metrics=ctx.metrics, node_id=ctx.node_id),
-        batch_format="pyarrow", batch_size=None, zero_copy_batch=True,
+        batch_format="pyarrow",
+        batch_size=None,
+        zero_copy_batch=True,
     )
 
 
-@register("source", "file", config=FileSourceConfig, inputs=(0, 0),
-          description="Read CSV / JSON Lines / Parquet from a path, s3:// or http(s)://")
+@register(
+    "source",
+    "file",
+    config=FileSourceConfig,
+    inputs=(0, 0),
+    description="Read CSV / JSON Lines / Parquet from a path, s3:// or http(s)://",
+)
 def build(*, ctx: BuildContext, inputs: list[Dataset], config: FileSourceConfig) -> Dataset:
     loc = resolve_location(ctx, config)
     ctx.report("location", _public_uri(loc["uri"]))
@@ -193,11 +209,13 @@ def preview(resource: dict[str, Any], catalog: Any, limit: int = 5) -> pa.Table:
     from engine.context import RunOptions
     from engine.spec.models import NodeSpec, PipelineSpec
 
-    node = NodeSpec(id="preview", nodeType="source", category="file",
-                    config={"dataSourceId": resource["id"]})
+    node = NodeSpec(
+        id="preview", nodeType="source", category="file", config={"dataSourceId": resource["id"]}
+    )
     spec = PipelineSpec(id="preview", nodes=[node])
-    ctx = BuildContext(spec=spec, node=node, catalog=catalog, execution_id="preview",
-                       options=RunOptions())
+    ctx = BuildContext(
+        spec=spec, node=node, catalog=catalog, execution_id="preview", options=RunOptions()
+    )
     config = FileSourceConfig(dataSourceId=resource["id"])
     ds = read_dataset(ctx, resolve_location(ctx, config))
     batches = list(ds.limit(limit).iter_batches(batch_format="pyarrow", batch_size=limit))

@@ -28,11 +28,18 @@ def pipeline(*nodes: dict[str, Any], pid: str = "t") -> PipelineSpec:
     return parse_spec({"id": pid, "nodes": list(nodes)})
 
 
-def node(nid: str, kind: str, config: dict[str, Any], inputs: list[str] | None = None,
-         **extra: Any) -> dict[str, Any]:
+def node(
+    nid: str, kind: str, config: dict[str, Any], inputs: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     node_type, category = kind.split("/")
-    return {"id": nid, "nodeType": node_type, "category": category, "config": config,
-            "inputs": inputs or [], **extra}
+    return {
+        "id": nid,
+        "nodeType": node_type,
+        "category": category,
+        "config": config,
+        "inputs": inputs or [],
+        **extra,
+    }
 
 
 def read_parquet_rows(folder: Path) -> list[dict[str, Any]]:

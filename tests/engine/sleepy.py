@@ -22,5 +22,8 @@ def _sleep(batch: pa.Table, *, seconds: float) -> pa.Table:
 
 @register("transform", "test_sleep", config=SleepConfig, description="test only: sleep per batch")
 def build(*, ctx: Any, inputs: list[Any], config: SleepConfig) -> Any:
-    return inputs[0].map_batches(functools.partial(_sleep, seconds=config.secondsPerBatch),
-                                 batch_format="pyarrow", batch_size=200)
+    return inputs[0].map_batches(
+        functools.partial(_sleep, seconds=config.secondsPerBatch),
+        batch_format="pyarrow",
+        batch_size=200,
+    )

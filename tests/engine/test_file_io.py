@@ -32,11 +32,22 @@ def test_reads_gzip_csv_jsonl_and_parquet(tmp_path: Path, home: Path) -> None:
     with csv_path.open("rb") as src, gzip.open(tmp_path / "a.csv.gz", "wb") as dst:
         shutil.copyfileobj(src, dst)
     (tmp_path / "b.jsonl").write_text(
-        "".join(json.dumps({"id": 300 + i, "name": f"n{i}", "age": 30, "city": "Oslo"}) + "\n"
-                for i in range(200))
+        "".join(
+            json.dumps({"id": 300 + i, "name": f"n{i}", "age": 30, "city": "Oslo"}) + "\n"
+            for i in range(200)
+        )
     )
-    pq.write_table(pa.table({"id": list(range(500, 600)), "name": ["p"] * 100,
-                             "age": [40] * 100, "city": ["Lima"] * 100}), tmp_path / "c.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "id": list(range(500, 600)),
+                "name": ["p"] * 100,
+                "age": [40] * 100,
+                "city": ["Lima"] * 100,
+            }
+        ),
+        tmp_path / "c.parquet",
+    )
     spec = pipeline(
         node("gz", "source/file", {"uri": str(tmp_path / "a.csv.gz")}),
         node("js", "source/file", {"uri": str(tmp_path / "b.jsonl")}),
@@ -55,11 +66,14 @@ def test_reads_gzip_csv_jsonl_and_parquet(tmp_path: Path, home: Path) -> None:
 
 def test_reads_over_http(tmp_path: Path, home: Path) -> None:
     write_csv(tmp_path / "www" / "people.csv", 250)
-    with (tmp_path / "www" / "people.csv").open("rb") as src, \
-            gzip.open(tmp_path / "www" / "people.csv.gz", "wb") as dst:
+    with (
+        (tmp_path / "www" / "people.csv").open("rb") as src,
+        gzip.open(tmp_path / "www" / "people.csv.gz", "wb") as dst,
+    ):
         shutil.copyfileobj(src, dst)
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(  # noqa: E731
-        *a, directory=str(tmp_path / "www"), **k)
+        *a, directory=str(tmp_path / "www"), **k
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -89,34 +103,49 @@ def test_missing_input_names_node_and_path(tmp_path: Path, home: Path) -> None:
     assert "nope.csv" in result.error and "does not exist" in result.error
 
 
-def test_s3_roundtrip_through_catalog_data_source(tmp_path: Path, home: Path,
-                                                  s3_bucket: str) -> None:
+def test_s3_roundtrip_through_catalog_data_source(
+    tmp_path: Path, home: Path, s3_bucket: str
+) -> None:
     s3 = boto3.client("s3")
     write_csv(tmp_path / "a.csv", 400)
     s3.upload_file(str(tmp_path / "a.csv"), s3_bucket, "raw/a.csv")
-    catalog = DictCatalog({"dataSources": {
-        "ds_raw": {"id": "ds_raw", "type": "file", "uri": f"s3://{s3_bucket}/raw/a.csv"},
-        "ds_curated": {"id": "ds_curated", "type": "file",
-                       "uri": f"s3://{s3_bucket}/curated/people", "format": "parquet"},
-    }})
+    catalog = DictCatalog(
+        {
+            "dataSources": {
+                "ds_raw": {"id": "ds_raw", "type": "file", "uri": f"s3://{s3_bucket}/raw/a.csv"},
+                "ds_curated": {
+                    "id": "ds_curated",
+                    "type": "file",
+                    "uri": f"s3://{s3_bucket}/curated/people",
+                    "format": "parquet",
+                },
+            }
+        }
+    )
     write = pipeline(
         node("load", "source/file", {"dataSourceId": "ds_raw"}),
-        node("out", "output/archive", {"uri": f"s3://{s3_bucket}/curated/people",
-                                       "partitionBy": ["city"]}, ["load"]),
+        node(
+            "out",
+            "output/archive",
+            {"uri": f"s3://{s3_bucket}/curated/people", "partitionBy": ["city"]},
+            ["load"],
+        ),
     )
     first = run_pipeline(write, catalog, options=RunOptions(home=home))
     assert first.ok, first.error
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket,
-                                                 Prefix="curated/")["Contents"]]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="curated/")["Contents"]]
     assert "curated/people/_manifest.json" in keys
     assert any("city=Oslo" in k for k in keys)
 
     # A second run replaces the version; the old data is gone, the manifest flipped.
     assert run_pipeline(write, catalog, options=RunOptions(home=home)).ok
-    manifest = json.loads(s3.get_object(Bucket=s3_bucket,
-                                        Key="curated/people/_manifest.json")["Body"].read())
-    data_keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket,
-                                                      Prefix="curated/people/data-")["Contents"]]
+    manifest = json.loads(
+        s3.get_object(Bucket=s3_bucket, Key="curated/people/_manifest.json")["Body"].read()
+    )
+    data_keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="curated/people/data-")["Contents"]
+    ]
     assert all(k.split("/")[2] == f"data-{manifest['executionId']}" for k in data_keys)
 
     read = pipeline(
@@ -128,8 +157,9 @@ def test_s3_roundtrip_through_catalog_data_source(tmp_path: Path, home: Path,
     assert _ids(read_parquet_rows(tmp_path / "back")) == list(range(400))
 
 
-def test_s3_failed_write_leaves_previous_version(tmp_path: Path, home: Path,
-                                                s3_bucket: str) -> None:
+def test_s3_failed_write_leaves_previous_version(
+    tmp_path: Path, home: Path, s3_bucket: str
+) -> None:
     s3 = boto3.client("s3")
     for i in range(4):
         write_csv(tmp_path / "in" / f"p{i}.csv", 300, start=i * 300)
@@ -143,14 +173,20 @@ def test_s3_failed_write_leaves_previous_version(tmp_path: Path, home: Path,
     write_csv(tmp_path / "in" / "p3.csv", 300, start=900, bad_at=1199)
     bad = pipeline(
         node("load", "source/file", {"uri": str(tmp_path / "in"), "format": "csv"}),
-        node("check", "transform/validator",
-             {"rules": [{"rule": "range", "column": "age", "min": 0}]}, ["load"]),
+        node(
+            "check",
+            "transform/validator",
+            {"rules": [{"rule": "range", "column": "age", "min": 0}]},
+            ["load"],
+        ),
         node("out", "output/archive", {"uri": uri}, ["check"]),
     )
     result = run_pipeline(bad, options=RunOptions(home=home))
     assert result.status == "failed" and result.error_node == "check"
     assert s3.get_object(Bucket=s3_bucket, Key="out/_manifest.json")["Body"].read() == before
-    prefixes = {o["Key"].split("/")[1] for o in
-                s3.list_objects_v2(Bucket=s3_bucket, Prefix="out/")["Contents"]}
+    prefixes = {
+        o["Key"].split("/")[1]
+        for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="out/")["Contents"]
+    }
     prefixes.discard("")  # directory marker objects some S3 clients create
     assert prefixes == {"_manifest.json", f"data-{json.loads(before)['executionId']}"}

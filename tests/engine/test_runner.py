@@ -19,14 +19,18 @@ def test_csv_to_parquet_chain_records_rows_bytes_and_progress(tmp_path: Path, ho
     write_csv(tmp_path / "in" / "a.csv", 3000)
     spec = pipeline(
         node("load", "source/file", {"uri": str(tmp_path / "in" / "a.csv"), "autoProfile": True}),
-        node("map", "transform/field_mapper", {"rename": {"name": "full_name"},
-                                                "cast": {"age": "int32"}, "keepUnmapped": True},
-             ["load"]),
+        node(
+            "map",
+            "transform/field_mapper",
+            {"rename": {"name": "full_name"}, "cast": {"age": "int32"}, "keepUnmapped": True},
+            ["load"],
+        ),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["map"]),
     )
     events = []
-    result = run_pipeline(spec, options=RunOptions(home=home, progress_interval=0.05),
-                          on_event=events.append)
+    result = run_pipeline(
+        spec, options=RunOptions(home=home, progress_interval=0.05), on_event=events.append
+    )
     assert result.ok, result.error
     rows = read_parquet_rows(tmp_path / "out")
     assert len(rows) == 3000
@@ -58,10 +62,12 @@ def test_dag_with_branches_and_two_outputs(tmp_path: Path, home: Path) -> None:
         node("keep_a", "transform/field_mapper", {"select": ["id", "age"]}, ["a"]),
         node("keep_b", "transform/field_mapper", {"select": ["id", "city"]}, ["b"]),
         node("out_a", "output/archive", {"uri": str(tmp_path / "oa")}, ["keep_a"]),
-        node("out_b", "output/archive", {"uri": str(tmp_path / "ob"), "format": "jsonl"},
-             ["keep_b"]),
-        node("out_a2", "output/archive", {"uri": str(tmp_path / "oa2"), "format": "csv"},
-             ["keep_a"]),
+        node(
+            "out_b", "output/archive", {"uri": str(tmp_path / "ob"), "format": "jsonl"}, ["keep_b"]
+        ),
+        node(
+            "out_a2", "output/archive", {"uri": str(tmp_path / "oa2"), "format": "csv"}, ["keep_a"]
+        ),
     )
     result = run_pipeline(spec, options=RunOptions(home=home))
     assert result.ok, result.error
@@ -95,8 +101,12 @@ def test_node_failure_is_reported_with_node_id_and_keeps_previous_output(
     write_csv(tmp_path / "in" / "part5.csv", 400, start=2000, bad_at=2399)
     bad = pipeline(
         node("load", "source/file", {"uri": str(tmp_path / "in"), "format": "csv"}),
-        node("check", "transform/validator",
-             {"rules": [{"rule": "range", "column": "age", "min": 0, "max": 150}]}, ["load"]),
+        node(
+            "check",
+            "transform/validator",
+            {"rules": [{"rule": "range", "column": "age", "min": 0, "max": 150}]},
+            ["load"],
+        ),
         node("out", "output/archive", {"uri": str(out)}, ["check"]),
     )
     result = run_pipeline(bad, options=RunOptions(home=home))
@@ -125,8 +135,12 @@ def test_cancel_stops_a_running_execution(tmp_path: Path, home: Path) -> None:
         if event.kind == "progress" and event.data["recordsProcessed"] > 0:
             cancel.set()
 
-    result = run_pipeline(spec, options=RunOptions(home=home, progress_interval=0.05),
-                          on_event=on_event, cancel=cancel)
+    result = run_pipeline(
+        spec,
+        options=RunOptions(home=home, progress_interval=0.05),
+        on_event=on_event,
+        cancel=cancel,
+    )
     assert result.status == "cancelled"
     assert result.nodes["load"].rowsOut < 8000
     assert not (tmp_path / "out").exists()

@@ -1,0 +1,133 @@
+"""Engine overhead: the same pipeline through the engine and as hand-written Ray Data.
+
+Pipeline: read CSV -> rename/cast -> validate (not-null, range; bad rows dropped) ->
+write Parquet. Both variants run in one Ray session, alternating, ``--repeats`` times
+each; the ratio of the medians is the engine's overhead (target <= 1.15).
+
+    python -m benchmarks engine_overhead [--rows 2000000] [--files 16] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from benchmarks._common import machine_info, timed, write_people_csv
+
+
+def hand_written(src: Path, out: Path) -> None:
+    import ray.data
+
+    def map_cast(t: pa.Table) -> pa.Table:
+        t = t.rename_columns(["full_name" if c == "name" else c for c in t.column_names])
+        i = t.column_names.index("age")
+        t = t.set_column(i, "age", pc.cast(t["age"], pa.int32()))
+        j = t.column_names.index("score")
+        return t.set_column(j, "score", pc.cast(t["score"], pa.float64()))
+
+    def validate(t: pa.Table) -> pa.Table:
+        ok = pc.and_(
+            pc.is_valid(t["email"]),
+            pc.and_(pc.greater_equal(t["age"], 0), pc.less_equal(t["age"], 120)),
+        )
+        return t.filter(pc.fill_null(ok, False))
+
+    ds = ray.data.read_csv(str(src))
+    ds = ds.map_batches(map_cast, batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
+    ds = ds.map_batches(validate, batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
+    ds.write_parquet(str(out))
+
+
+def engine_run(src: Path, out: Path, home: Path) -> None:
+    from engine.context import RunOptions
+    from engine.runner import run_pipeline
+    from engine.spec import parse_spec
+
+    spec = parse_spec(
+        {
+            "id": "overhead",
+            "nodes": [
+                {
+                    "id": "load",
+                    "nodeType": "source",
+                    "category": "file",
+                    "config": {"uri": str(src), "format": "csv"},
+                },
+                {
+                    "id": "map",
+                    "nodeType": "transform",
+                    "category": "field_mapper",
+                    "inputs": ["load"],
+                    "config": {
+                        "rename": {"name": "full_name"},
+                        "cast": {"age": "int32", "score": "float64"},
+                        "keepUnmapped": True,
+                    },
+                },
+                {
+                    "id": "check",
+                    "nodeType": "transform",
+                    "category": "validator",
+                    "inputs": ["map"],
+                    "onError": "drop",
+                    "config": {
+                        "rules": [
+                            {"rule": "not_null", "column": "email"},
+                            {"rule": "range", "column": "age", "min": 0, "max": 120},
+                        ]
+                    },
+                },
+                {
+                    "id": "out",
+                    "nodeType": "output",
+                    "category": "archive",
+                    "inputs": ["check"],
+                    "config": {"uri": str(out)},
+                },
+            ],
+        }
+    )
+    result = run_pipeline(spec, options=RunOptions(home=home))
+    if not result.ok:
+        raise SystemExit(f"engine run failed: {result.error}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--files", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    import ray
+    from ray.data import DataContext
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="pb-overhead-"))
+    src = write_people_csv(work / f"in-{args.rows}", args.rows, args.files)
+    ray.init(include_dashboard=False, configure_logging=False, log_to_driver=False)
+    DataContext.get_current().enable_progress_bars = False
+    print(machine_info())
+    hand_t, eng_t = [], []
+    hand_written(src, work / "warmup")  # warm the worker pool and the file cache
+    for i in range(args.repeats):
+        for label, fn, times in (("hand-written", hand_written, hand_t), ("engine", None, eng_t)):
+            out = work / f"out-{label}-{i}"
+            if fn is not None:
+                t = timed(lambda out=out: hand_written(src, out))
+            else:
+                t = timed(lambda out=out: engine_run(src, out, work / "home"))
+            times.append(t)
+            print(f"  run {i + 1} {label:12} {t:7.2f} s")
+            shutil.rmtree(out, ignore_errors=True)
+    h, e = statistics.median(hand_t), statistics.median(eng_t)
+    print(f"rows={args.rows:,} files={args.files} repeats={args.repeats}")
+    print(f"hand-written Ray Data median {h:.2f} s ({args.rows / h:,.0f} rows/s)")
+    print(f"engine                median {e:.2f} s ({args.rows / e:,.0f} rows/s)")
+    print(f"overhead ratio engine/hand-written = {e / h:.3f} (target <= 1.15)")
+    return 0
