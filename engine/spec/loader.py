@@ -44,7 +44,7 @@ def problems_from_pydantic(
     out = []
     for err in exc.errors():
         loc = [str(x) for x in err["loc"]]
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (not part of the spec)"
         elif err["type"] == "missing":

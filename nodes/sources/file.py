@@ -157,10 +157,18 @@ def _profile(batch: pa.Table, *, metrics: Any, node_id: str) -> pa.Table:
     return batch
 
 
-def _apply_mapping(batch: pa.Table, *, mapping: Any) -> pa.Table:
+def _apply_mapping(
+    batch: pa.Table, *, mapping: Any, node_id: str, on_error: str, metrics: Any
+) -> pa.Table:
     from nodes.transforms.field_mapper import apply_mapping
 
-    return apply_mapping(batch, mapping)
+    return apply_mapping(
+        batch,
+        mapping,
+        node_id=node_id,
+        on_error=on_error,
+        counters=lambda c: metrics.add(node_id, c),
+    )
 
 
 def with_mapping(ctx: BuildContext, ds: Dataset, mapping_id: str | None) -> Dataset:
@@ -171,7 +179,13 @@ def with_mapping(ctx: BuildContext, ds: Dataset, mapping_id: str | None) -> Data
 
     mapping = load_mapping(ctx, mapping_id)
     return ds.map_batches(
-        functools.partial(_apply_mapping, mapping=mapping),
+        functools.partial(
+            _apply_mapping,
+            mapping=mapping,
+            node_id=ctx.node_id,
+            on_error=ctx.node.onError.value,
+            metrics=ctx.metrics,
+        ),
         batch_format="pyarrow",
         batch_size=None,
         zero_copy_batch=True,
