@@ -75,6 +75,16 @@ class BuildContext:
     options: RunOptions
     metrics: Metrics = field(default_factory=NullMetrics)
     facts: dict[str, Any] = field(default_factory=dict)
+    # The inputs before the runner's row counting: a node that looks at a sample of its
+    # input while building (classification, fitting) reads these, so the preview does
+    # not count as rows the pipeline processed.
+    uncounted_inputs: list[Any] = field(default_factory=list)
+
+    def preview_input(self, inputs: list[Any], index: int = 0) -> Any:
+        """The dataset to sample input ``index`` from while building (not counted)."""
+        if index < len(self.uncounted_inputs) and self.uncounted_inputs[index] is not None:
+            return self.uncounted_inputs[index]
+        return inputs[index]
 
     @property
     def node_id(self) -> str:

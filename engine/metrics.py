@@ -94,7 +94,13 @@ def metrics_actor() -> Any:
     global _ACTOR
     with _ACTOR_LOCK:
         if _ACTOR is None:
-            _ACTOR = MetricsActor.remote()  # type: ignore[attr-defined]
+            # Pinned to the driver's node: losing a worker node must not lose the figures.
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            here = ray.get_runtime_context().get_node_id()
+            _ACTOR = MetricsActor.options(  # type: ignore[attr-defined]
+                scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)
+            ).remote()
         return _ACTOR
 
 

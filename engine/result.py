@@ -8,7 +8,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-EventKind = Literal["started", "progress", "node_finished", "completed", "failed", "cancelled"]
+EventKind = Literal[
+    "started",
+    "progress",
+    "node_finished",
+    "retry",
+    "fallback",
+    "shared_materialized",
+    "shard_committed",
+    "node_reused",
+    "completed",
+    "failed",
+    "cancelled",
+]
 Status = Literal["pending", "running", "completed", "failed", "cancelled"]
 
 

@@ -7,6 +7,7 @@ invalid spec raises), and emits :class:`~engine.result.RunEvent` s while it runs
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from engine import checkpoint
+from engine.audit.runs import audit_run
 from engine.catalog import Catalog, empty_catalog
 from engine.context import RunOptions
 from engine.errors import ExecutionCancelled, NodeError, PipelineBuilderError
@@ -28,6 +31,7 @@ from engine.result import (
     quality_score,
     records_processed,
 )
+from engine.retry import configure_ray_data
 from engine.spec.models import PipelineSpec
 from engine.validation import validate
 
@@ -90,6 +94,7 @@ def run_pipeline(
     ctx = DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
+    configure_ray_data(ctx)
     if options.object_store_memory:
         ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(
             object_store_memory=options.object_store_memory
@@ -103,6 +108,9 @@ def run_pipeline(
         nodes={n.id: NodeResult(id=n.id, type=n.type_key) for n in the_plan.order},
     )
     emit = _emitter(on_event, execution_id)
+    ckpt = checkpoint.for_run(options, execution_id, emit)
+    ckpt.begin(spec, catalog)
+    audit_run(options, spec, execution_id, "started")
     emit("started", {"pipelineId": spec.id, "totalSteps": len(the_plan.order)})
     metrics = RayMetrics(metrics_actor(), execution_id)
     tracker = _Tracker(the_plan)
@@ -125,7 +133,7 @@ def run_pipeline(
         if cancel is not None and cancel.is_set():
             raise ExecutionCancelled("execution cancelled before it started")
         watcher.start()
-        _execute(compiled, the_plan, tracker, result, emit, metrics)
+        _execute(compiled, the_plan, tracker, result, emit, metrics, ckpt, cancel)
         result.status = "completed"
     except BaseException as exc:
         err = _root_error(exc)
@@ -146,6 +154,8 @@ def run_pipeline(
         result.finished_at = time.time()
         _collect(metrics, tracker, result, locals().get("compiled"))
         metrics.forget()
+        ckpt.end(result.status, result.error)
+        audit_run(options, spec, execution_id, result.status, result)
     emit(result.status, {"result": result.to_dict()})
     return result
 
@@ -157,44 +167,76 @@ def _execute(
     result: RunResult,
     emit: Callable[[str, dict[str, Any]], None],
     metrics: Any,
+    ckpt: Any,
+    cancel: threading.Event | None,
 ) -> None:
-    """Stream every sink and drain every leaf, concurrently; first failure stops all."""
+    """Stream every sink and drain every leaf, concurrently; first failure stops all.
+
+    Shared nodes are computed once first (:mod:`engine.shared`); each terminal runs
+    with retries and fallbacks (:mod:`engine.retry`, :mod:`engine.fallback`) and
+    through the run's checkpoint (:mod:`engine.checkpoint`: reuse, shard commits).
+    """
+    from engine.fallback import fallback_for, upstream
+    from engine.retry import TerminalRecovery
+    from engine.shared import share_results
+
+    def recovery(nid: str) -> TerminalRecovery:
+        anc = upstream(the_plan, nid)
+        return TerminalRecovery(
+            compiled.spec,
+            anc,
+            compiled.retries,
+            emit,
+            fallback=fallback_for(compiled, anc, emit),
+            cancelled=lambda: bool(cancel and cancel.is_set()),
+            counters=lambda: _counters(metrics),
+        )
+
+    done = ckpt.done_terminals(compiled)
+    share_results(compiled, recovery=recovery, skip=done, emit=emit)
     jobs: dict[str, Callable[[], dict[str, Any] | None]] = {}
-    for node_id, (sink, ds) in compiled.sinks.items():
-        jobs[node_id] = _sink_job(sink, ds)
+    for node_id in compiled.sinks:
+        jobs[node_id] = functools.partial(
+            lambda nid: recovery(nid).run(lambda: ckpt.write_terminal(compiled, nid)), node_id
+        )
     for leaf in the_plan.leaves:
         if leaf.id in compiled.datasets:
-            jobs[leaf.id] = _drain_job(compiled.datasets[leaf.id])
+            jobs[leaf.id] = functools.partial(
+                lambda nid: recovery(nid).run(lambda: _drain(compiled.datasets[nid])), leaf.id
+            )
     with ThreadPoolExecutor(max_workers=max(1, len(jobs)), thread_name_prefix="pb-sink") as pool:
         futures: dict[Future[Any], str] = {pool.submit(fn): nid for nid, fn in jobs.items()}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for fut in done:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for fut in finished:
                 nid = futures[fut]
                 exc = fut.exception()
                 if exc is not None:
-                    metrics.cancel()  # stop the other streams promptly
+                    if not ckpt.enabled:  # checkpointed: let the others finish and be kept
+                        metrics.cancel()  # stop the other streams promptly
                     tracker.fail(nid)
                     wait(pending)
                     raise exc
                 facts = fut.result()
                 if facts:
                     result.outputs.append({"nodeId": nid, **facts})
-                for finished in tracker.finish(nid):
-                    emit("node_finished", {"nodeId": finished})
+                for node_done in tracker.finish(nid):
+                    emit("node_finished", {"nodeId": node_done})
 
 
-def _sink_job(sink: Any, ds: Any) -> Callable[[], dict[str, Any] | None]:
-    return lambda: sink.write(ds)
+def _counters(metrics: Any) -> dict[str, dict[str, float]]:
+    import ray
+
+    try:
+        return dict(ray.get(metrics.snapshot(), timeout=30)["counters"])
+    except Exception:
+        return {}
 
 
-def _drain_job(ds: Any) -> Callable[[], None]:
-    def drain() -> None:
-        for _ in ds.iter_internal_ref_bundles():
-            pass
-
-    return drain
+def _drain(ds: Any) -> None:
+    for _ in ds.iter_internal_ref_bundles():
+        pass
 
 
 class _Tracker:
@@ -305,8 +347,11 @@ def _collect(metrics: Any, tracker: _Tracker, result: RunResult, compiled: Any) 
         snap = {"counters": {}, "states": {}, "schemas": {}, "first": {}, "last": {}}
     for nid, nr in result.nodes.items():
         c = dict(snap["counters"].get(nid, {}))
-        nr.rowsOut = int(c.pop("rows", 0))
-        nr.bytesOut = int(c.pop("bytes", 0))
+        wasted = compiled.retries.wasted.get(nid, {}) if compiled is not None else {}
+        nr.rowsOut = int(c.pop("rows", 0) - wasted.get("rows", 0))
+        nr.bytesOut = int(c.pop("bytes", 0) - wasted.get("bytes", 0))
+        if compiled is not None and compiled.retries.counts.get(nid):
+            c["retries"] = compiled.retries.counts[nid]
         nr.counters = c
         nr.states = snap.get("states", {}).get(nid, {})
         nr.schema = snap["schemas"].get(nid)

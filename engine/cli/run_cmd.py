@@ -51,6 +51,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.context import RunOptions
+    from engine.run_hooks import with_webhooks
     from engine.runner import run_pipeline
     from engine.validation import validate
 
@@ -62,16 +63,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         base_dir=Path(args.spec).resolve().parent,
         extra={"address": args.address} if args.address else {},
     )
+    options.extra.update(checkpoint=True, auditActor=cli_actor())  # resumable, audited
     printer = _ProgressPrinter(quiet=args.quiet or args.json)
     result = run_pipeline(
-        spec, catalog, options=options, execution_id=args.execution_id, on_event=printer
+        spec,
+        catalog,
+        options=options,
+        execution_id=args.execution_id,
+        on_event=with_webhooks(printer, pipeline_id=spec.id),
     )
     _save(result.to_dict(), options.home)
+    deliver_webhooks_once()
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(summary(result.to_dict()))
     return 0 if result.ok else 1
+
+
+def cli_actor() -> str:
+    """Who runs CLI commands, for the audit trail: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
 
 
 def quiet_ray_logs() -> None:
@@ -114,6 +131,19 @@ class _ProgressPrinter:
             file=sys.stderr,
             flush=True,
         )
+
+
+def deliver_webhooks_once() -> None:
+    """One delivery attempt for this run's webhook events; failures stay in the durable
+    outbox and are retried by the API's dispatcher or ``pipeline-builder webhooks-deliver``."""
+    import logging
+
+    try:
+        from engine.webhooks import deliver_pending
+
+        deliver_pending()
+    except Exception:
+        logging.getLogger(__name__).warning("webhook delivery deferred", exc_info=True)
 
 
 def summary(r: dict[str, Any]) -> str:

@@ -11,6 +11,14 @@ after every file is written does the commit make them visible:
   versions' files are deleted after the flip.
 
 A failed write removes its staging files and leaves the previous version untouched.
+
+Shard-commit mode (local folders; used by checkpointed runs, see :mod:`engine.checkpoint`):
+the stage runs one input shard at a time. :meth:`ArchiveSink.write_shard` writes a shard's
+files under ``<staging>/_pending/<shard>/`` and commits them by renaming that folder to
+``<staging>/<shard>/`` (one atomic step: a shard is fully in the output or not at all).
+The staging folder is named after the execution and survives a killed or failed run, so a
+resumed run keeps the committed shards; :meth:`ArchiveSink.commit_shards` then publishes
+the whole staging folder like an ordinary write.
 """
 
 from __future__ import annotations
@@ -97,6 +105,86 @@ class ArchiveSink:
             "files": len(files),
             "partitionBy": self.config.partitionBy,
         }
+
+    # -- shard-commit mode ---------------------------------------------------------------
+
+    SHARD_MARKER = "_SHARD.json"
+
+    def supports_shards(self) -> bool:
+        return scheme(self.uri) == "file" and self.config.mode == "overwrite"
+
+    def _staging(self) -> str:
+        parent, name = os.path.split(self.path.rstrip("/"))
+        return os.path.join(parent, f".{name}.staging-{self.ctx.execution_id}")
+
+    def committed_shards(self) -> dict[str, dict[str, Any]]:
+        """Committed shards of this execution's staging folder and their markers."""
+        root = self._staging()
+        out: dict[str, dict[str, Any]] = {}
+        if not os.path.isdir(root):
+            return out
+        for name in os.listdir(root):
+            marker = os.path.join(root, name, self.SHARD_MARKER)
+            if name.startswith(("_", ".")) or not os.path.isfile(marker):
+                continue
+            with open(marker) as f:
+                out[name] = json.load(f)
+        return out
+
+    def discard_shard(self, shard: str) -> None:
+        shutil.rmtree(os.path.join(self._staging(), shard), ignore_errors=True)
+
+    def write_shard(self, ds: Dataset, shard: str, marker: dict[str, Any]) -> None:
+        """Write one shard's rows and commit them atomically (rename of its folder)."""
+        root = self._staging()
+        pending = os.path.join(root, "_pending", shard)
+        shutil.rmtree(pending, ignore_errors=True)  # a half-written earlier attempt
+        self._write_files(ds, pending)
+        os.makedirs(pending, exist_ok=True)  # an empty shard writes no files
+        with open(os.path.join(pending, self.SHARD_MARKER), "w") as f:
+            json.dump({**marker, "shard": shard, "committedAt": time.time()}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pending, os.path.join(root, shard))  # the commit point
+
+    def commit_shards(self, shards: list[str]) -> dict[str, Any]:
+        """Publish the staging folder once every shard in ``shards`` is committed."""
+        root = self._staging()
+        missing = sorted(set(shards) - set(self.committed_shards()))
+        if missing:
+            raise NodeError(self.ctx.node_id, f"shards not committed: {', '.join(missing[:5])}")
+        shutil.rmtree(os.path.join(root, "_pending"), ignore_errors=True)
+        files = self._list(root)
+        self._put(
+            f"{root}/{MANIFEST}",
+            {
+                "executionId": self.ctx.execution_id,
+                "pipelineId": self.ctx.spec.id,
+                "nodeId": self.ctx.node_id,
+                "format": self.config.format,
+                "files": files,
+                "shards": sorted(shards),
+                "createdAt": time.time(),
+            },
+        )
+        rows = self._parquet_rows(root, files)
+        self._commit_local(root)
+        facts: dict[str, Any] = {
+            "location": self.uri,
+            "format": self.config.format,
+            "files": len(files),
+            "partitionBy": self.config.partitionBy,
+        }
+        if rows is not None:  # every shard, also those an earlier attempt committed
+            facts["rows"] = rows
+        return facts
+
+    def _parquet_rows(self, root: str, files: list[str]) -> int | None:
+        if self.config.format != "parquet":
+            return None
+        import pyarrow.parquet as pq
+
+        return sum(pq.read_metadata(os.path.join(root, f)).num_rows for f in files)
 
     def _write_files(self, ds: Dataset, staging: str) -> None:
         c = self.config

@@ -86,6 +86,8 @@ class HttpFileDatasource(Datasource):
                 else:
                     yield from _read_parquet(uri)
 
-            meta = BlockMetadata(num_rows=None, size_bytes=None, input_files=(uri,), exec_stats=None)
+            meta = BlockMetadata(
+                num_rows=None, size_bytes=None, input_files=(uri,), exec_stats=None
+            )
             tasks.append(ReadTask(read, meta, per_task_row_limit=per_task_row_limit))
         return tasks

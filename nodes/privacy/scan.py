@@ -1,0 +1,344 @@
+"""Find personal data in text: a vectorized fast path and a plain per-cell path.
+
+Both paths share :meth:`Scanner.confirm_cell`, the exact check (Python ``re`` in ASCII
+mode, validators, boundaries, context boost, deny/allow lists, overlap resolution). They
+differ only in which cells reach it:
+
+* :meth:`Scanner.scan_cells` (plain path) checks every pattern on every cell.
+* :meth:`Scanner.scan_array` (fast path) dictionary-encodes an Arrow column, runs one
+  combined RE2 regex (``pyarrow.compute.match_substring_regex``) over the distinct
+  values, then per-pattern RE2 filters over the survivors, and confirms only the
+  (value, pattern) pairs RE2 flagged. Because the RE2 patterns are the same regexes
+  without boundary checks, the prefilter is a superset and cannot miss; the test suite
+  checks that both paths give identical findings.
+
+NER (spaCy, through :mod:`nodes.privacy.presidio_bridge`) runs on distinct free-text
+values only, with a bounded per-process memo so detection and redaction of the same
+batch do not pay twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nodes.privacy.validators import VALIDATORS
+
+CONTEXT_BOOST = 0.35  # Presidio's default context similarity factor
+CONTEXT_MIN_SCORE = 0.4  # ... and minimum score once context is found
+CONTEXT_WINDOW_WORDS = 5
+_WORD = re.compile(r"[a-z0-9#\-]+")
+_MEMO_LIMIT = 200_000
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One entity found inside a cell (character offsets; never stores the value)."""
+
+    start: int
+    end: int
+    entity: str
+    score: float
+    source: str = "pattern"
+
+
+@dataclass(frozen=True)
+class CompiledPattern:
+    """A pattern of a library, compiled for both engines."""
+
+    name: str
+    entity: str
+    regex: str
+    py: re.Pattern[str]
+    score: float
+    validator: Callable[[str], bool] | None
+    context: tuple[str, ...]
+    group: int
+    trim: str
+    overlapping: bool = False
+
+
+def compile_pattern(raw: dict[str, Any], where: str = "pattern") -> CompiledPattern:
+    """Compile one pattern definition; raise ValueError naming the problem."""
+    regex = raw.get("regex")
+    entity = raw.get("entity")
+    if not isinstance(regex, str) or not isinstance(entity, str) or not entity:
+        raise ValueError(f"{where}: needs 'entity' and 'regex' strings")
+    try:
+        py = re.compile(regex, re.ASCII)
+    except re.error as exc:
+        raise ValueError(f"{where}: regex {regex!r} does not compile: {exc}") from None
+    try:  # RE2 must accept it too, or the fast path could not use it
+        pc.match_substring_regex(pa.array(["x"]), regex)
+    except pa.ArrowInvalid as exc:
+        raise ValueError(
+            f"{where}: regex {regex!r} is not RE2-compatible (no lookarounds or "
+            f"backreferences): {exc}"
+        ) from None
+    vname = raw.get("validator")
+    validator = None
+    if vname:
+        validator = VALIDATORS.get(vname)
+        if validator is None:
+            raise ValueError(
+                f"{where}: unknown validator {vname!r}; known: {', '.join(sorted(VALIDATORS))}"
+            )
+    group = int(raw.get("group", 0))
+    if group > py.groups:
+        raise ValueError(f"{where}: group {group} but the regex has {py.groups} group(s)")
+    score = float(raw.get("score", 0.5))
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"{where}: score must be between 0 and 1, got {score}")
+    return CompiledPattern(
+        name=str(raw.get("name", entity.lower())),
+        entity=entity,
+        regex=regex,
+        py=py,
+        score=score,
+        validator=validator,
+        context=tuple(str(c).lower() for c in raw.get("context", ())),
+        group=group,
+        trim=str(raw.get("trimTrailing", "")),
+        overlapping=bool(raw.get("overlapping", False)),
+    )
+
+
+def _next_word(text: str, pos: int) -> int:
+    """Index of the next word start after ``pos`` (or the end of ``text``)."""
+    i = text.find(" ", pos)
+    return len(text) if i < 0 else i + 1
+
+
+def _touches_word(text: str, start: int, end: int) -> bool:
+    """True when the span is glued to a letter/digit (or a digit after '.'/'-')."""
+    if start > 0:
+        c = text[start - 1]
+        if c.isalnum() or (c in ".-" and start > 1 and text[start - 2].isdigit()):
+            return True
+    if end < len(text):
+        c = text[end]
+        if c.isalnum() or (c in ".-" and end + 1 < len(text) and text[end + 1].isdigit()):
+            return True
+    return False
+
+
+@dataclass
+class Scanner:
+    """Finds entities in strings according to a resolved pattern library.
+
+    Args:
+        patterns: Compiled patterns.
+        threshold: Minimum score a finding needs.
+        contextual: Use context words around a match and the column name.
+        deny: Entity -> words always flagged (whole words, any case).
+        allow: Values never flagged.
+        ner: Optional callable ``(texts, known findings) -> findings per text`` (spaCy
+            NER); it may skip text that the known findings already explain.
+    """
+
+    patterns: list[CompiledPattern]
+    threshold: float = 0.5
+    contextual: bool = True
+    deny: dict[str, list[str]] = field(default_factory=dict)
+    allow: frozenset[str] = frozenset()
+    ner: Callable[[list[str], list[list[Finding]]], list[list[Finding]]] | None = None
+    _memo: dict[tuple[str, str], tuple[Finding, ...]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deny_patterns = [
+            compile_pattern(
+                {
+                    "entity": ent,
+                    "name": f"deny_{ent.lower()}",
+                    "regex": "(?i:" + "|".join(re.escape(w) for w in words) + ")",
+                    "score": 1.0,
+                }
+            )
+            for ent, words in self.deny.items()
+            if words
+        ]
+        self._all = [*self.patterns, *self._deny_patterns]
+        self._combined = "|".join(f"(?:{p.regex})" for p in self._all) if self._all else None
+
+    @property
+    def entities(self) -> set[str]:
+        return {p.entity for p in self._all}
+
+    # ---------------------------------------------------------------- exact check
+    def confirm_cell(
+        self, text: str, pats: Iterable[CompiledPattern], column: str | None = None
+    ) -> list[Finding]:
+        """Exact findings of ``pats`` in ``text`` (no NER), overlaps resolved."""
+        found: list[Finding] = []
+        lowered: str | None = None
+        for p in pats:
+            pos = 0
+            while True:
+                m = p.py.search(text, pos)
+                if m is None:
+                    break
+                # Overlapping patterns retry from the next word after a rejected match
+                # (a gazetteer pair may start inside a rejected one: "Saw May Lee").
+                pos = max(m.end(), m.start() + 1)
+                start, end = m.span(p.group)
+                if start < 0 or end <= start:
+                    continue
+                if p.trim:
+                    while end > start and text[end - 1] in p.trim:
+                        end -= 1
+                value = text[start:end]
+                if (
+                    _touches_word(text, start, end)
+                    or value in self.allow
+                    or (p.validator is not None and not p.validator(value))
+                ):
+                    if p.overlapping:
+                        pos = _next_word(text, m.start())
+                    continue
+                score = p.score
+                if self.contextual and p.context and score < 1.0:
+                    if lowered is None:
+                        lowered = text.lower()
+                    if self._has_context(lowered, m.start(), p.context, column):
+                        score = max(min(1.0, score + CONTEXT_BOOST), CONTEXT_MIN_SCORE)
+                if score >= self.threshold:
+                    found.append(Finding(start, end, p.entity, round(score, 4)))
+        return resolve_overlaps(found)
+
+    def _has_context(
+        self, lowered: str, start: int, words: Sequence[str], column: str | None
+    ) -> bool:
+        # Prefix match on words stands in for lemmas ("phones", "emailed" -> phone, email),
+        # which Presidio gets from spaCy's lemmatizer and a blank pipeline would lose.
+        window_text = lowered[max(0, start - 80) : start]
+        cut = max(window_text.rfind(". "), window_text.rfind("; "), window_text.rfind("\n"))
+        if cut >= 0:  # context words count within the same sentence only
+            window_text = window_text[cut + 1 :]
+        before = _WORD.findall(window_text)[-CONTEXT_WINDOW_WORDS:]
+        if column:
+            before += _WORD.findall(column.lower().replace("_", " "))
+        window = " ".join(before)
+        for w in words:
+            if " " in w:
+                if w in window:
+                    return True
+            elif any(tok.startswith(w) for tok in before):
+                return True
+        return False
+
+    # ---------------------------------------------------------------- plain path
+    def scan_cells(
+        self, values: Sequence[str | None], column: str | None = None
+    ) -> list[list[Finding]]:
+        """Per-cell reference path: every pattern on every cell, then NER."""
+        out = [
+            self.confirm_cell(v, self._all, column) if isinstance(v, str) and v else []
+            for v in values
+        ]
+        return self._add_ner(values, out)
+
+    # ---------------------------------------------------------------- fast path
+    def scan_array(self, arr: pa.Array | pa.ChunkedArray, column: str | None = None):
+        """Fast path over an Arrow column.
+
+        Returns:
+            ``(indices, dictionary, findings)``: ``indices`` (Int32 array, null for null
+            cells) maps each row to a distinct value in ``dictionary`` (a Python list of
+            str); ``findings[i]`` are the findings of ``dictionary[i]``.
+        """
+        indices, dictionary = distinct(arr)
+        return indices, dictionary, self.scan_distinct(dictionary, column)
+
+    def scan_distinct(self, values: list[str], column: str | None = None) -> list[list[Finding]]:
+        """Findings for each of ``values`` (already distinct), with a per-process memo."""
+        results: list[list[Finding] | None] = [None] * len(values)
+        todo: list[int] = []
+        key_col = column or ""
+        for i, v in enumerate(values):
+            hit = self._memo.get((key_col, v))
+            if hit is not None:
+                results[i] = list(hit)
+            else:
+                todo.append(i)
+        if todo:
+            fresh = self._scan_distinct_uncached([values[i] for i in todo], column)
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            for i, f in zip(todo, fresh, strict=True):
+                results[i] = f
+                self._memo[(key_col, values[i])] = tuple(f)
+        return [r or [] for r in results]
+
+    def _scan_distinct_uncached(self, values: list[str], column: str | None) -> list[list[Finding]]:
+        out: list[list[Finding]] = [[] for _ in values]
+        if self._combined and values:
+            dict_arr = pa.array(values, pa.string())
+            hit = pc.match_substring_regex(dict_arr, self._combined)
+            cand = pc.indices_nonzero(hit)
+            if len(cand):
+                sub = pc.take(dict_arr, cand)
+                cand_py = cand.to_pylist()
+                per_value: dict[int, list[CompiledPattern]] = {}
+                for p in self._all:
+                    mask = pc.match_substring_regex(sub, p.regex)
+                    for j in pc.indices_nonzero(mask).to_pylist():
+                        per_value.setdefault(cand_py[j], []).append(p)
+                order = {id(p): k for k, p in enumerate(self._all)}
+                for i, pats in per_value.items():
+                    pats.sort(key=lambda p: order[id(p)])
+                    out[i] = self.confirm_cell(values[i], pats, column)
+        return self._add_ner(values, out)
+
+    def _add_ner(
+        self, values: Sequence[str | None], out: list[list[Finding]]
+    ) -> list[list[Finding]]:
+        if self.ner is None:
+            return out
+        idx = [i for i, v in enumerate(values) if isinstance(v, str) and _may_hold_name(v)]
+        if not idx:
+            return out
+        ner_found = self.ner([values[i] for i in idx], [out[i] for i in idx])  # type: ignore
+        for i, extra in zip(idx, ner_found, strict=True):
+            keep = [f for f in extra if f.score >= self.threshold]
+            if keep:
+                out[i] = resolve_overlaps([*out[i], *keep])
+        return out
+
+
+def _may_hold_name(text: str) -> bool:
+    # NER only tags title-case tokens; cells without an upper-case letter skip it
+    # (presidio_bridge.name_sentences narrows further, per sentence).
+    return any(c.isupper() for c in text)
+
+
+def resolve_overlaps(found: list[Finding]) -> list[Finding]:
+    """Keep the best non-overlapping findings: higher score, then longer span, wins."""
+    if len(found) <= 1:
+        return found
+    # Exact patterns beat NER on ties (spaCy sometimes tags URLs as PERSON).
+    ranked = sorted(
+        found,
+        key=lambda f: (-f.score, f.source == "ner", -(f.end - f.start), f.start, f.entity),
+    )
+    kept: list[Finding] = []
+    for f in ranked:
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    return sorted(kept)
+
+
+def distinct(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, list[str]]:
+    """``(indices, distinct values)`` of a column cast to string."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    enc = pc.dictionary_encode(arr)
+    return enc.indices, enc.dictionary.to_pylist()

@@ -1,0 +1,232 @@
+"""Fitting SDV synthesizers and storing them at a URI (local path or s3://).
+
+A stored model is a folder (or key prefix) with two objects: ``model.pkl`` (the
+cloudpickled :class:`FittedModel`) and ``manifest.json`` (fingerprint, synthesizer,
+column roles, fit facts). The manifest is written last, so a reader that finds a
+manifest finds a complete model; local writes go through a temporary file and an
+atomic rename, s3 objects appear only when their upload completes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from nodes.privacy.synthetic.columns import LEARNABLE_SDTYPES, ColumnPlan
+from nodes.privacy.synthetic.template import SyntheticTemplate
+
+TABLE = "table"
+_SYNTHESIZERS = {
+    "gaussian_copula": "GaussianCopulaSynthesizer",
+    "ctgan": "CTGANSynthesizer",
+    "tvae": "TVAESynthesizer",
+    "copula_gan": "CopulaGANSynthesizer",
+}
+
+
+@dataclass
+class FittedModel:
+    """What sampling needs: column plans and, when fitted, the SDV synthesizer."""
+
+    columns: list[ColumnPlan]
+    synthesizer: Any | None
+    fingerprint: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    fitted_rows: int = 0
+    created_at: str = ""
+
+    def manifest(self, template: SyntheticTemplate) -> dict[str, Any]:
+        import sdv
+
+        return {
+            "templateId": template.id,
+            "fingerprint": self.fingerprint,
+            "synthesizer": template.synthesizer if self.synthesizer is not None else None,
+            "fittedRows": self.fitted_rows,
+            "createdAt": self.created_at,
+            "sdvVersion": sdv.__version__,
+            "columns": {c.name: c.describe() for c in self.columns},
+        }
+
+
+def detect_metadata(frame: Any) -> dict[str, dict[str, Any]]:
+    """SDV's auto-detected column metadata of a single table (``{column: info}``)."""
+    from sdv.metadata import Metadata
+
+    detected = Metadata.detect_from_dataframes({TABLE: frame}).to_dict()
+    return dict(detected["tables"][TABLE]["columns"])
+
+
+def learned_metadata(
+    plans: list[ColumnPlan], template: SyntheticTemplate, detected: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """SDV metadata of the learned columns only: PII and id columns never reach SDV."""
+    explicit = (template.table_metadata() or {}).get("columns", {})
+    columns: dict[str, Any] = {}
+    for plan in plans:
+        if plan.role != "learned":
+            continue
+        info = dict(explicit.get(plan.name) or detected.get(plan.name) or {})
+        if info.get("sdtype") not in LEARNABLE_SDTYPES or plan.source == "hint":
+            info = {"sdtype": plan.sdtype}
+        info.pop("pii", None)
+        columns[plan.name] = info
+    return {
+        "tables": {TABLE: {"columns": columns}},
+        "relationships": [],
+        "METADATA_SPEC_VERSION": "V1",
+    }
+
+
+def _constraints(template: SyntheticTemplate) -> list[Any]:
+    """SDV constraint objects from ``{"type": "Inequality", "parameters": {...}}`` dicts."""
+    import sdv.cag
+
+    built = []
+    for spec in template.constraints:
+        name = spec.get("type") or spec.get("constraint_class")
+        cls = getattr(sdv.cag, str(name), None)
+        if cls is None:
+            raise ValueError(f"unknown constraint type {name!r}; see sdv.cag")
+        built.append(cls(**spec.get("parameters", {})))
+    return built
+
+
+def fit_synthesizer(
+    plans: list[ColumnPlan], sample: pa.Table, template: SyntheticTemplate, metadata: dict
+) -> Any:
+    """Fit the template's synthesizer on the learned columns of ``sample``."""
+    import sdv.single_table
+    from sdv.metadata import Metadata
+
+    names = [p.name for p in plans if p.role == "learned"]
+    frame = sample.select(names).to_pandas()
+    cls = getattr(sdv.single_table, _SYNTHESIZERS[template.synthesizer])
+    synth = cls(Metadata.load_from_dict(metadata), **template.synthesizerOptions)
+    constraints = _constraints(template)
+    if constraints:
+        synth.add_constraints(constraints)
+    synth.fit({TABLE: frame})
+    return synth
+
+
+def build_model(
+    template: SyntheticTemplate,
+    schema: pa.Schema,
+    sample: pa.Table | None,
+    *,
+    preserve_distribution: bool = True,
+    upstream: dict[str, str] | None = None,
+    fingerprint: str = "",
+) -> FittedModel:
+    """Classify the columns of ``schema`` and fit the template's synthesizer on ``sample``.
+
+    Without ``preserve_distribution`` (or without learned columns) nothing is fitted:
+    the model holds column profiles (types, ranges, categories) only.
+    """
+    from nodes.privacy.synthetic import columns as cols
+
+    plans = cols.classify_columns(schema, sample, template.columns, upstream)
+    detected: dict[str, dict[str, Any]] = {}
+    if sample is not None:
+        learned = [p.name for p in plans if p.role == "learned"]
+        if learned:
+            detected = detect_metadata(sample.select(learned).to_pandas())
+            cols.apply_sdv_detection(plans, detected)
+    cols.profile_columns(plans, sample, template.columns)
+    metadata = learned_metadata(plans, template, detected)
+    synthesizer = None
+    if preserve_distribution and sample is not None and any(p.role == "learned" for p in plans):
+        synthesizer = fit_synthesizer(plans, sample, template, metadata)
+    return FittedModel(
+        columns=plans,
+        synthesizer=synthesizer,
+        fingerprint=fingerprint,
+        metadata=metadata,
+        fitted_rows=sample.num_rows if sample is not None else 0,
+        created_at=now(),
+    )
+
+
+def _transport(template: SyntheticTemplate) -> dict[str, Any]:
+    opts = template.storageOptions
+    if not opts:
+        return {}
+    import boto3
+
+    client = boto3.client(
+        "s3", endpoint_url=opts.get("endpointUrl"), region_name=opts.get("region", "us-east-1")
+    )
+    return {"client": client}
+
+
+def _is_local(location: str) -> bool:
+    return "://" not in location or location.startswith("file://")
+
+
+def _write(location: str, name: str, data: bytes, template: SyntheticTemplate) -> None:
+    if _is_local(location):
+        folder = Path(location.removeprefix("file://"))
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / name)
+        return
+    from smart_open import open as sopen
+
+    with sopen(f"{location}/{name}", "wb", transport_params=_transport(template)) as fh:
+        fh.write(data)
+
+
+def _read(location: str, name: str, template: SyntheticTemplate) -> bytes | None:
+    if _is_local(location):
+        path = Path(location.removeprefix("file://")) / name
+        return path.read_bytes() if path.exists() else None
+    from smart_open import open as sopen
+
+    try:
+        with sopen(f"{location}/{name}", "rb", transport_params=_transport(template)) as fh:
+            return bytes(fh.read())
+    except (OSError, ValueError) as exc:
+        if _missing(exc):
+            return None
+        raise
+
+
+def _missing(exc: BaseException) -> bool:
+    text = f"{exc} {exc.__cause__}"
+    return any(s in text for s in ("NoSuchKey", "404", "does not exist", "Not Found"))
+
+
+def save_model(model: FittedModel, location: str, template: SyntheticTemplate) -> None:
+    """Store ``model`` at ``location``: the pickle first, then the manifest (commit)."""
+    import cloudpickle
+
+    _write(location, "model.pkl", cloudpickle.dumps(model), template)
+    manifest = json.dumps(model.manifest(template), indent=2).encode()
+    _write(location, "manifest.json", manifest, template)
+
+
+def read_manifest(location: str, template: SyntheticTemplate) -> dict[str, Any] | None:
+    """The stored model's manifest, or None when no model is stored there."""
+    raw = _read(location, "manifest.json", template)
+    return json.loads(raw) if raw else None
+
+
+def load_model_blob(location: str, template: SyntheticTemplate) -> bytes:
+    """The stored model's pickle bytes (workers unpickle them once each)."""
+    raw = _read(location, "model.pkl", template)
+    if raw is None:
+        raise FileNotFoundError(f"{location}/model.pkl")
+    return raw
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,225 @@
+"""Checksum and shape validators that confirm regex candidates.
+
+Each validator takes the matched text and returns ``True`` when it is a real
+identifier. They run only on candidates the vectorized regex search found, so they
+can be plain Python. Pattern libraries reference them by name (``VALIDATORS``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Callable
+
+_NON_DIGIT = re.compile(r"\D")
+_NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
+def digits(text: str) -> str:
+    """Only the digits of ``text``."""
+    return _NON_DIGIT.sub("", text)
+
+
+def luhn(text: str) -> bool:
+    """Luhn (mod 10) check over the digits of ``text``."""
+    ds = digits(text)
+    if len(ds) < 2:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(ds)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def credit_card(text: str) -> bool:
+    """12-19 digits, Luhn-valid, a known issuer prefix, not one repeated digit."""
+    ds = digits(text)
+    if not 12 <= len(ds) <= 19 or len(set(ds)) == 1:
+        return False
+    if len(ds) == 12 and not ds.startswith(("50", "56", "57", "58", "6")):
+        return False  # only Maestro issues 12-digit cards
+    mastercard_2 = "2221" <= ds[:4] <= "2720"
+    if ds[0] not in "3456" and not mastercard_2 and not ds.startswith(("1800", "2131", "81")):
+        return False
+    return luhn(ds)
+
+
+def us_ssn(text: str) -> bool:
+    """US SSN shape rules: area not 000/666/9xx, group not 00, serial not 0000."""
+    ds = digits(text)
+    if len(ds) != 9 or len(set(ds)) == 1:
+        return False
+    seps = _NON_ALNUM.findall(text)
+    if seps and len(set(seps)) != 1:  # mixed separators such as 123-45.6789
+        return False
+    area, group, serial = ds[:3], ds[3:5], ds[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    return ds not in ("123456789", "078051120", "219099999")
+
+
+def iban(text: str) -> bool:
+    """ISO 13616 IBAN: known length for the country and mod-97 == 1."""
+    s = _NON_ALNUM.sub("", text).upper()
+    want = _IBAN_LENGTHS.get(s[:2])
+    if want is None or len(s) != want:
+        return False
+    moved = s[4:] + s[:4]
+    num = "".join(str(int(c, 36)) for c in moved)
+    return int(num) % 97 == 1
+
+
+def npi(text: str) -> bool:
+    """US National Provider Identifier: 10 digits, Luhn over '80840' + the digits."""
+    ds = digits(text)
+    return len(ds) == 10 and ds[0] in "12" and luhn("80840" + ds)
+
+
+def aba_routing(text: str) -> bool:
+    """ABA routing number: 9 digits, weights 3-7-1 sum divisible by 10."""
+    ds = digits(text)
+    if len(ds) != 9 or len(set(ds)) == 1:
+        return False
+    w = (3, 7, 1) * 3
+    return sum(int(d) * k for d, k in zip(ds, w, strict=True)) % 10 == 0 and ds[:2] <= "32"
+
+
+def dea(text: str) -> bool:
+    """DEA registration: 2 letters + 7 digits with its check digit."""
+    s = text.strip().upper()
+    if len(s) != 9 or not s[2:].isdigit() or s[0] not in "ABCDEFGHJKLMPRSTUX":
+        return False
+    d = [int(c) for c in s[2:]]
+    check = (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10
+    return check == d[6]
+
+
+def ip_address(text: str) -> bool:
+    """A syntactically valid IPv4 or IPv6 address (not a version number like 1.2.3)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+_ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_NUMERIC = re.compile(r"([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4}|[0-9]{2})")
+_MONTH_FIRST = re.compile(r"([A-Za-z]+)\.? ([0-9]{1,2}),? ([0-9]{4})")
+_DAY_FIRST = re.compile(r"([0-9]{1,2}) ([A-Za-z]+)\.? ([0-9]{4})")
+_MONTH_NAMES = (
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+    ("oct", "october"), ("nov", "november"), ("dec", "december"),
+)  # fmt: skip
+_MONTHS = {name: i + 1 for i, names in enumerate(_MONTH_NAMES) for name in names}
+
+
+def parse_date(text: str) -> dt.date | None:
+    """Parse a date in a common format (ISO, M/D/Y, D.M.Y, 'March 5, 2021'), else None.
+
+    Plain regexes rather than ``strptime``, which is slow (locale lookups per call).
+    """
+    s = text.strip()
+    if len(s) > 10 and s[:4].isdigit() and s[10] in "T ":
+        s = s[:10]
+    m = _ISO.fullmatch(s)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        return _date_or_none(y, mo, d)
+    m = _NUMERIC.fullmatch(s)
+    if m:
+        a, b, y = (int(g) for g in m.groups())
+        if len(m.group(3)) == 2:
+            y += 2000 if y < 69 else 1900
+        return _date_or_none(y, a, b) or _date_or_none(y, b, a)
+    m = _MONTH_FIRST.fullmatch(s)
+    if m:
+        month = _MONTHS.get(m.group(1).lower())
+        return _date_or_none(int(m.group(3)), month, int(m.group(2))) if month else None
+    m = _DAY_FIRST.fullmatch(s)
+    if m:
+        month = _MONTHS.get(m.group(2).lower())
+        return _date_or_none(int(m.group(3)), month, int(m.group(1))) if month else None
+    return None
+
+
+def _date_or_none(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def date(text: str) -> bool:
+    """A real calendar date between 1900 and 2100."""
+    d = parse_date(text)
+    return d is not None and 1900 <= d.year <= 2100
+
+
+def swift_bic(text: str) -> bool:
+    """SWIFT/BIC: bank code, a real ISO country code, location (and branch)."""
+    s = text.strip().upper()
+    country = s[4:6]
+    return (
+        len(s) in (8, 11) and s[:4].isalpha() and (country in _IBAN_LENGTHS or country in _EXTRA_CC)
+    )
+
+
+def phone(text: str) -> bool:
+    """Between 10 and 15 digits, not one repeated digit, no leading separator junk."""
+    ds = digits(text.split("x")[0].split("X")[0])
+    if ds.startswith("001"):
+        ds = ds[3:]
+    return 10 <= len(ds) <= 15 and len(set(ds)) > 2
+
+
+def email(text: str) -> bool:
+    """Local part and a domain with a letters-only top-level label."""
+    local, _, domain = text.rpartition("@")
+    tld = domain.rsplit(".", 1)[-1]
+    return bool(local) and "." in domain and tld.isalpha() and ".." not in domain
+
+
+def person_name(text: str) -> bool:
+    """A given name + surname pair from the name gazetteer (see nodes.privacy.names)."""
+    from nodes.privacy.names import person_name as check
+
+    return check(text)
+
+
+VALIDATORS: dict[str, Callable[[str], bool]] = {
+    "person_name": person_name,
+    "luhn": luhn,
+    "credit_card": credit_card,
+    "us_ssn": us_ssn,
+    "iban": iban,
+    "npi": npi,
+    "aba_routing": aba_routing,
+    "dea": dea,
+    "ip_address": ip_address,
+    "date": date,
+    "swift_bic": swift_bic,
+    "phone": phone,
+    "email": email,
+}
+
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
+    "BH": 22, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28,
+    "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20,
+    "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24,
+    "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24,
+    "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31,
+    "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+_EXTRA_CC = {"US", "CA", "AU", "JP", "CN", "IN", "SG", "HK", "MX", "NZ", "ZA", "KR", "AR", "CL"}

@@ -1,0 +1,126 @@
+"""Request ids and audit entries for API actions.
+
+:class:`RequestId` gives every request an id (``req_<hex>``), kept in the request's state
+and returned as ``X-Request-Id``. :func:`audited` records an action in the hash-chained
+audit trail (:mod:`engine.audit`) with the API key as actor, the request id, and the
+outcome: ``success`` when the block finishes, ``failure`` (with the error) when it raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Request
+
+from serve.deps import settings
+
+log = logging.getLogger(__name__)
+HEADER = "X-Request-Id"
+
+
+def new_request_id() -> str:
+    return f"req_{uuid.uuid4().hex}"
+
+
+class RequestId:
+    """ASGI middleware: a fresh request id per HTTP request, echoed as ``X-Request-Id``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = new_request_id()
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                headers.append((HEADER.lower().encode(), rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def request_id(request: Request) -> str | None:
+    """The id :class:`RequestId` gave this request (FastAPI dependency)."""
+    return getattr(request.state, "request_id", None)
+
+
+def record(
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    *,
+    actor: str,
+    request_id: str | None,
+    outcome: str = "success",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry to the API's audit trail; a failure to audit is logged only."""
+    try:
+        from engine.audit.log import _log_for
+
+        _log_for(settings().db_url).record(
+            action,
+            resource_type,
+            resource_id,
+            actor=actor,
+            outcome=outcome,
+            request_id=request_id,
+            details=details or {},
+        )
+    except Exception:
+        log.exception("could not audit %s %s/%s", action, resource_type, resource_id)
+
+
+@contextlib.contextmanager
+def audited(
+    request: Request,
+    actor: str,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    **details: Any,
+) -> Iterator[dict[str, Any]]:
+    """Audit the block as ``action``; the yielded dict adds details before it is written.
+
+    Example::
+
+        with audited(request, key.id, "pipeline.create", "pipeline", spec_id) as details:
+            out = store.create_pipeline(...)
+            details["version"] = out.version
+    """
+    extra: dict[str, Any] = dict(details)
+    try:
+        yield extra
+    except Exception as exc:
+        status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+        extra.update(error=str(exc)[:500], errorType=type(exc).__name__)
+        if status:
+            extra["status"] = status
+        record(
+            action,
+            resource_type,
+            resource_id,
+            actor=actor,
+            request_id=request_id(request),
+            outcome="failure",
+            details=extra,
+        )
+        raise
+    record(
+        action,
+        resource_type,
+        resource_id,
+        actor=actor,
+        request_id=request_id(request),
+        details=extra,
+    )

@@ -1,0 +1,82 @@
+"""API-key authentication: ``Authorization: Bearer pbk_...`` with ordered scopes.
+
+Scopes are ``read`` < ``execute`` < ``admin``; a key holds its scope and every lower one.
+Keys are stored as SHA-256 hashes; the key itself is shown once, when it is created
+(``pipeline-builder keys create --scope admin`` or ``POST /api/keys``). A missing or
+unknown key is 401; a known key without the needed scope is 403.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from engine.store import ApiKey, Store, hash_key
+from engine.store.records import SCOPES
+from serve.deps import get_store
+from serve.errors import Forbidden, Unauthorized
+
+__all__ = ["ApiKey", "require_scope"]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pbk_...`")
+
+# Looked-up keys are remembered briefly so that status polling does not hit the
+# database for the key on every request; a revoked key stops working within this time.
+_CACHE_SECONDS = 5.0
+_cache: dict[str, tuple[float, ApiKey | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def _lookup(store: Store, token: str) -> ApiKey | None:
+    digest = hash_key(token)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(digest)
+        if hit is not None and now - hit[0] < _CACHE_SECONDS:
+            return hit[1]
+    key = store.authenticate(token)
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[digest] = (now, key)
+    return key
+
+
+def require_scope(scope: str) -> Callable[..., ApiKey]:
+    """A FastAPI dependency that authenticates the request and checks ``scope``.
+
+    Args:
+        scope: ``read``, ``execute`` or ``admin``.
+
+    Returns:
+        The dependency; it returns the authenticated :class:`ApiKey` (``.id``, ``.scopes``).
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; expected one of {', '.join(SCOPES)}")
+
+    def dependency(
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        store: Store = Depends(get_store),
+    ) -> ApiKey:
+        if (
+            credentials is None
+            or credentials.scheme.lower() != "bearer"
+            or not credentials.credentials
+        ):
+            raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+        key = _lookup(store, credentials.credentials)
+        if key is None:
+            raise Unauthorized("the API key is unknown or revoked")
+        if not key.allows(scope):
+            raise Forbidden(
+                f"this endpoint needs the '{scope}' scope; the key has {', '.join(key.scopes)}",
+                requiredScope=scope,
+            )
+        return key
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency

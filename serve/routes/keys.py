@@ -1,0 +1,49 @@
+"""API keys: create (shown once), list, revoke. Admin scope."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+
+from engine.store import ApiKey, Store
+from serve.auth import require_scope
+from serve.deps import get_store
+from serve.models import ApiKeyCreate, ApiKeyOut
+
+router = APIRouter(prefix="/api/keys", tags=["keys"])
+
+
+def _out(key: ApiKey, token: str | None = None) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=key.id,
+        name=key.name,
+        scope=key.scope,
+        scopes=key.scopes,
+        createdAt=key.created_at,
+        revokedAt=key.revoked_at,
+        key=token,
+    )
+
+
+@router.post("", status_code=201, response_model=ApiKeyOut, summary="Create an API key")
+def create_key(
+    body: ApiKeyCreate,
+    _: ApiKey = Depends(require_scope("admin")),
+    store: Store = Depends(get_store),
+) -> ApiKeyOut:
+    key, token = store.create_api_key(body.scope, name=body.name)
+    return _out(key, token)
+
+
+@router.get("", response_model=list[ApiKeyOut], summary="List API keys (never the keys themselves)")
+def list_keys(
+    _: ApiKey = Depends(require_scope("admin")), store: Store = Depends(get_store)
+) -> list[ApiKeyOut]:
+    return [_out(k) for k in store.list_api_keys()]
+
+
+@router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
+def revoke_key(
+    key_id: str, _: ApiKey = Depends(require_scope("admin")), store: Store = Depends(get_store)
+) -> Response:
+    store.revoke_api_key(key_id)
+    return Response(status_code=204)

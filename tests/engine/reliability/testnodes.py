@@ -1,0 +1,156 @@
+"""Test-only node types for fault injection (registered on import)."""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from engine.registry import NodeConfig, register
+
+
+class FlakyConfig(NodeConfig):
+    rows: int = 100
+    failFirst: int = 2
+    stateFile: str
+    error: str = "ConnectionError"
+
+
+def _bump(path: str) -> int:
+    """Increment the counter in ``path`` (across processes); the new value."""
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        n = int(f.read() or 0) + 1
+        f.seek(0)
+        f.truncate()
+        f.write(str(n))
+        return n
+
+
+def _maybe_fail(batch: pa.Table, *, state: str, fail_first: int, error: str) -> pa.Table:
+    # The block holding id 0 is read once per stage attempt: count attempts there.
+    if batch.num_rows and 0 in batch.column("id").to_pylist():
+        attempt = _bump(state)
+        if attempt <= fail_first:
+            exc = {"ConnectionError": ConnectionError, "ValueError": ValueError}[error]
+            raise exc(f"simulated failure of attempt {attempt}")
+    return batch
+
+
+@register(
+    "source",
+    "test_flaky",
+    config=FlakyConfig,
+    inputs=(0, 0),
+    description="test only: a source failing its first attempts",
+)
+def build_flaky(*, ctx: Any, inputs: list[Any], config: FlakyConfig) -> Any:
+    import ray.data
+
+    ctx.report("location", f"flaky://{config.rows}")
+    return ray.data.range(config.rows, override_num_blocks=4).map_batches(
+        functools.partial(
+            _maybe_fail, state=config.stateFile, fail_first=config.failFirst, error=config.error
+        ),
+        batch_format="pyarrow",
+        batch_size=None,
+    )
+
+
+class PidConfig(NodeConfig):
+    pidFile: str
+    secondsPerBatch: float = 0.05
+
+
+def _pid(batch: pa.Table, *, pid_file: str, seconds: float) -> pa.Table:
+    with open(pid_file, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(seconds)
+    return batch
+
+
+@register(
+    "transform",
+    "test_pid",
+    config=PidConfig,
+    description="test only: report the worker pid per batch, then sleep",
+)
+def build_pid(*, ctx: Any, inputs: list[Any], config: PidConfig) -> Any:
+    return inputs[0].map_batches(
+        functools.partial(_pid, pid_file=config.pidFile, seconds=config.secondsPerBatch),
+        batch_format="pyarrow",
+        batch_size=100,
+    )
+
+
+class CountingConfig(NodeConfig):
+    uri: str
+    countFile: str
+
+
+def _count_read(batch: pa.Table, *, count_file: str) -> pa.Table:
+    with open(count_file, "a") as f:
+        f.write(f"{batch.num_rows}\n")
+    return batch
+
+
+@register(
+    "source",
+    "test_counting",
+    config=CountingConfig,
+    inputs=(0, 0),
+    description="test only: a parquet/csv read that logs every block it reads",
+)
+def build_counting(*, ctx: Any, inputs: list[Any], config: CountingConfig) -> Any:
+    import ray.data
+
+    return ray.data.read_csv(config.uri).map_batches(
+        functools.partial(_count_read, count_file=config.countFile),
+        batch_format="pyarrow",
+        batch_size=None,
+    )
+
+
+def rows_read(count_file: Path) -> int:
+    return sum(int(x) for x in count_file.read_text().split()) if count_file.exists() else 0
+
+
+class FailUntilConfig(NodeConfig):
+    failId: int
+    untilFile: str
+
+
+def _fail_until(batch: pa.Table, *, fail_id: int, until: str) -> pa.Table:
+    if fail_id in batch.column("id").to_pylist() and not os.path.exists(until):
+        raise RuntimeError(f"row {fail_id} cannot be processed yet")
+    return batch
+
+
+@register(
+    "transform",
+    "test_fail_until",
+    config=FailUntilConfig,
+    description="test only: fail on one row id until a file exists",
+)
+def build_fail_until(*, ctx: Any, inputs: list[Any], config: FailUntilConfig) -> Any:
+    return inputs[0].map_batches(
+        functools.partial(_fail_until, fail_id=config.failId, until=config.untilFile),
+        batch_format="pyarrow",
+        batch_size=None,
+    )
+
+
+def _mark_row_local() -> None:
+    # These test nodes treat each row on its own: checkpointed stages may shard them.
+    from engine.checkpoint import ROW_LOCAL
+
+    ROW_LOCAL.update({"transform/test_sleep", "transform/test_pid", "transform/test_fail_until"})
+
+
+_mark_row_local()

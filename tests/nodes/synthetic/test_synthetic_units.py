@@ -1,0 +1,244 @@
+"""Ray-free pieces of privacy/synthetic: sampling, column roles, scores, templates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from engine.errors import NodeConfigError
+from nodes.privacy.synthetic.columns import (
+    apply_sdv_detection,
+    classify_columns,
+    sdtype_from_field_metadata,
+    sdtype_from_name,
+)
+from nodes.privacy.synthetic.generate import ChunkGenerator, chunk_seeds
+from nodes.privacy.synthetic.reservoir import BottomKSample, sample_batches
+from nodes.privacy.synthetic.scores import closest_record_distances, identical_share
+from nodes.privacy.synthetic.template import load_template
+
+
+def _batches(n: int, size: int) -> list[pa.Table]:
+    return [pa.table({"x": np.arange(s, min(s + size, n))}) for s in range(0, n, size)]
+
+
+def test_sample_is_bounded_and_order_independent():
+    forward = sample_batches(_batches(50_000, 1000), 500, seed=1)
+    backward = sample_batches(reversed(_batches(50_000, 1000)), 500, seed=1)
+    assert forward.rows_seen == 50_000
+    a, b = forward.result(), backward.result()
+    assert a.num_rows == 500
+    assert a.equals(b)
+    assert not a.equals(sample_batches(_batches(50_000, 1000), 500, seed=2).result())
+
+
+def test_sample_is_roughly_uniform():
+    values = sample_batches(_batches(100_000, 5000), 2000, seed=3).result()["x"].to_numpy()
+    counts, _ = np.histogram(values, bins=10, range=(0, 100_000))
+    assert counts.min() > 140 and counts.max() < 260, counts
+
+
+def test_sample_smaller_than_size_keeps_everything():
+    sample = BottomKSample(100)
+    sample.add(pa.table({"x": [1, 2, 3]}))
+    assert sorted(sample.result()["x"].to_pylist()) == [1, 2, 3]
+    assert BottomKSample(5).result() is None
+    with pytest.raises(ValueError):
+        BottomKSample(0)
+
+
+@pytest.mark.parametrize(
+    ("name", "sdtype"),
+    [
+        ("email", "email"),
+        ("contact_email", "email"),
+        ("phone", "phone_number"),
+        ("first_name", "first_name"),
+        ("surname", "last_name"),
+        ("full_name", "name"),
+        ("customer_id", "id"),
+        ("userId", "id"),
+        ("ssn", "ssn"),
+        ("street_address", "street_address"),
+        ("income", None),
+        ("region", None),
+        ("valid", None),
+    ],
+)
+def test_name_heuristic(name, sdtype):
+    assert sdtype_from_name(name) == sdtype
+
+
+def test_classification_order_hint_upstream_values():
+    schema = pa.schema(
+        [
+            ("email", pa.string()),
+            ("contact", pa.string()),
+            pa.field("who", pa.string(), metadata={"pii": "PERSON"}),
+            ("score", pa.float64()),
+            ("code", pa.string()),
+        ]
+    )
+    sample = pa.table(
+        {
+            "email": ["a@b.io"],
+            "contact": ["x@example.org"],
+            "who": ["Ann"],
+            "score": [1.0],
+            "code": ["A"],
+        },
+        schema=schema,
+    )
+    plans = classify_columns(
+        schema, sample, load_template("n", {"id": "t", "columns": {"email": "categorical"}}).columns
+    )
+    roles = {p.name: (p.role, p.sdtype, p.source) for p in plans}
+    assert roles["email"] == ("learned", "categorical", "hint")
+    assert roles["contact"] == ("fake", "email", "heuristic")  # by value
+    assert roles["who"] == ("fake", "name", "upstream")
+    assert roles["score"] == ("learned", "numerical", "default")
+    assert roles["code"] == ("learned", "categorical", "default")
+
+
+def test_sdv_detected_pii_is_not_learned():
+    schema = pa.schema([("town", pa.string()), ("n", pa.int64())])
+    plans = classify_columns(schema, None, {})
+    apply_sdv_detection(plans, {"town": {"sdtype": "city", "pii": True}, "n": {"sdtype": "id"}})
+    assert [(p.role, p.sdtype) for p in plans] == [("fake", "city"), ("id", "id")]
+
+
+def test_field_metadata_false_means_not_pii():
+    assert sdtype_from_field_metadata(pa.field("a", pa.string(), metadata={"pii": "false"})) is None
+
+
+def test_chunk_seeds_differ_per_chunk_and_seed():
+    assert chunk_seeds(1, 0) != chunk_seeds(1, 500)
+    assert chunk_seeds(1, 0) != chunk_seeds(2, 0)
+    assert chunk_seeds(1, 0) == chunk_seeds(1, 0)
+
+
+def test_fake_and_id_columns_are_vectorized_and_distinct_per_chunk():
+    schema = pa.schema([("id", pa.string()), ("name", pa.string()), ("email", pa.string())])
+    plans = classify_columns(schema, None, {})
+    gen = ChunkGenerator(plans, None, seed=7)
+    a, b = gen.rows(0, 2000), gen.rows(2000, 2000)
+    assert a["id"].to_pylist()[:2] == ["syn-0", "syn-1"]
+    assert b["id"][0].as_py() == "syn-2000"
+    assert a["name"].to_pylist() != b["name"].to_pylist()
+    assert gen.rows(0, 2000).equals(a)
+
+
+def test_identical_share_and_distances():
+    real = pa.table({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]})
+    synthetic = pa.table({"a": [1.0, 2.5, 9.0], "b": ["x", "y", "q"]})
+    assert identical_share(real, synthetic, ["a", "b"]) == pytest.approx(1 / 3)
+    distances = closest_record_distances(real, synthetic, ["a", "b"])
+    assert distances[0] == 0
+    assert 0 < distances[1] < 0.5
+    assert distances[2] > distances[1]
+
+
+def test_template_errors_name_the_node_and_field():
+    with pytest.raises(NodeConfigError, match=r"node 'n'.*fitSampleSize"):
+        load_template("n", {"id": "t", "fitSampleSize": 0})
+    template = load_template("n", {"id": "t", "metadata": {"tables": {"x": {"columns": {}}}}})
+    assert template.table_metadata() == {"columns": {}}
+    fp = template.fit_fingerprint([("a", "int64")])
+    assert fp == template.fit_fingerprint([("a", "int64")])
+    assert fp != template.fit_fingerprint([("a", "string")])
+
+
+def test_upstream_detection_classification_is_used(tmp_path):
+    from nodes.privacy.classify import ColumnClass
+    from nodes.privacy.detection import DetectionResult, remember
+    from nodes.privacy.synthetic.columns import upstream_classification
+    from tests.nodes.synthetic.helpers import make_ctx
+
+    ctx = make_ctx(tmp_path, {"id": "t"}, {"syntheticTemplateId": "t", "recordCount": 1},
+                   inputs=("detect",), execution_id="exec-upstream",
+                   input_type=("privacy", "detection"))  # fmt: skip
+    remember(
+        "exec-upstream",
+        DetectionResult(
+            node_id="detect",
+            scanner={},
+            columns={
+                "contact": ColumnClass("contact", mode="structured", entity="EMAIL_ADDRESS"),
+                "notes": ColumnClass("notes", mode="text", entities={"PERSON": 3}),
+                "born": ColumnClass("born", mode="structured", entity="DATE_TIME"),
+                "score": ColumnClass("score"),
+            },
+            framework=None,
+            library="patterns_default",
+            hints=[],
+            warnings=[],
+        ),
+    )
+    assert upstream_classification(ctx) == {"contact": "email", "notes": "text"}
+    schema = pa.schema([("contact", pa.string()), ("notes", pa.string()), ("score", pa.int64())])
+    plans = classify_columns(schema, None, {}, upstream_classification(ctx))
+    assert [(p.role, p.source) for p in plans] == [
+        ("fake", "upstream"),
+        ("fake", "upstream"),
+        ("learned", "default"),
+    ]
+    text = ChunkGenerator(plans, None, seed=1).rows(0, 5)["notes"].to_pylist()
+    assert all(isinstance(t, str) and t for t in text)
+
+
+def test_template_constraints_hold_in_generated_rows():
+    import pyarrow.compute as pc
+
+    from nodes.privacy.synthetic.model import build_model
+    from nodes.privacy.synthetic.template import SyntheticTemplate
+
+    rng = np.random.default_rng(0)
+    low = rng.uniform(0, 100, 300)
+    table = pa.table({"low": low, "high": low + rng.uniform(1, 10, 300)})
+    inequality = {"low_column_name": "low", "high_column_name": "high"}
+    template = SyntheticTemplate(
+        id="c", constraints=[{"type": "Inequality", "parameters": inequality}]
+    )
+    model = build_model(template, table.schema, table)
+    out = ChunkGenerator(model.columns, model.synthesizer, seed=1).rows(0, 500)
+    assert out.num_rows == 500
+    assert pc.all(pc.less(out["low"], out["high"])).as_py()
+    bad = SyntheticTemplate(id="c", constraints=[{"type": "Nope"}])
+    with pytest.raises(ValueError, match="unknown constraint type 'Nope'"):
+        build_model(bad, table.schema, table)
+
+
+def test_numeric_personal_data_columns_stay_numeric():
+    schema = pa.schema([("ssn", pa.int64()), ("npi", pa.int64())])
+    plans = classify_columns(schema, None, {"npi": load_template("n", {"id": "t", "columns": {
+        "npi": "npi"}}).columns["npi"]})  # fmt: skip
+    assert [p.role for p in plans] == ["fake", "fake"]
+    out = ChunkGenerator(plans, None, seed=3).rows(0, 100)
+    assert out.schema == schema
+    assert out["npi"].null_count == 0
+
+
+def test_spec_validation_checks_template_reference_and_config():
+    from engine.catalog import DictCatalog
+    from engine.spec.models import PipelineSpec
+    from engine.validation import check
+
+    def spec(config: dict) -> PipelineSpec:
+        return PipelineSpec.model_validate({"id": "p", "nodes": [
+            {"id": "synth", "nodeType": "privacy", "category": "synthetic", "config": config},
+            {"id": "out", "nodeType": "output", "category": "archive", "inputs": ["synth"],
+             "config": {"uri": "x"}},
+        ]})  # fmt: skip
+
+    catalog = DictCatalog({"syntheticTemplates": {"t1": {"id": "t1"}}})
+    assert check(spec({"syntheticTemplateId": "t1", "recordCount": 10}), catalog) == []
+    missing = [
+        str(p) for p in check(spec({"syntheticTemplateId": "t9", "recordCount": 1}), catalog)
+    ]
+    assert missing == [
+        "node 'synth' at config.syntheticTemplateId: syntheticTemplates 't9' not found in the "
+        "catalog; known syntheticTemplates: t1"
+    ]
+    bad = [str(p) for p in check(spec({"syntheticTemplateId": "t1", "recordCount": 0}), catalog)]
+    assert bad == ["node 'synth' at config.recordCount: Input should be greater than 0"]
