@@ -9,6 +9,15 @@ to the store (so status polls see ``recordsProcessed`` grow), records OpenLineag
 events, and exits. Cancellation goes through the store (``cancel_requested``), which
 every replica and the actor share, so any replica can cancel any run.
 
+Runs are checkpointed (``RunOptions.extra["checkpoint"]``) and audited as the API key
+that started them (``auditActor``, ``requestId``); their events go to the webhook outbox
+(:func:`engine.run_hooks.with_webhooks`). A failed or cancelled execution is
+:func:`reopen`-ed and launched again with ``resume=True``, which continues from its
+checkpoint (:func:`engine.checkpoint.resume`). :func:`reap_lost_runners`, called
+periodically by the API, marks executions whose runner died ``failed`` (resumable).
+The actor gets the starting process's ``PIPELINE_BUILDER_*`` / ``OPENLINEAGE_*``
+variables through its runtime environment (see :func:`forwarded_env`).
+
 Why an actor and not a Ray job: starting an actor costs one worker process and no
 driver or dashboard; a job needs the Ray dashboard's job server (absent in embedded
 and test sessions), a new driver per run, and gives no faster path to progress.
@@ -60,6 +69,8 @@ def launch(
     import ray
 
     name = actor_name(execution_id)
+    if resume:
+        _release_name(execution_id)
     runner_cls = ray.remote(ExecutionRunner).options(  # type: ignore[attr-defined]
         name=name,
         namespace=NAMESPACE,
@@ -74,6 +85,26 @@ def launch(
     handle = runner_cls.remote(db_url, str(home))
     handle.run.remote(execution_id, run_extra=run_extra, resume=resume)  # type: ignore[attr-defined]
     return name
+
+
+def _release_name(execution_id: str, wait_s: float = 10.0) -> None:
+    """Free the actor name of a finished attempt before a resume takes it.
+
+    A finished runner ends itself a moment after its run; one still there after
+    ``wait_s`` has nothing left to do (its execution is terminal) and is stopped.
+    """
+    import ray
+
+    deadline = time.monotonic() + wait_s
+    while is_alive(execution_id):
+        if time.monotonic() > deadline:
+            try:
+                ray.kill(ray.get_actor(actor_name(execution_id), namespace=NAMESPACE))
+            except ValueError:
+                return
+            time.sleep(0.2)
+            return
+        time.sleep(0.1)
 
 
 FORWARDED_PREFIXES = ("PIPELINE_BUILDER_", "OPENLINEAGE_")
@@ -118,6 +149,8 @@ def reap_lost_runners(store: Store, home: Path, max_age_s: float = 15.0) -> list
     :func:`engine.checkpoint.reap_stale` finds checkpointed runs whose heartbeat stopped
     (or whose process is gone on this host), marks their run records failed and sends the
     ``execution.failed`` webhook and audit entry; this copies the verdict to the store.
+    Executions lost before their checkpoint existed are caught by :func:`reap_if_lost`
+    (row unchanged for ``max_age_s`` and no actor).
     """
     from engine.checkpoint import load_record, reap_stale
 
@@ -133,6 +166,11 @@ def reap_lost_runners(store: Store, home: Path, max_age_s: float = 15.0) -> list
             )
         except Exception:
             log.exception("could not mark lost execution %s failed", execution_id)
+    for status in ("running", "queued"):
+        items, _ = store.list_executions(status=status, limit=200)
+        for rec in items:
+            if rec.id not in reaped and reap_if_lost(store, rec.id, stale_s=max_age_s):
+                reaped.append(rec.id)
     return reaped
 
 
@@ -147,23 +185,64 @@ def is_alive(execution_id: str) -> bool:
         return False
 
 
-def reap_if_lost(store: Store, execution_id: str) -> None:
-    """Mark a stale non-terminal execution failed when its actor is gone."""
+def reap_if_lost(store: Store, execution_id: str, stale_s: float = STALE_SECONDS) -> bool:
+    """Mark a non-terminal execution failed when its row is stale and its actor is gone.
+
+    Covers runners lost before their checkpoint record existed (which
+    :func:`engine.checkpoint.reap_stale` cannot see). Sends the ``execution.failed``
+    webhook and audits the loss. Returns whether the execution was marked failed.
+    """
     rec = store.get_execution(execution_id)
     if rec.terminal:
-        return
+        return False
     from engine.store.records import parse_iso
 
     updated = parse_iso(rec.updated_at)
-    if updated is None or time.time() - updated.timestamp() < STALE_SECONDS:
-        return
-    if not is_alive(execution_id):
-        store.update_execution(
+    if updated is None or time.time() - updated.timestamp() < stale_s:
+        return False
+    if is_alive(execution_id):
+        return False
+    error = "the process running this execution was lost (node failure or shutdown)"
+    store.update_execution(execution_id, status="failed", finished_at=now_iso(), error=error)
+    if store.get_execution(execution_id).status != "failed":
+        return False  # it finished meanwhile
+    _announce_lost(rec.pipeline_id, execution_id, rec.started_at, error)
+    return True
+
+
+def _announce_lost(pipeline_id: str, execution_id: str, started_at: str | None, error: str) -> None:
+    """Failure webhook and audit entry for a lost execution (best effort)."""
+    result: dict[str, Any] = {
+        "executionId": execution_id,
+        "pipelineId": pipeline_id,
+        "status": "failed",
+        "error": error,
+        "startedAt": started_at,
+        "finishedAt": now_iso(),
+        "nodes": {},
+        "outputs": [],
+        "sources": [],
+        "metrics": {"recordsProcessed": 0, "dataSize": 0, "qualityScore": None},
+    }
+    try:
+        from engine.webhooks import emit_run
+
+        emit_run(result)
+    except Exception:
+        log.exception("could not enqueue the failure webhook of %s", execution_id)
+    try:
+        from engine.audit import record
+
+        record(
+            "execution.failed",
+            "execution",
             execution_id,
-            status="failed",
-            finished_at=now_iso(),
-            error="the process running this execution was lost (node failure or shutdown)",
+            actor="system:reaper",
+            outcome="failure",
+            details={"pipelineId": pipeline_id, "error": error, "runnerLost": True},
         )
+    except Exception:
+        log.exception("could not audit the lost execution %s", execution_id)
 
 
 class ExecutionRunner:

@@ -1,7 +1,7 @@
 """Request ids and audit entries for API actions.
 
-:class:`RequestId` gives every request an id (``req_<hex>``), kept in the request's state
-and returned as ``X-Request-Id``. :func:`audited` records an action in the hash-chained
+:class:`RequestId` gives every request an id, kept in the request's state and returned as
+``X-Request-Id``. :func:`audited` records an action in the hash-chained
 audit trail (:mod:`engine.audit`) with the API key as actor, the request id, and the
 outcome: ``success`` when the block finishes, ``failure`` (with the error) when it raises.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from serve.deps import settings
 
 log = logging.getLogger(__name__)
 HEADER = "X-Request-Id"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def new_request_id() -> str:
@@ -27,13 +29,25 @@ def new_request_id() -> str:
 
 
 class RequestId:
-    """ASGI middleware: a fresh request id per HTTP request, echoed as ``X-Request-Id``."""
+    """ASGI middleware: one request id per HTTP request, returned as ``X-Request-Id``.
+
+    Behind the Ray Serve proxy every request already carries ``x-request-id`` (the
+    client's own, or one the proxy generated) and the proxy returns it in the response;
+    that id is used so the header, Serve's logs and the audit trail agree. Without the
+    proxy (plain ASGI servers, tests) a ``req_<hex>`` id is made and returned here.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(HEADER.lower().encode(), b"")
+        rid = given.decode("latin-1").strip()
+        if rid and _VALID_ID.match(rid):
+            scope.setdefault("state", {})["request_id"] = rid
             await self.app(scope, receive, send)
             return
         rid = new_request_id()
@@ -52,6 +66,11 @@ class RequestId:
 def request_id(request: Request) -> str | None:
     """The id :class:`RequestId` gave this request (FastAPI dependency)."""
     return getattr(request.state, "request_id", None)
+
+
+def endpoint(request: Request) -> str:
+    """``METHOD /path`` of this request (FastAPI dependency)."""
+    return f"{request.method} {request.url.path}"
 
 
 def record(
@@ -83,7 +102,7 @@ def record(
 
 @contextlib.contextmanager
 def audited(
-    request: Request,
+    req_id: str | None,
     actor: str,
     action: str,
     resource_type: str,
@@ -92,9 +111,13 @@ def audited(
 ) -> Iterator[dict[str, Any]]:
     """Audit the block as ``action``; the yielded dict adds details before it is written.
 
+    Route functions get ``req_id`` with ``Depends(request_id)`` rather than taking the
+    ``Request`` itself: Serve pickles nested route functions by value, and a bare
+    ``request: Request`` annotation would not resolve there.
+
     Example::
 
-        with audited(request, key.id, "pipeline.create", "pipeline", spec_id) as details:
+        with audited(req_id, key.id, "pipeline.create", "pipeline", spec_id) as details:
             out = store.create_pipeline(...)
             details["version"] = out.version
     """
@@ -102,7 +125,7 @@ def audited(
     try:
         yield extra
     except Exception as exc:
-        status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+        status = _http_status(exc)
         extra.update(error=str(exc)[:500], errorType=type(exc).__name__)
         if status:
             extra["status"] = status
@@ -111,7 +134,7 @@ def audited(
             resource_type,
             resource_id,
             actor=actor,
-            request_id=request_id(request),
+            request_id=req_id,
             outcome="failure",
             details=extra,
         )
@@ -121,6 +144,23 @@ def audited(
         resource_type,
         resource_id,
         actor=actor,
-        request_id=request_id(request),
+        request_id=req_id,
         details=extra,
     )
+
+
+def _http_status(exc: Exception) -> int | None:
+    """The status the API answers for ``exc`` (as :mod:`serve.problems` maps it)."""
+    from engine.errors import CatalogError, SpecError, ValidationFailed
+    from engine.store.errors import ConflictError, NotFoundError
+    from serve.errors import ApiError
+
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, ValidationFailed | SpecError | CatalogError):
+        return 422
+    return None

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.store import ApiKey, Store, hash_key
 from engine.store.records import SCOPES
+from serve.audit_trail import endpoint, record, request_id
 from serve.deps import get_store
 from serve.errors import Forbidden, Unauthorized
 
@@ -59,6 +60,8 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
         raise ValueError(f"unknown scope {scope!r}; expected one of {', '.join(SCOPES)}")
 
     def dependency(
+        req_id: str | None = Depends(request_id),
+        called: str = Depends(endpoint),
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
         store: Store = Depends(get_store),
     ) -> ApiKey:
@@ -72,6 +75,17 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
         if key is None:
             raise Unauthorized("the API key is unknown or revoked")
         if not key.allows(scope):
+            # a known key used beyond its scope is worth a trace; unknown keys (401) are
+            # not recorded, so anonymous traffic cannot grow the audit trail
+            record(
+                "auth.denied",
+                "endpoint",
+                called,
+                actor=key.id,
+                request_id=req_id,
+                outcome="denied",
+                details={"requiredScope": scope, "scopes": list(key.scopes)},
+            )
             raise Forbidden(
                 f"this endpoint needs the '{scope}' scope; the key has {', '.join(key.scopes)}",
                 requiredScope=scope,

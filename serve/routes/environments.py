@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 
 from engine.store import ApiKey
+from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
 from serve.deps import get_catalog
 from serve.errors import Conflict, NotFound
@@ -47,20 +48,23 @@ def list_versions(
 @router.post("/{environment_id}/rollback", summary="Point CURRENT back at the previous version")
 def rollback(
     environment_id: str,
+    req_id: str | None = Depends(request_id),
     body: dict[str, Any] | None = Body(
         None, examples=[{"toVersion": "20260101T120000000000Z-abcd1234"}]
     ),
-    _: ApiKey = Depends(require_scope("admin")),
+    key: ApiKey = Depends(require_scope("admin")),
     catalog: Any = Depends(get_catalog),
 ) -> dict[str, Any]:
     from nodes.outputs import versions
 
-    uri = _uri(catalog, environment_id)
     to_version = (body or {}).get("toVersion")
-    try:
-        pointer = versions.rollback(uri, to_version=to_version)
-    except versions.DeploymentError as exc:
-        raise Conflict(str(exc)) from None
+    with audited(req_id, key.id, "environment.rollback", "environment", environment_id) as details:
+        uri = _uri(catalog, environment_id)
+        try:
+            pointer = versions.rollback(uri, to_version=to_version)
+        except versions.DeploymentError as exc:
+            raise Conflict(str(exc)) from None
+        details.update(version=pointer["version"], rolledBackFrom=pointer.get("rolledBackFrom"))
     return {
         "environmentId": environment_id,
         "version": pointer["version"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from engine.store import ApiKey, Store
+from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
 from serve.deps import get_store
 from serve.models import ApiKeyCreate, ApiKeyOut
@@ -27,10 +28,14 @@ def _out(key: ApiKey, token: str | None = None) -> ApiKeyOut:
 @router.post("", status_code=201, response_model=ApiKeyOut, summary="Create an API key")
 def create_key(
     body: ApiKeyCreate,
-    _: ApiKey = Depends(require_scope("admin")),
+    req_id: str | None = Depends(request_id),
+    admin: ApiKey = Depends(require_scope("admin")),
     store: Store = Depends(get_store),
 ) -> ApiKeyOut:
+    # the new key's id is known only once it exists: record the entry after creating it
     key, token = store.create_api_key(body.scope, name=body.name)
+    with audited(req_id, admin.id, "key.create", "apiKey", key.id, scope=body.scope):
+        pass
     return _out(key, token)
 
 
@@ -43,7 +48,11 @@ def list_keys(
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
 def revoke_key(
-    key_id: str, _: ApiKey = Depends(require_scope("admin")), store: Store = Depends(get_store)
+    key_id: str,
+    req_id: str | None = Depends(request_id),
+    admin: ApiKey = Depends(require_scope("admin")),
+    store: Store = Depends(get_store),
 ) -> Response:
-    store.revoke_api_key(key_id)
+    with audited(req_id, admin.id, "key.revoke", "apiKey", key_id):
+        store.revoke_api_key(key_id)
     return Response(status_code=204)

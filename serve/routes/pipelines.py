@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from engine.errors import Problem, SpecError, ValidationFailed
 from engine.spec.loader import parse_spec
 from engine.spec.models import PipelineSpec
 from engine.store import ApiKey, Store, StoreCatalog
 from engine.validation import check
-from serve.audit_trail import audited
+from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
 from serve.deps import Pagination, get_catalog, get_store, pagination
 from serve.errors import Unprocessable
@@ -96,14 +96,14 @@ def validate_spec(
     "", status_code=201, response_model=PipelineOut, summary="Create a pipeline (version 1)"
 )
 def create_pipeline(
-    request: Request,
+    req_id: str | None = Depends(request_id),
     body: Any = _SPEC_BODY,
     key: ApiKey = Depends(require_scope("admin")),
     store: Store = Depends(get_store),
     catalog: StoreCatalog = Depends(get_catalog),
 ) -> PipelineOut:
     spec_id = str(body.get("id")) if isinstance(body, dict) else "?"
-    with audited(request, key.id, "pipeline.create", "pipeline", spec_id) as details:
+    with audited(req_id, key.id, "pipeline.create", "pipeline", spec_id) as details:
         spec = valid_spec(body, catalog)
         out = PipelineOut.of(store.create_pipeline(_stored(spec), created_by=key.id))
         details["version"] = out.version
@@ -154,13 +154,13 @@ def list_versions(
 )
 def update_pipeline(
     pipeline_id: str,
-    request: Request,
+    req_id: str | None = Depends(request_id),
     body: Any = _SPEC_BODY,
     key: ApiKey = Depends(require_scope("admin")),
     store: Store = Depends(get_store),
     catalog: StoreCatalog = Depends(get_catalog),
 ) -> PipelineOut:
-    with audited(request, key.id, "pipeline.update", "pipeline", pipeline_id) as details:
+    with audited(req_id, key.id, "pipeline.update", "pipeline", pipeline_id) as details:
         if isinstance(body, dict) and body.get("id", pipeline_id) != pipeline_id:
             raise Unprocessable(
                 f"the spec's id {body.get('id')!r} differs from the URL's {pipeline_id!r}",
@@ -180,11 +180,11 @@ def update_pipeline(
 @router.delete("/{pipeline_id}", status_code=204, summary="Delete a pipeline (its history stays)")
 def delete_pipeline(
     pipeline_id: str,
-    request: Request,
+    req_id: str | None = Depends(request_id),
     key: ApiKey = Depends(require_scope("admin")),
     store: Store = Depends(get_store),
 ) -> Response:
-    with audited(request, key.id, "pipeline.delete", "pipeline", pipeline_id):
+    with audited(req_id, key.id, "pipeline.delete", "pipeline", pipeline_id):
         store.delete_pipeline(pipeline_id)
     return Response(status_code=204)
 

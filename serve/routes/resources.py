@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from engine.secrets import SECRET_KEYS, is_secret_ref
 from engine.store import ApiKey, Store
-from serve.audit_trail import audited
+from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
 from serve.deps import Pagination, get_store, pagination
 from serve.errors import Unprocessable
@@ -106,13 +106,13 @@ def _add_routes(slug: str, kind: str) -> None:
     name = slug.replace("-", "_")
 
     def create(
-        request: Request,
+        req_id: str | None = Depends(request_id),
         body: dict[str, Any] = Body(...),
         key: ApiKey = Depends(require_scope("admin")),
         store: Store = Depends(get_store),
     ) -> ResourceOut:
         rid = str(body.get("id")) if isinstance(body, dict) else "?"
-        with audited(request, key.id, "resource.create", kind, rid) as details:
+        with audited(req_id, key.id, "resource.create", kind, rid) as details:
             out = ResourceOut.of(store.create_resource(kind, check_body(body)))
             details["version"] = out.version
         return out
@@ -140,23 +140,23 @@ def _add_routes(slug: str, kind: str) -> None:
 
     def replace(
         resource_id: str,
-        request: Request,
+        req_id: str | None = Depends(request_id),
         body: dict[str, Any] = Body(...),
         key: ApiKey = Depends(require_scope("admin")),
         store: Store = Depends(get_store),
     ) -> ResourceOut:
-        with audited(request, key.id, "resource.update", kind, resource_id) as details:
+        with audited(req_id, key.id, "resource.update", kind, resource_id) as details:
             out = ResourceOut.of(store.replace_resource(kind, check_body(body, resource_id)))
             details["version"] = out.version
         return out
 
     def delete(
         resource_id: str,
-        request: Request,
+        req_id: str | None = Depends(request_id),
         key: ApiKey = Depends(require_scope("admin")),
         store: Store = Depends(get_store),
     ) -> Response:
-        with audited(request, key.id, "resource.delete", kind, resource_id):
+        with audited(req_id, key.id, "resource.delete", kind, resource_id):
             store.delete_resource(kind, resource_id)
         return Response(status_code=204)
 

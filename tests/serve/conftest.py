@@ -19,6 +19,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Set on the Serve replicas (and passed on to execution actors) rather than in this
+# process: the shared Ray session may have started before this module was imported, and
+# other test modules check that loopback webhook targets are refused by default.
+API_ENV = {"PIPELINE_BUILDER_WEBHOOK_ALLOW": "127.0.0.1"}
+
+
 @dataclass
 class ApiServer:
     base_url: str
@@ -36,7 +42,9 @@ class ApiServer:
         from serve.app import APP_NAME, build_app
 
         serve.delete(APP_NAME)
-        serve.run(build_app(self.db_url, str(self.home)), name=APP_NAME, route_prefix="/")
+        serve.run(
+            build_app(self.db_url, str(self.home), env=API_ENV), name=APP_NAME, route_prefix="/"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +59,7 @@ def api_server(ray_session, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     admin = create_key(db_url, "admin")
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_app(db_url, str(home)), name=APP_NAME, route_prefix="/")
+    serve.run(build_app(db_url, str(home), env=API_ENV), name=APP_NAME, route_prefix="/")
     server = ApiServer(
         base_url=f"http://127.0.0.1:{port}", home=home, db_url=db_url, admin_key=admin
     )

@@ -132,7 +132,7 @@ def seed_pipeline(pipeline_id: str = "pipeline_prod_training") -> dict[str, Any]
                 "id": "load",
                 "nodeType": "source",
                 "category": "file",
-                "config": {"dataSourceId": "ds_12345"},
+                "config": {"dataSourceId": "ds_12345", "autoProfile": True},
             },
             {
                 "id": "detect",
