@@ -211,7 +211,7 @@ class Client:
     def lineage(
         self, pipeline_id: str, *, execution_id: str | None = None, openlineage: bool = False
     ) -> dict[str, Any]:
-        """The seed-shaped lineage, or ``{events: [RunEvent...]}`` with ``openlineage=True``."""
+        """The design-shaped lineage, or ``{events: [RunEvent...]}`` with ``openlineage=True``."""
         params: dict[str, str] = {"format": "openlineage" if openlineage else "seed"}
         if execution_id:
             params["executionId"] = execution_id

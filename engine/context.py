@@ -80,6 +80,27 @@ class BuildContext:
     # not count as rows the pipeline processed.
     uncounted_inputs: list[Any] = field(default_factory=list)
 
+    def map_options(self, **defaults: Any) -> dict[str, Any]:
+        """Keyword arguments for ``Dataset.map_batches`` with the node's ``resources`` hints.
+
+        ``defaults`` are the node's own choices (``batch_format``, ``batch_size``...); the
+        spec's hints win: ``cpus`` -> ``num_cpus``, ``memoryMb`` -> ``memory`` (bytes),
+        ``batchSize`` -> ``batch_size``, ``concurrency`` -> the number of parallel tasks.
+        """
+        opts = dict(defaults)
+        hints = self.node.resources
+        if hints is None:
+            return opts
+        if hints.cpus is not None:
+            opts["num_cpus"] = hints.cpus
+        if hints.memoryMb is not None:
+            opts["memory"] = hints.memoryMb * 1024 * 1024
+        if hints.batchSize is not None:
+            opts["batch_size"] = hints.batchSize
+        if hints.concurrency is not None:
+            opts["concurrency"] = hints.concurrency
+        return opts
+
     def preview_input(self, inputs: list[Any], index: int = 0) -> Any:
         """The dataset to sample input ``index`` from while building (not counted)."""
         if index < len(self.uncounted_inputs) and self.uncounted_inputs[index] is not None:

@@ -15,8 +15,8 @@ that started them (``auditActor``, ``requestId``); their events go to the webhoo
 :func:`reopen`-ed and launched again with ``resume=True``, which continues from its
 checkpoint (:func:`engine.checkpoint.resume`). :func:`reap_lost_runners`, called
 periodically by the API, marks executions whose runner died ``failed`` (resumable).
-The actor gets the starting process's ``PIPELINE_BUILDER_*`` / ``OPENLINEAGE_*``
-variables through its runtime environment (see :func:`forwarded_env`).
+The actor sets the starting process's ``PIPELINE_BUILDER_*`` / ``OPENLINEAGE_*``
+variables in its own environment (see :func:`forwarded_env`).
 
 Why an actor and not a Ray job: starting an actor costs one worker process and no
 driver or dashboard; a job needs the Ray dashboard's job server (absent in embedded
@@ -78,11 +78,12 @@ def launch(
         num_cpus=0,  # a driver-like process: Ray Data tasks reserve their own CPUs
         max_restarts=0,
         max_concurrency=2,
-        # Workers inherit the environment of the Ray node, not of this process: pass on
-        # the settings the run needs (webhook allowlist, sealing key, OpenLineage...).
-        runtime_env={"env_vars": forwarded_env(db_url=db_url, home=home)},
     )
-    handle = runner_cls.remote(db_url, str(home))
+    # Workers inherit the environment of the Ray node, not of this process: pass on the
+    # settings the run needs (webhook allowlist, sealing key, OpenLineage...). Not as a
+    # runtime_env: its Ray Data tasks would inherit it and could not use the node's
+    # already started workers, which delays every run.
+    handle = runner_cls.remote(db_url, str(home), forwarded_env(db_url=db_url, home=home))
     handle.run.remote(execution_id, run_extra=run_extra, resume=resume)  # type: ignore[attr-defined]
     return name
 
@@ -248,7 +249,8 @@ def _announce_lost(pipeline_id: str, execution_id: str, started_at: str | None, 
 class ExecutionRunner:
     """Body of the per-execution actor (plain class so it is testable without Ray)."""
 
-    def __init__(self, db_url: str, home: str) -> None:
+    def __init__(self, db_url: str, home: str, env: dict[str, str] | None = None) -> None:
+        os.environ.update(env or {})
         os.environ["PIPELINE_BUILDER_HOME"] = home
         # audit entries and webhook events go to the same database as the execution
         os.environ[DB_URL_ENV] = db_url

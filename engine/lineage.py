@@ -1,4 +1,4 @@
-"""Lineage of a run: the seed's summary shape and OpenLineage RunEvents. Ray-free.
+"""Lineage of a run: the integration design's summary shape and OpenLineage RunEvents. Ray-free.
 
 Both are built from a run result (``RunResult.to_dict()``) and the pipeline spec, so
 the CLI and the API produce the same lineage:
@@ -48,7 +48,7 @@ __all__ = [
     "terminal_event",
 ]
 
-# Friendly names of transformation categories (the seed lists 'pii_redaction'...).
+# Friendly names of transformation categories (the integration design lists 'pii_redaction'...).
 _TRANSFORMATION_NAMES = {
     "detection": "pii_detection",
     "redaction": "pii_redaction",
@@ -60,7 +60,7 @@ _TRANSFORMATION_NAMES = {
 
 
 def seed_lineage(result: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The seed's lineage shape for one run, with per-node detail added.
+    """The integration design's lineage shape for one run, with per-node detail added.
 
     ``originalSources`` names each source by its data-source id when it has one, else
     its location; ``transformations`` lists the non-source, non-output steps in order;

@@ -9,6 +9,7 @@ both work; ``pipeline-builder serve`` runs it with an HTTP proxy on loopback.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from typing import Any
 
@@ -126,9 +127,13 @@ class PipelineBuilderApi:
         db_url: Metadata database URL (default ``PIPELINE_BUILDER_DB_URL`` or the
             SQLite file in the home).
         home: ``PIPELINE_BUILDER_HOME`` (default from the environment).
+        env: Environment variables to set in this replica's process first.
     """
 
-    def __init__(self, db_url: str | None = None, home: str | None = None) -> None:
+    def __init__(
+        self, db_url: str | None = None, home: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        os.environ.update(env or {})
         cfg = configure(db_url, home)
         from serve.deps import get_store
 
@@ -149,14 +154,16 @@ def build_app(
         db_url: Metadata database URL.
         home: ``PIPELINE_BUILDER_HOME``.
         num_replicas: API replicas.
-        env: Environment variables for the replicas (e.g. ``PIPELINE_BUILDER_WEBHOOK_ALLOW``)
-            when the Ray cluster was started without them; replicas pass ``PIPELINE_BUILDER_*``
-            variables on to the execution actors they start.
+        env: Environment variables each replica sets at start (e.g.
+            ``PIPELINE_BUILDER_WEBHOOK_ALLOW``) when the Ray cluster was started without
+            them; replicas pass ``PIPELINE_BUILDER_*`` variables on to the execution actors
+            they start. (Set in the process rather than as a runtime_env, which child
+            actors and their Ray Data tasks would inherit, keeping them off the node's
+            already started workers.)
     """
-    options: dict[str, Any] = {"num_replicas": num_replicas}
-    if env:
-        options["ray_actor_options"] = {"num_cpus": 0, "runtime_env": {"env_vars": dict(env)}}
-    return PipelineBuilderApi.options(**options).bind(db_url, home)  # type: ignore[attr-defined]
+    return PipelineBuilderApi.options(num_replicas=num_replicas).bind(  # type: ignore[attr-defined]
+        db_url, home, dict(env or {})
+    )
 
 
 def app_builder(args: dict[str, Any]) -> Any:

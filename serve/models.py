@@ -93,7 +93,7 @@ class ResourceOut(ApiModel):
 
 
 class ExecuteRequest(ApiModel):
-    """Body of ``POST /api/pipelines/{id}/execute`` (the seed's shape)."""
+    """Body of ``POST /api/pipelines/{id}/execute`` (the integration design's shape)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -145,7 +145,7 @@ class NodeStatus(ApiModel):
 
 
 class ExecutionStatus(ApiModel):
-    """``GET /api/pipelines/{id}/execution/{executionId}``: the seed's shape plus detail."""
+    """``GET /api/pipelines/{id}/execution/{executionId}``: the design's shape plus detail."""
 
     executionId: str
     pipelineId: str

@@ -36,6 +36,8 @@ def audit_run(options: Any, spec: Any, execution_id: str, status: str, result: A
         )
     if options.extra.get("resumed"):
         details["resumed"] = True
+    if options.extra.get("triggeredBy"):
+        details["triggeredBy"] = options.extra["triggeredBy"]
     try:
         from engine.audit.log import record
 

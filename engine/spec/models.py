@@ -1,6 +1,6 @@
 """Pydantic models of the pipeline spec (the public contract in DESIGN.md).
 
-Node objects keep the seed's shape (``nodeType``, ``category``, ``config``) plus ``id``
+Node objects keep the design's shape (``nodeType``, ``category``, ``config``) plus ``id``
 and ``inputs``. Unknown keys are errors. ``config`` stays a plain mapping here; it is
 checked against the node type's own config model during validation, so this module
 knows nothing about particular node types.

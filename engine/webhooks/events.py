@@ -1,4 +1,4 @@
-"""Map a run result (``RunResult.to_dict()``) to webhook events with the seed's payload."""
+"""Map a run result (``RunResult.to_dict()``) to webhook events with the design's payload."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def load_environment(catalog: Catalog, environment_id: str) -> EnvironmentResour
 
 
 class EnvironmentConfig(NodeConfig):
-    """Config of ``output/environment`` (seed shape)."""
+    """Config of ``output/environment`` (the integration design's shape)."""
 
     environmentId: Annotated[str, ResourceRef("environments")]
     deploymentStrategy: Strategy | None = Field(

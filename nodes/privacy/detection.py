@@ -285,4 +285,6 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: DetectionConfig) 
 
     if not columns:
         return inputs[0]
-    return inputs[0].map_batches(count, batch_format="pyarrow", zero_copy_batch=True)
+    return inputs[0].map_batches(
+        count, **ctx.map_options(batch_format="pyarrow", zero_copy_batch=True)
+    )

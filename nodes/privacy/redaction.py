@@ -335,7 +335,7 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: RedactionConfig) 
             metrics.add(node_id, counters)
         return out
 
-    return inputs[0].map_batches(apply, batch_format="pyarrow")
+    return inputs[0].map_batches(apply, **ctx.map_options(batch_format="pyarrow"))
 
 
 def classes_from_facts(columns: dict[str, dict[str, Any]]) -> dict[str, ColumnClass]:

@@ -116,17 +116,25 @@ def read_dataset(ctx: BuildContext, loc: dict[str, Any]) -> Dataset:
     fs, path = filesystem(uri, loc["storage"])
     paths: str | list[str] = _manifest_files(fs, path) or path
     _check_exists(ctx, fs, path, uri)
+    hints = _read_hints(ctx)
     if fmt == "parquet":
-        return ray.data.read_parquet(paths, filesystem=fs)
+        return ray.data.read_parquet(paths, filesystem=fs, **hints)
     if fmt == "jsonl":
         # pyarrow's JSON reader is line-delimited already; lines=True would drop `filesystem`.
-        return ray.data.read_json(paths, filesystem=fs, file_extensions=None)
+        return ray.data.read_json(paths, filesystem=fs, file_extensions=None, **hints)
     kwargs: dict[str, Any] = {}
     if loc["delimiter"]:
         import pyarrow.csv as pacsv
 
         kwargs["parse_options"] = pacsv.ParseOptions(delimiter=loc["delimiter"])
-    return ray.data.read_csv(paths, filesystem=fs, file_extensions=None, **kwargs)
+    return ray.data.read_csv(paths, filesystem=fs, file_extensions=None, **kwargs, **hints)
+
+
+def _read_hints(ctx: BuildContext) -> dict[str, Any]:
+    """The node's ``resources`` hints as Ray Data read arguments. Without hints Ray Data
+    sizes read parallelism from the input's size and the cluster's CPUs."""
+    opts = ctx.map_options()
+    return {k: opts[k] for k in ("num_cpus", "memory", "concurrency") if k in opts}
 
 
 def _check_exists(ctx: BuildContext, fs: Any, path: str, uri: str) -> None:

@@ -360,4 +360,6 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: FieldMapperConfig
         except (pa.ArrowException, ValueError) as exc:
             raise NodeError(node_id, f"{type(exc).__name__}: {exc}") from exc
 
-    return inputs[0].map_batches(map_batch, batch_format="pyarrow", zero_copy_batch=True)
+    return inputs[0].map_batches(
+        map_batch, **ctx.map_options(batch_format="pyarrow", zero_copy_batch=True)
+    )

@@ -351,4 +351,6 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: FormatConverterCo
         except pa.ArrowException as exc:
             raise NodeError(node_id, f"{type(exc).__name__}: {exc}") from exc
 
-    return inputs[0].map_batches(convert, batch_format="pyarrow", zero_copy_batch=True)
+    return inputs[0].map_batches(
+        convert, **ctx.map_options(batch_format="pyarrow", zero_copy_batch=True)
+    )

@@ -443,7 +443,9 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: ValidatorConfig) 
 
         if key_rule is not None:
             ds = _cluster_by_key(ds, key_rule.column, config.uniquePartitions)
-            ds = ds.map_batches(check, batch_format="pyarrow", batch_size=None)
+            ds = ds.map_batches(check, **ctx.map_options(batch_format="pyarrow", batch_size=None))
         else:
-            ds = ds.map_batches(check, batch_format="pyarrow", zero_copy_batch=True)
+            ds = ds.map_batches(
+                check, **ctx.map_options(batch_format="pyarrow", zero_copy_batch=True)
+            )
     return ds

@@ -1,4 +1,4 @@
-"""``GET /api/pipelines/{id}/lineage``: the seed's shape or OpenLineage RunEvents.
+"""``GET /api/pipelines/{id}/lineage``: the integration design's shape or OpenLineage RunEvents.
 
 Lineage of the latest successful execution, or of ``?executionId=`` (any status).
 ``?format=openlineage`` returns the RunEvents recorded for that run (START, RUNNING,

@@ -64,7 +64,7 @@ def example_pipeline(
 ) -> dict[str, Any]:
     """source/file -> transform/field_mapper -> output/archive.
 
-    The seed's full example (source/file -> privacy/detection -> privacy/redaction ->
+    The integration design's full example (source/file -> privacy/detection -> privacy/redaction ->
     output/environment) is :func:`seed_pipeline`; this shorter one keeps runs quick.
     """
     return {
@@ -99,7 +99,7 @@ def example_pipeline(
 
 
 def create_seed_resources(api: Client) -> None:
-    """Resources of the seed's example: a data source, a target environment, a channel.
+    """Resources of the integration design's example: a data source, a target environment, a channel.
 
     ``patterns_healthcare`` and ``rules_default`` are built-in resources.
     """
@@ -122,8 +122,8 @@ def create_seed_resources(api: Client) -> None:
 
 
 def seed_pipeline(pipeline_id: str = "pipeline_prod_training") -> dict[str, Any]:
-    """The seed's example: source/file -> privacy/detection -> privacy/redaction ->
-    output/environment, with the seed's node configurations."""
+    """The integration design's example: source/file -> privacy/detection -> privacy/redaction ->
+    output/environment, with the integration design's node configurations."""
     return {
         "id": pipeline_id,
         "name": "Production training data",

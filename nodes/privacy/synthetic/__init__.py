@@ -1,6 +1,6 @@
 """``privacy/synthetic``: synthetic tables from SDV templates, generated in parallel on Ray.
 
-Config (the seed's shape plus ``seed``, ``refit`` and ``workers``)::
+Config (the integration design's shape plus ``seed``, ``refit`` and ``workers``)::
 
     {nodeType: privacy, category: synthetic, inputs: [load],
      config: {syntheticTemplateId: template_67890, preserveDistribution: true,
