@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -100,3 +101,53 @@ def timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
+
+
+def prep_pipeline_spec(src: Path, out: Path, pipeline_id: str) -> Any:
+    """The benchmarks' standard pipeline: CSV -> rename/cast -> validate -> Parquet."""
+    from engine.spec import parse_spec
+
+    return parse_spec(
+        {
+            "id": pipeline_id,
+            "nodes": [
+                {
+                    "id": "load",
+                    "nodeType": "source",
+                    "category": "file",
+                    "config": {"uri": str(src), "format": "csv"},
+                },
+                {
+                    "id": "map",
+                    "nodeType": "transform",
+                    "category": "field_mapper",
+                    "inputs": ["load"],
+                    "config": {
+                        "rename": {"name": "full_name"},
+                        "cast": {"age": "int32", "score": "float64"},
+                        "keepUnmapped": True,
+                    },
+                },
+                {
+                    "id": "check",
+                    "nodeType": "transform",
+                    "category": "validator",
+                    "inputs": ["map"],
+                    "onError": "drop",
+                    "config": {
+                        "rules": [
+                            {"rule": "not_null", "column": "email"},
+                            {"rule": "range", "column": "age", "min": 0, "max": 120},
+                        ]
+                    },
+                },
+                {
+                    "id": "out",
+                    "nodeType": "output",
+                    "category": "archive",
+                    "inputs": ["check"],
+                    "config": {"uri": str(out)},
+                },
+            ],
+        }
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from benchmarks._common import machine_info, timed, write_people_csv
+from benchmarks._common import machine_info, prep_pipeline_spec, timed, write_people_csv
 
 
 def hand_written(src: Path, out: Path) -> None:
@@ -47,52 +47,8 @@ def hand_written(src: Path, out: Path) -> None:
 def engine_run(src: Path, out: Path, home: Path) -> None:
     from engine.context import RunOptions
     from engine.runner import run_pipeline
-    from engine.spec import parse_spec
 
-    spec = parse_spec(
-        {
-            "id": "overhead",
-            "nodes": [
-                {
-                    "id": "load",
-                    "nodeType": "source",
-                    "category": "file",
-                    "config": {"uri": str(src), "format": "csv"},
-                },
-                {
-                    "id": "map",
-                    "nodeType": "transform",
-                    "category": "field_mapper",
-                    "inputs": ["load"],
-                    "config": {
-                        "rename": {"name": "full_name"},
-                        "cast": {"age": "int32", "score": "float64"},
-                        "keepUnmapped": True,
-                    },
-                },
-                {
-                    "id": "check",
-                    "nodeType": "transform",
-                    "category": "validator",
-                    "inputs": ["map"],
-                    "onError": "drop",
-                    "config": {
-                        "rules": [
-                            {"rule": "not_null", "column": "email"},
-                            {"rule": "range", "column": "age", "min": 0, "max": 120},
-                        ]
-                    },
-                },
-                {
-                    "id": "out",
-                    "nodeType": "output",
-                    "category": "archive",
-                    "inputs": ["check"],
-                    "config": {"uri": str(out)},
-                },
-            ],
-        }
-    )
+    spec = prep_pipeline_spec(src, out, "overhead")
     result = run_pipeline(spec, options=RunOptions(home=home))
     if not result.ok:
         raise SystemExit(f"engine run failed: {result.error}")

@@ -27,59 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import machine_info, write_people_csv
+from benchmarks._common import machine_info, prep_pipeline_spec, write_people_csv
 
 DEFAULT_CLUSTER_ADDRESS_FILE = Path(os.environ.get("PB_CLUSTER_DIR", "/tmp/pb-cluster")) / "address"
 
 
 def pipeline_spec(src: Path, out: Path) -> Any:
-    """CSV -> field_mapper -> validator -> Parquet archive."""
-    from engine.spec import parse_spec
-
-    return parse_spec(
-        {
-            "id": "scaling",
-            "nodes": [
-                {
-                    "id": "load",
-                    "nodeType": "source",
-                    "category": "file",
-                    "config": {"uri": str(src), "format": "csv"},
-                },
-                {
-                    "id": "map",
-                    "nodeType": "transform",
-                    "category": "field_mapper",
-                    "inputs": ["load"],
-                    "config": {
-                        "rename": {"name": "full_name"},
-                        "cast": {"age": "int32", "score": "float64"},
-                        "keepUnmapped": True,
-                    },
-                },
-                {
-                    "id": "check",
-                    "nodeType": "transform",
-                    "category": "validator",
-                    "inputs": ["map"],
-                    "onError": "drop",
-                    "config": {
-                        "rules": [
-                            {"rule": "not_null", "column": "email"},
-                            {"rule": "range", "column": "age", "min": 0, "max": 120},
-                        ]
-                    },
-                },
-                {
-                    "id": "out",
-                    "nodeType": "output",
-                    "category": "archive",
-                    "inputs": ["check"],
-                    "config": {"uri": str(out)},
-                },
-            ],
-        }
-    )
+    """CSV -> field_mapper -> validator -> Parquet archive (the engine_overhead pipeline)."""
+    return prep_pipeline_spec(src, out, "scaling")
 
 
 def _run_once(src: Path, out: Path, home: Path) -> tuple[float, int]:
