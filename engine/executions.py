@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "pipeline-builder"
 CANCEL_POLL_SECONDS = 0.5
+# Progress events (each one a store write) while a run is in flight.
+PROGRESS_SECONDS = 0.25
 # A queued/running execution whose row has not moved for this long and whose actor is
 # gone is marked failed (its node died); progress normally updates every 0.5 s.
 STALE_SECONDS = 60.0
@@ -357,7 +359,10 @@ class ExecutionRunner:
                     spec,
                     catalog,
                     options=RunOptions(
-                        home=self.home, base_dir=self.home, extra=dict(self.run_extra)
+                        home=self.home,
+                        base_dir=self.home,
+                        extra=dict(self.run_extra),
+                        progress_interval=PROGRESS_SECONDS,
                     ),
                     execution_id=execution_id,
                     on_event=on_event,

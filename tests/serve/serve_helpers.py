@@ -11,7 +11,7 @@ from engine.client import Client
 
 PIPELINE_ID = "customer_features"
 CUSTOMER_FILES = 40
-CUSTOMER_ROWS = 1000
+CUSTOMER_ROWS = 5000
 
 
 def write_customer_files(folder: Path, *, files: int, rows_per_file: int) -> int:
