@@ -221,4 +221,8 @@ def test_bad_cast_fails_run_naming_node_column_and_value(
     result = run(PipelineSpec.model_validate({"id": "p", "nodes": nodes}), home, tmp_path)
     assert result.status == "failed"
     assert result.error_node == "typed"
-    assert "'amount'" in (result.error or "") and "'1.234,50'" in (result.error or "")
+    error = result.error or ""
+    # Both planted values are bad; which one a batch reports first depends on how the
+    # input was split into blocks.
+    assert "'amount'" in error
+    assert "'1.234,50'" in error or "'7,25'" in error
