@@ -47,6 +47,9 @@ def share_results(
         levels.setdefault(pn.level, []).append(pn.id)
 
     def one(nid: str) -> None:
+        # Whole-dataset materialization, on purpose and only for shared nodes: the blocks
+        # stay in Ray's object store (spread over the nodes, spilled to disk beyond its
+        # limit), never on one process, so several consumers read one computed result.
         ds = recovery(nid).run(lambda: compiled.datasets[nid].materialize())
         compiled.replace(nid, ds)
         if emit is not None:

@@ -86,15 +86,7 @@ class Store(ExecutionStore):
                             deleted_at=None,
                         )
                     )
-                conn.execute(
-                    insert(s.pipeline_versions).values(
-                        pipeline_id=pid,
-                        version=version,
-                        spec=spec,
-                        created_at=now,
-                        created_by=created_by,
-                    )
-                )
+                _insert_version(conn, pid, version, spec, now, created_by)
         except IntegrityError:
             raise ConflictError(f"pipeline '{pid}' already exists; PUT a new version") from None
         return self.get_pipeline(pid)
@@ -117,15 +109,7 @@ class Store(ExecutionStore):
                     )
                     .values(name=spec.get("name"), latest_version=version, updated_at=now)
                 )
-                conn.execute(
-                    insert(s.pipeline_versions).values(
-                        pipeline_id=pid,
-                        version=version,
-                        spec=spec,
-                        created_at=now,
-                        created_by=created_by,
-                    )
-                )
+                _insert_version(conn, pid, version, spec, now, created_by)
         except IntegrityError:
             raise ConflictError(
                 f"pipeline '{pid}' was updated concurrently; retry the update"
@@ -405,4 +389,15 @@ def _api_key(row: Any) -> ApiKey:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         last_used_at=getattr(row, "last_used_at", None),
+    )
+
+
+def _insert_version(
+    conn: Any, pid: str, version: int, spec: dict[str, Any], now: str, created_by: str | None
+) -> None:
+    """One immutable pipeline version row (shared by create and new-version)."""
+    conn.execute(
+        insert(s.pipeline_versions).values(
+            pipeline_id=pid, version=version, spec=spec, created_at=now, created_by=created_by
+        )
     )

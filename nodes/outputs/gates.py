@@ -170,6 +170,7 @@ def _hash_rows(batch: pa.RecordBatch | pa.Table, keys: tuple[str, ...]) -> Any:
     import numpy as np
     import pandas as pd
 
+    # One batch's key columns only (bounded by the block size), for pandas' row hashing.
     frame = pa.table({k: batch.column(k) for k in keys}).to_pandas()
     return np.asarray(pd.util.hash_pandas_object(frame, index=False), dtype=np.uint64)
 

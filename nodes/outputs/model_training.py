@@ -106,6 +106,7 @@ def split_buckets(column: pa.ChunkedArray | pa.Array) -> Any:
     import numpy as np
     import pandas as pd
 
+    # One batch's key column (bounded by the block size), for pandas' stable hashing.
     series = column.to_pandas() if hasattr(column, "to_pandas") else pd.Series(column)
     hashed = pd.util.hash_pandas_object(pd.Series(series), index=False).to_numpy()
     return (hashed % np.uint64(_BUCKETS)).astype(np.int64)

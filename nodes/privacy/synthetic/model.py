@@ -107,6 +107,7 @@ def fit_synthesizer(
     from sdv.metadata import Metadata
 
     names = [p.name for p in plans if p.role == "learned"]
+    # ``sample`` is the bounded fit sample (at most ``fitSampleSize`` rows), not the input.
     frame = sample.select(names).to_pandas()
     cls = getattr(sdv.single_table, _SYNTHESIZERS[template.synthesizer])
     synth = cls(Metadata.load_from_dict(metadata), **template.synthesizerOptions)
