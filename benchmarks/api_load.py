@@ -44,9 +44,9 @@ def _setup(home: Path, port: int, replicas: int) -> tuple[str, str]:
     import ray
     from ray import serve
 
-    from engine.client import Client
     from engine.store import open_store
     from serve.app import APP_NAME, build_app
+    from serve.client import Client
     from tests.serve.serve_helpers import (
         create_example_resources,
         example_pipeline,

@@ -25,7 +25,7 @@ from pathlib import Path
 import ray
 from ray.data import DataContext
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from engine.spec import parse_spec
 src, out, home, store_mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ray.init(num_cpus=2, object_store_memory=store_mb * 2**20, include_dashboard=False,

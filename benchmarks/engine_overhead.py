@@ -46,7 +46,7 @@ def hand_written(src: Path, out: Path) -> None:
 
 def engine_run(src: Path, out: Path, home: Path) -> None:
     from engine.context import RunOptions
-    from engine.runner import run_pipeline
+    from engine.run.runner import run_pipeline
 
     spec = prep_pipeline_spec(src, out, "overhead")
     result = run_pipeline(spec, options=RunOptions(home=home))

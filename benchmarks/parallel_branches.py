@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from engine.context import RunOptions
 from engine.registry import NodeConfig, register
-from engine.runner import ensure_ray, run_pipeline
+from engine.run.runner import ensure_ray, run_pipeline
 from engine.spec import parse_spec
 
 

@@ -1,6 +1,6 @@
 """Throughput scaling: the same pipeline with 1 CPU, 2 CPUs, ... and on a cluster.
 
-Pipeline (through ``engine.runner.run_pipeline``): read CSV -> rename/cast ->
+Pipeline (through ``engine.run.runner.run_pipeline``): read CSV -> rename/cast ->
 validate (not-null, range; bad rows dropped) -> write Parquet. Each setting runs in a
 fresh child process with its own local Ray (``ray.init(num_cpus=N)``), so no worker,
 cache or object store carries over. When the local multi-node cluster is up
@@ -39,7 +39,7 @@ def pipeline_spec(src: Path, out: Path) -> Any:
 
 def _run_once(src: Path, out: Path, home: Path) -> tuple[float, int]:
     from engine.context import RunOptions
-    from engine.runner import run_pipeline
+    from engine.run.runner import run_pipeline
 
     start = time.perf_counter()
     result = run_pipeline(pipeline_spec(src, out), options=RunOptions(home=home))

@@ -114,3 +114,11 @@ class ExecutionFailed(PipelineBuilderError):
 
 class ExecutionCancelled(PipelineBuilderError):
     """A run was cancelled before it finished."""
+
+
+class RegistryError(PipelineBuilderError):
+    """A node type is registered twice or looked up wrongly."""
+
+
+class ResumeError(PipelineBuilderError):
+    """An execution cannot be resumed (unknown, still running, already completed)."""

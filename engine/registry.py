@@ -1,8 +1,15 @@
 """The one registry of node types.
 
-A node type is a config model (pydantic) plus a build function. Node modules under the
-``nodes`` package register themselves with :func:`register`; :func:`default_registry`
-imports every module of that package once, so adding a node type touches one module.
+A node type is a config model (pydantic) plus a build function, with the traits the
+engine needs declared where the type is registered (row-local, source kind and preview,
+privacy role, lineage name). No engine table names node types.
+
+Plug-ins are found through the ``pipeline_builder.nodes`` entry-point group: each entry
+point names a module (imported: its ``@register`` decorators fill the default registry)
+or a callable taking the registry. The engine never names the ``nodes`` package; the
+distribution's own entry point does (see ``pyproject.toml``). A private registry for a
+test or an embedding program is ``Registry()`` (or ``default_registry().copy()``) with
+:meth:`Registry.register`.
 
 Node modules must not import Ray (or other heavy libraries) at import time: validation
 imports them to read config models, and validation is Ray-free. Import inside ``build``,
@@ -22,17 +29,19 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import pkgutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.errors import PipelineBuilderError
+from engine.errors import RegistryError
 
 NodeKind = Literal["dataset", "output"]
+PrivacyRole = Literal["detect", "redact", "synthesize"]
+ENTRY_POINT_GROUP = "pipeline_builder.nodes"
 
 
 class NodeConfig(BaseModel):
@@ -68,14 +77,35 @@ class NodeType:
     extra_refs: Callable[[BaseModel], list[tuple[str, str, str]]] | None = None
     # Pipeline-aware checks (e.g. "redaction needs an upstream detection"): returns messages.
     checks: tuple[Callable[..., list[str]], ...] = field(default_factory=tuple)
+    # Traits the engine reads instead of naming node types:
+    # each row is transformed on its own (no cross-row state): checkpointed runs may
+    # process such a chain one input file at a time.
+    row_local: bool = False
+    # for sources: the data-source ``type`` this node reads, and a preview function
+    # ``preview(resource, catalog, limit, **options) -> pyarrow.Table`` (or
+    # ``"module:function"``, imported on use) for ``pipeline-builder sources test``.
+    source_kind: str | None = None
+    preview: Callable[..., Any] | str | None = None
+    # what the node does for compliance: detects identifiers, redacts them, or emits
+    # generated rows instead of the real ones.
+    privacy_role: PrivacyRole | None = None
+    # the transformation's name in lineage (``pii_redaction``); the category by default.
+    lineage_name: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.node_type}/{self.category}"
 
+    @property
+    def transformation(self) -> str:
+        return self.lineage_name or self.category
 
-class RegistryError(PipelineBuilderError):
-    """A node type is registered twice or looked up wrongly."""
+    def preview_function(self) -> Callable[..., Any] | None:
+        """The source preview function, imported when given as ``module:function``."""
+        if self.preview is None or callable(self.preview):
+            return self.preview
+        module, _, attr = self.preview.partition(":")
+        return getattr(importlib.import_module(module), attr, None)
 
 
 class Registry:
@@ -83,14 +113,43 @@ class Registry:
 
     def __init__(self) -> None:
         self._types: dict[str, NodeType] = {}
+        # compliance framework name -> entity types it requires (registered by plug-ins)
+        self.frameworks: dict[str, tuple[str, ...]] = {}
 
     def add(self, nt: NodeType) -> None:
         if nt.key in self._types and self._types[nt.key].build is not nt.build:
             raise RegistryError(f"node type {nt.key} is registered twice")
         self._types[nt.key] = nt
 
+    def copy(self) -> Registry:
+        """A new registry with the same node types (add test or private types to it)."""
+        out = Registry()
+        out._types = dict(self._types)
+        out.frameworks = dict(self.frameworks)
+        return out
+
+    def register(
+        self, node_type: str, category: str, **options: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: register a build function in this registry (see :func:`register`)."""
+        return _decorator(self, node_type, category, **options)
+
+    def add_framework(self, name: str, required_entities: list[str] | tuple[str, ...]) -> None:
+        """Declare a compliance framework and the entity types it requires redacted."""
+        self.frameworks[name.upper()] = tuple(required_entities)
+
     def get(self, key: str) -> NodeType | None:
         return self._types.get(key)
+
+    def source_for_kind(self, kind: str) -> NodeType | None:
+        """The source node type that reads data sources of ``type: kind``."""
+        for nt in self._types.values():
+            if nt.source_kind == kind:
+                return nt
+        return None
+
+    def source_kinds(self) -> list[str]:
+        return sorted({nt.source_kind for nt in self._types.values() if nt.source_kind})
 
     def closest(self, key: str, n: int = 3) -> list[str]:
         return difflib.get_close_matches(key, list(self._types), n=n, cutoff=0.4)
@@ -117,8 +176,13 @@ def register(
     description: str = "",
     extra_refs: Callable[[BaseModel], list[tuple[str, str, str]]] | None = None,
     checks: tuple[Callable[..., list[str]], ...] = (),
+    row_local: bool = False,
+    source_kind: str | None = None,
+    preview: Callable[..., Any] | str | None = None,
+    privacy_role: PrivacyRole | None = None,
+    lineage_name: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a build function as node type ``node_type/category``.
+    """Register a build function as node type ``node_type/category`` (default registry).
 
     Args:
         node_type: ``source``, ``transform``, ``privacy`` or ``output``.
@@ -130,10 +194,44 @@ def register(
         extra_refs: Returns ``(kind, id, path)`` resource references not expressed by
             :class:`ResourceRef` annotations.
         checks: Functions ``(*, spec, node, config) -> list[str]`` for pipeline-level rules.
+        row_local: Each row is transformed on its own (see :class:`NodeType`).
+        source_kind: For sources, the data-source ``type`` the node reads.
+        preview: For sources, the preview function (or ``"module:function"``).
+        privacy_role: ``detect``, ``redact`` or ``synthesize`` for compliance checks.
+        lineage_name: The transformation's name in lineage (default: the category).
     """
+    return _decorator(
+        _REGISTRY,
+        node_type,
+        category,
+        config=config,
+        inputs=inputs,
+        kind=kind,
+        description=description,
+        extra_refs=extra_refs,
+        checks=checks,
+        row_local=row_local,
+        source_kind=source_kind,
+        preview=preview,
+        privacy_role=privacy_role,
+        lineage_name=lineage_name,
+    )
 
+
+def _decorator(
+    registry: Registry,
+    node_type: str,
+    category: str,
+    *,
+    config: type[BaseModel],
+    inputs: tuple[int, int | None] = (1, 1),
+    description: str = "",
+    checks: tuple[Callable[..., list[str]], ...] = (),
+    **traits: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _REGISTRY.add(
+        doc = (fn.__doc__ or "").strip().splitlines()
+        registry.add(
             NodeType(
                 node_type=node_type,
                 category=category,
@@ -141,12 +239,9 @@ def register(
                 build=fn,
                 min_inputs=inputs[0],
                 max_inputs=inputs[1],
-                kind=kind,
-                description=description or (fn.__doc__ or "").strip().splitlines()[0:1][0]
-                if (description or fn.__doc__)
-                else "",
-                extra_refs=extra_refs,
+                description=description or (doc[0] if doc else ""),
                 checks=tuple(checks),
+                **traits,
             )
         )
         return fn
@@ -154,18 +249,32 @@ def register(
     return deco
 
 
+def register_framework(name: str, required_entities: list[str] | tuple[str, ...]) -> None:
+    """Declare a compliance framework in the default registry."""
+    _REGISTRY.add_framework(name, required_entities)
+
+
 def default_registry() -> Registry:
-    """The registry with every module of the ``nodes`` package imported."""
+    """The registry with every ``pipeline_builder.nodes`` entry point loaded once."""
     global _LOADED
     with _LOCK:
         if not _LOADED:
-            import nodes
-
-            for mod in pkgutil.walk_packages(nodes.__path__, prefix="nodes."):
-                # Private helper modules (``_name``) may import Ray; they are imported
-                # by build functions when needed, never at registry load.
-                if any(part.startswith("_") for part in mod.name.split(".")):
-                    continue
-                importlib.import_module(mod.name)
+            for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+                loaded = ep.load()
+                if callable(loaded):
+                    loaded(_REGISTRY)
             _LOADED = True
     return _REGISTRY
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "NodeConfig",
+    "NodeType",
+    "Registry",
+    "RegistryError",
+    "ResourceRef",
+    "default_registry",
+    "register",
+    "register_framework",
+]

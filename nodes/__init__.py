@@ -1,6 +1,30 @@
 """Node types, one module (or sub-package) per node family.
 
-Every module below this package is imported by :func:`engine.registry.default_registry`
-and registers its node types with :func:`engine.registry.register`. Modules import no
-Ray (or other heavy library) at import time; build functions import what they need.
+:func:`load_all` is this distribution's ``pipeline_builder.nodes`` entry point: it
+imports every public module below this package, whose ``@register`` decorators fill the
+engine's default registry, and declares the compliance frameworks. Modules import no Ray
+(or other heavy library) at import time; build functions import what they need.
+Private helper modules (``_name``) may import Ray and are never imported here.
+
+May import: the engine's SDK modules (``engine.registry``, ``engine.context``,
+``engine.catalog``, ``engine.secrets``, ``engine.storage``, ``engine.spec``,
+``engine.errors``) and ``engine.webhooks`` (notification channels). Never ``serve``.
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+
+def load_all(registry: Any) -> None:
+    """Import every public node module and declare the frameworks in ``registry``."""
+    for mod in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+        if any(part.startswith("_") for part in mod.name.split(".")):
+            continue
+        importlib.import_module(mod.name)
+    from nodes.privacy.frameworks import FRAMEWORKS
+
+    for fw in FRAMEWORKS.values():
+        registry.add_framework(fw.name, list(fw.required))

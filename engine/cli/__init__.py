@@ -2,7 +2,11 @@
 
 Each module of this package defines ``register(subparsers)`` that adds its commands;
 each command's handler takes the parsed ``argparse.Namespace`` and returns an exit code.
-Adding a command touches one module.
+Commands that compose layers above the engine (``serve``, ``deploy``, ``keys``) register
+through the ``pipeline_builder.commands`` entry-point group, so the engine never names
+them. Adding a command touches one module.
+
+May import: everything in ``engine``. Never ``nodes`` or ``serve``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from importlib.metadata import entry_points
 
 from engine.errors import PipelineBuilderError
 
@@ -29,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    for ep in sorted(entry_points(group="pipeline_builder.commands"), key=lambda e: e.name):
+        ep.load()(sub)
     return parser
 
 

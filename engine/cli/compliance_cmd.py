@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from engine.compliance import check
+    from engine.plan.compliance import check
     from engine.spec import load_spec
 
     report = check(load_spec(args.spec))
@@ -34,7 +34,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_article30(args: argparse.Namespace) -> int:
-    from engine.compliance import article30_record
+    from engine.audit.article30 import article30_record
     from engine.spec import load_spec
 
     controller = {

@@ -29,10 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from engine.checkpoint import load_record, resume
     from engine.cli.run_cmd import _ProgressPrinter, _save, cli_actor, quiet_ray_logs, summary
     from engine.context import pipeline_home
-    from engine.runner import ensure_ray
+    from engine.run.checkpoint import load_record
+    from engine.run.runner import ensure_ray
+    from engine.service.resume import resume
 
     if args.list or not args.execution_id:
         return _list()
@@ -41,7 +42,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.address:
         ensure_ray(args.address)
     printer = _ProgressPrinter(quiet=args.quiet or args.json)
-    from engine.run_hooks import with_webhooks
+    from engine.service.observers import with_webhooks
 
     hook = with_webhooks(printer)
     result = resume(args.execution_id, on_event=hook, force=args.force, actor=cli_actor())
@@ -52,8 +53,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def _list() -> int:
     """Print checkpointed executions (after marking those whose runner died failed)."""
-    from engine.checkpoint import list_records, reap_stale
-    from engine.result import iso
+    from engine.run.checkpoint import list_records
+    from engine.run.result import iso
+    from engine.service.resume import reap_stale
 
     reap_stale()
     for rec in list_records():

@@ -41,7 +41,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from engine.validation import validate
+    from engine.plan.validation import validate
 
     spec, catalog = _load(args)
     validate(spec, catalog)
@@ -51,12 +51,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.context import RunOptions
-    from engine.run_hooks import with_webhooks
-    from engine.runner import run_pipeline
-    from engine.validation import validate
+    from engine.run.runner import run_pipeline
+    from engine.service.observers import default_observers, with_webhooks
 
-    spec, catalog = _load(args)
-    validate(spec, catalog)  # fail fast, before Ray starts
+    spec, catalog = _load(args)  # run_pipeline validates once, before Ray starts
     quiet_ray_logs()
     options = RunOptions(
         object_store_memory=args.object_store_mb * 1024 * 1024 if args.object_store_mb else None,
@@ -71,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         options=options,
         execution_id=args.execution_id,
         on_event=with_webhooks(printer, pipeline_id=spec.id),
+        observers=default_observers(),
     )
     _save(result.to_dict(), options.home)
     deliver_webhooks_once()

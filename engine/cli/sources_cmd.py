@@ -9,18 +9,11 @@ Secrets are resolved as in a run and never printed.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from typing import Any
 
 from engine.errors import CatalogError, PipelineBuilderError
-
-PREVIEW_MODULES = {
-    "file": "nodes.sources.file",
-    "database": "nodes.sources.database",
-    "api": "nodes.sources.api",
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +55,7 @@ def preview_source(
     *,
     query: str | None = None,
     params: dict[str, Any] | None = None,
+    registry: Any = None,
 ) -> Any:
     """Read the first ``limit`` rows of a data source with its kind's ``preview``.
 
@@ -69,24 +63,23 @@ def preview_source(
         CatalogError: the resource has no known ``type`` or its kind has no preview.
         PipelineBuilderError: whatever the preview raises (connection, auth, HTTP...).
     """
+    from engine.registry import default_registry
+
+    registry = registry or default_registry()
     kind = resource.get("type", resource.get("kind"))
-    module_name = PREVIEW_MODULES.get(str(kind))
-    if module_name is None:
+    nt = registry.source_for_kind(str(kind))
+    if nt is None:
         raise CatalogError(
             f"data source '{resource.get('id')}' has type {kind!r}; expected one of "
-            + ", ".join(PREVIEW_MODULES)
+            + ", ".join(registry.source_kinds())
         )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        module = None
-    preview = getattr(module, "preview", None)
+    preview = nt.preview_function()
     if preview is None:
         raise CatalogError(
-            f"data sources of type {kind!r} cannot be tested yet: {module_name}.preview "
-            "is not available in this installation"
+            f"data sources of type {kind!r} cannot be tested: node type {nt.key} "
+            "declares no preview"
         )
-    if kind == "database":
+    if query is not None or params:
         return preview(resource, catalog, limit, query=query, params=params or {})
     return preview(resource, catalog, limit)
 

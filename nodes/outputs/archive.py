@@ -12,7 +12,7 @@ after every file is written does the commit make them visible:
 
 A failed write removes its staging files and leaves the previous version untouched.
 
-Shard-commit mode (local folders; used by checkpointed runs, see :mod:`engine.checkpoint`):
+Shard-commit mode (local folders; used by checkpointed runs, see :mod:`engine.run.checkpoint`):
 the stage runs one input shard at a time. :meth:`ArchiveSink.write_shard` writes a shard's
 files under ``<staging>/_pending/<shard>/`` and commits them by renaming that folder to
 ``<staging>/<shard>/`` (one atomic step: a shard is fully in the output or not at all).

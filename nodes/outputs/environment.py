@@ -266,7 +266,7 @@ class EnvironmentSink:
     ) -> None:
         if not self.config.notificationChannels:
             return
-        from engine import notifications
+        from engine.webhooks import notifications
 
         payload = {
             "pipelineId": self.ctx.spec.id,

@@ -303,6 +303,8 @@ def _datasource(reader: ApiReader) -> Any:
 @register(
     "source",
     "api",
+    source_kind="api",
+    preview="nodes.sources.api:preview",
     config=ApiSourceConfig,
     inputs=(0, 0),
     description="Records of a configured external API, streamed page by page.",

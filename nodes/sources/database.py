@@ -126,6 +126,8 @@ def plan_partitions(
 @register(
     "source",
     "database",
+    source_kind="database",
+    preview="nodes.sources.database:preview",
     config=DatabaseSourceConfig,
     inputs=(0, 0),
     description="Rows of a query template of a connected database (streamed, partitioned).",

@@ -212,6 +212,8 @@ def with_profile(ctx: BuildContext, ds: Dataset) -> Dataset:
 @register(
     "source",
     "file",
+    source_kind="file",
+    preview="nodes.sources.file:preview",
     config=FileSourceConfig,
     inputs=(0, 0),
     description="Read CSV / JSON Lines / Parquet from a path, s3:// or http(s)://",

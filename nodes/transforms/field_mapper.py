@@ -336,6 +336,8 @@ def _set(table: pa.Table, column: str, values: Any) -> pa.Table:
 @register(
     "transform",
     "field_mapper",
+    row_local=True,
+    lineage_name="field_mapping",
     config=FieldMapperConfig,
     inputs=(1, 1),
     description="Rename, select/drop, cast, fill defaults and derive columns.",

@@ -327,6 +327,8 @@ def convert_table(
 @register(
     "transform",
     "format_converter",
+    row_local=True,
+    lineage_name="format_conversion",
     config=FormatConverterConfig,
     inputs=(1, 1),
     description="Normalize dates, timestamps, numbers, booleans and strings per column.",

@@ -383,6 +383,7 @@ def _cluster_by_key(ds: Dataset, key: str, partitions: int) -> Dataset:
 @register(
     "transform",
     "validator",
+    lineage_name="validation",
     config=ValidatorConfig,
     inputs=(1, 1),
     description="Check rows against quality rules; fail, drop or quarantine bad rows.",

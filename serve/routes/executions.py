@@ -1,7 +1,7 @@
 """Execute a pipeline, watch its status, list, cancel and resume executions.
 
 ``POST /api/pipelines/{id}/execute`` records the execution, starts its detached actor
-(see :mod:`engine.executions`) and answers 202 at once. With an ``Idempotency-Key``
+(see :mod:`engine.service.executions`) and answers 202 at once. With an ``Idempotency-Key``
 header the same key returns the same execution (a different body with the same key
 is 409). Runs are checkpointed and audited with the API key as actor; a ``failed`` or
 ``cancelled`` execution resumes from its checkpoint under the same id
@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
 
-from engine.result import new_execution_id
+from engine.run.result import new_execution_id
 from engine.store import ApiKey, Store, StoreCatalog
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
@@ -42,7 +42,7 @@ REAP_MAX_AGE_SECONDS = 15.0
 
 
 def _reap_forever(stop: threading.Event) -> None:
-    from engine.executions import reap_lost_runners
+    from engine.service.executions import reap_lost_runners
 
     while not stop.wait(REAP_INTERVAL_SECONDS):
         try:
@@ -132,7 +132,7 @@ def _run_extra(req_id: str | None, key: ApiKey, triggered_by: str | None) -> dic
 def _launch(
     store: Store, execution_id: str, run_extra: dict[str, Any], *, resume: bool = False
 ) -> None:
-    from engine.executions import launch
+    from engine.service.executions import launch
 
     cfg = settings()
     try:
@@ -163,7 +163,7 @@ def execution_status(
 ) -> ExecutionStatus:
     rec = store.get_execution(execution_id, pipeline_id=pipeline_id)
     if not rec.terminal:
-        from engine.executions import reap_if_lost
+        from engine.service.executions import reap_if_lost
 
         reap_if_lost(store, execution_id)
         rec = store.get_execution(execution_id)
@@ -252,7 +252,7 @@ def resume_execution(
     key: ApiKey = Depends(require_scope("execute")),
     store: Store = Depends(get_store),
 ) -> ExecutionStatus:
-    from engine.executions import reopen
+    from engine.service.executions import reopen
 
     with audited(
         req_id, key.id, "execution.resume", "execution", execution_id, pipelineId=pipeline_id

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from engine.lineage import run_id, seed_lineage
+from engine.lineage.summary import run_id, seed_lineage
 from engine.store import ApiKey, Store
 from serve.auth import require_scope
 from serve.deps import get_store

@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Response
 
 from engine.errors import Problem, SpecError, ValidationFailed
+from engine.plan.validation import check
 from engine.spec.loader import parse_spec
 from engine.spec.models import PipelineSpec
 from engine.store import ApiKey, Store, StoreCatalog
-from engine.validation import check
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
 from serve.deps import Pagination, get_catalog, get_store, pagination

@@ -92,7 +92,7 @@ def local_cluster() -> Iterator[LocalCluster]:
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        from engine.metrics import reset_metrics_actor
+        from engine.run.metrics import reset_metrics_actor
 
         reset_metrics_actor()
         subprocess.run([str(SCRIPT), "stop"], env=env, timeout=180, check=False)

@@ -21,7 +21,7 @@ import yaml
 
 import tests.cluster.node_probe  # noqa: F401 - registers transform/test_node_probe
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from tests.cluster.conftest import REPO, LocalCluster
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 
@@ -156,7 +156,7 @@ def _create_admin_key(db_url: str, env: dict[str, str]) -> str:
 def test_serve_api_on_the_cluster_runs_a_pipeline_over_http(
     local_cluster: LocalCluster, tmp_path: Path
 ) -> None:
-    from engine.client import Client
+    from serve.client import Client
 
     home = tmp_path / "home"
     total = _write_parts(home / "data" / "people", 4, 250)
@@ -247,7 +247,7 @@ def test_losing_a_worker_node_mid_run_still_completes_with_exact_rows(
     the output holds every row exactly once. The node killed is a worker that does not
     host this driver's metrics actor (losing that actor loses the run's live counters).
     """
-    from engine.metrics import metrics_actor
+    from engine.run.metrics import metrics_actor
 
     total = _write_parts(tmp_path / "in", 12, 500)
     spec = pipeline(

@@ -20,7 +20,13 @@ def _sleep(batch: pa.Table, *, seconds: float) -> pa.Table:
     return batch
 
 
-@register("transform", "test_sleep", config=SleepConfig, description="test only: sleep per batch")
+@register(
+    "transform",
+    "test_sleep",
+    config=SleepConfig,
+    description="test only: sleep per batch",
+    row_local=True,
+)
 def build(*, ctx: Any, inputs: list[Any], config: SleepConfig) -> Any:
     return inputs[0].map_batches(
         functools.partial(_sleep, seconds=config.secondsPerBatch),

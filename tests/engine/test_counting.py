@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 
 pytestmark = pytest.mark.usefixtures("ray_session")

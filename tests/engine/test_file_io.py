@@ -16,7 +16,7 @@ import pytest
 
 from engine.catalog import DictCatalog
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from tests.conftest import free_port
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 

@@ -8,7 +8,7 @@ import pytest
 
 from engine.catalog import DictCatalog
 from engine.context import BuildContext, RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from engine.spec import parse_spec
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 

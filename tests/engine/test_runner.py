@@ -9,7 +9,7 @@ import pytest
 
 from engine.context import RunOptions
 from engine.errors import ValidationFailed
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 
 pytestmark = pytest.mark.usefixtures("ray_session")

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from engine.catalog import DictCatalog, FileCatalog
 from engine.errors import CatalogError, SpecError, ValidationFailed
+from engine.plan.validation import check, validate
 from engine.spec import load_spec, parse_spec
-from engine.validation import check, validate
 
 GOOD = {
     "id": "p1",
@@ -194,8 +194,8 @@ def test_validation_and_planning_import_no_ray() -> None:
         import sys
         from engine.registry import default_registry
         from engine.spec import parse_spec
-        from engine.validation import validate
-        from engine.planner import plan
+        from engine.plan.validation import validate
+        from engine.plan.planner import plan
         reg = default_registry()
         spec = parse_spec(%r)
         plan(spec, validate(spec), reg)

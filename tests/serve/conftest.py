@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.client import Client
+from serve.client import Client
 from tests.serve.serve_helpers import create_key
 
 

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from engine.client import Client
+from serve.client import Client
 
 PIPELINE_ID = "customer_features"
 CUSTOMER_FILES = 40

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from engine.client import ApiRequestError, Client
+from serve.client import ApiRequestError, Client
 from tests.serve.serve_helpers import (
     CUSTOMER_FILES,
     CUSTOMER_ROWS,
@@ -220,7 +220,7 @@ def test_execute_poll_status_until_completed(api: Client, api_server) -> None:
     assert min(in_flight) < total, f"no partial progress seen: {seen}"
 
     # The run's detached actor ends itself once the run is recorded.
-    from engine.executions import is_alive
+    from engine.service.executions import is_alive
 
     deadline = time.monotonic() + 30
     while is_alive(run["executionId"]):

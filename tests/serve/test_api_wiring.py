@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.client import ApiRequestError, Client
+from serve.client import ApiRequestError, Client
 from tests.serve.serve_helpers import write_customer_files
 
 ROWS_PER_FILE = 50
@@ -241,7 +241,7 @@ def test_a_killed_runner_is_marked_failed_and_resumes(
 ) -> None:
     import ray
 
-    from engine.executions import NAMESPACE, actor_name
+    from engine.service.executions import NAMESPACE, actor_name
 
     write_customer_files(api_server.home / "data" / "slow", files=30, rows_per_file=5000)
     api.create_resource("data-sources", {"id": "ds_slow", "uri": "data/slow", "format": "csv"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from engine.lineage import dataset_name, openlineage_events, run_id, seed_lineage
+from engine.lineage.summary import dataset_name, openlineage_events, run_id, seed_lineage
 
 SPEC = {
     "id": "customer_features",
@@ -167,7 +167,7 @@ def test_forward_to_http_and_file_transports(tmp_path, monkeypatch) -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from engine.lineage import forward
+    from engine.lineage.summary import forward
 
     received: list[tuple[str, str | None, dict]] = []
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, insert, inspect, select
 
 from engine.errors import ResourceNotFound
+from engine.plan.validation import check
 from engine.spec.loader import parse_spec
 from engine.store import (
     ConflictError,
@@ -20,7 +21,6 @@ from engine.store import (
     migrate,
 )
 from engine.store import schema as s
-from engine.validation import check
 
 SPEC = {
     "id": "p1",

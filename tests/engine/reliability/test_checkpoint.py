@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 import tests.engine.reliability.testnodes  # noqa: F401 - registers the test node types
-from engine.checkpoint import ResumeError, load_record, reap_stale, resume
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.errors import ResumeError
+from engine.run.checkpoint import load_record
+from engine.service.resume import reap_stale, resume
+from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 
 pytestmark = pytest.mark.usefixtures("ray_session")
@@ -112,7 +114,7 @@ def test_reap_stale_marks_dead_runners_failed(home: Path) -> None:
     import socket
     import time
 
-    from engine.checkpoint import _write_json, record_path
+    from engine.run.checkpoint import _write_json, record_path
 
     _write_json(
         record_path("exec_dead", home),

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.audit.article30 import article30_record
 from engine.cli import main
-from engine.compliance import article30_record, check
+from engine.plan.compliance import check
 from tests.engine.helpers import node, pipeline
 
 SRC = node("src", "source/file", {"uri": "patients.csv"})

@@ -15,10 +15,11 @@ import pytest
 
 import tests.engine.reliability.testnodes
 import tests.engine.sleepy  # noqa: F401 - registers transform/test_sleep
-from engine.checkpoint import load_record, reap_stale
 from engine.cli import main
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.checkpoint import load_record
+from engine.service.resume import reap_stale
+from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]

@@ -9,8 +9,9 @@ import pytest
 
 import tests.engine.reliability.testnodes  # noqa: F401 - registers the test node types
 from engine.context import RunOptions
-from engine.retry import delays, is_transient
-from engine.runner import run_pipeline
+from engine.run.failures import is_transient
+from engine.run.recovery import delays
+from engine.run.runner import run_pipeline
 from engine.spec.models import RetryPolicy
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 

@@ -8,7 +8,7 @@ import pytest
 
 import tests.engine.reliability.testnodes  # noqa: F401 - registers the test node types
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 from tests.engine.reliability.testnodes import rows_read
 

@@ -78,6 +78,7 @@ def _pid(batch: pa.Table, *, pid_file: str, seconds: float) -> pa.Table:
 @register(
     "transform",
     "test_pid",
+    row_local=True,  # each row on its own: checkpointed stages may shard it
     config=PidConfig,
     description="test only: report the worker pid per batch, then sleep",
 )
@@ -135,6 +136,7 @@ def _fail_until(batch: pa.Table, *, fail_id: int, until: str) -> pa.Table:
 @register(
     "transform",
     "test_fail_until",
+    row_local=True,  # each row on its own: checkpointed stages may shard it
     config=FailUntilConfig,
     description="test only: fail on one row id until a file exists",
 )
@@ -144,13 +146,3 @@ def build_fail_until(*, ctx: Any, inputs: list[Any], config: FailUntilConfig) ->
         batch_format="pyarrow",
         batch_size=None,
     )
-
-
-def _mark_row_local() -> None:
-    # These test nodes treat each row on its own: checkpointed stages may shard them.
-    from engine.checkpoint import ROW_LOCAL
-
-    ROW_LOCAL.update({"transform/test_sleep", "transform/test_pid", "transform/test_fail_until"})
-
-
-_mark_row_local()

@@ -13,7 +13,7 @@ import yaml
 
 from engine.catalog import DictCatalog
 from engine.cli import main as cli_main
-from engine.notifications import notify_channels
+from engine.webhooks.notifications import notify_channels
 from nodes.outputs import versions
 
 

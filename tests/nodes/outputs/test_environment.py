@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from engine.errors import NodeError
-from engine.validation import validate
+from engine.plan.validation import validate
 from nodes.outputs import environment, versions
 
 from .conftest import customers, make_ctx

@@ -1,4 +1,4 @@
-"""output/environment and output/model_training inside real pipeline runs (engine.runner)."""
+"""output/environment and output/model_training inside real pipeline runs (engine.run.runner)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from nodes.outputs import versions
 
 from .conftest import customers
 
-runner = pytest.importorskip("engine.runner")
+runner = pytest.importorskip("engine.run.runner")
 
 
 def _spec(deploy_config: dict) -> PipelineSpec:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine.catalog import DictCatalog
 from engine.cli import main as cli_main
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from engine.spec.models import PipelineSpec
 
 pytestmark = pytest.mark.usefixtures("ray_session")

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from engine.catalog import DictCatalog
 from engine.context import BuildContext, RunOptions
 from engine.errors import NodeConfigError, RowError
+from engine.plan.validation import check
 from engine.spec.models import PipelineSpec
-from engine.validation import check
 from nodes.transforms._types import cast_with_failures, parse_type
 from nodes.transforms.field_mapper import (
     FieldMapperConfig,

@@ -11,7 +11,7 @@ import pytest
 
 from engine.catalog import DictCatalog
 from engine.context import RunOptions
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 from engine.spec.models import PipelineSpec
 
 ROWS = [

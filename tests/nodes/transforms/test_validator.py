@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from engine.errors import NodeConfigError, RowError
+from engine.plan.validation import check
 from engine.spec.models import PipelineSpec
-from engine.validation import check
 from nodes.transforms.validator import (
     REASON_COLUMN,
     QuarantineWriter,

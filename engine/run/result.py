@@ -68,11 +68,12 @@ class NodeResult:
     facts: dict[str, Any] = field(default_factory=dict)
     schema: list[list[str]] | None = None
     error: str | None = None
+    transformation: str | None = None  # the node type's lineage name
 
 
 @dataclass
 class RunResult:
-    """The structured result of :func:`engine.runner.run_pipeline`."""
+    """The structured result of :func:`engine.run.runner.run_pipeline`."""
 
     execution_id: str
     pipeline_id: str

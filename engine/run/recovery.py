@@ -8,7 +8,7 @@ terminal in its own thread; when that stream fails, :class:`TerminalRecovery` de
    transient for it (``retryOn``). The dataset is lazy, so a retry re-reads the sources:
    source reads and sink writes are retried as a whole stage attempt. Sinks commit
    atomically, so a failed attempt leaves nothing visible;
-2. **fall back** (see :mod:`engine.fallback`) when the failing node, or an ancestor,
+2. **fall back** (see :mod:`engine.run.fallback`) when the failing node, or an ancestor,
    names a ``fallback``: the branch is rebuilt with the fallback and run again;
 3. otherwise re-raise.
 
@@ -29,48 +29,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ExecutionCancelled, NodeConfigError, PipelineBuilderError
+from engine.errors import PipelineBuilderError
+from engine.run.failures import describe, error_node, is_transient
 from engine.spec.models import PipelineSpec, RetryPolicy
 
 log = logging.getLogger(__name__)
-
-# Exception class names (anywhere in an error's chain or trace) that are transient.
-TRANSIENT_NAMES = (
-    "ConnectionError",
-    "ConnectionResetError",
-    "ConnectionRefusedError",
-    "TimeoutError",
-    "BrokenPipeError",
-    "OperationalError",
-    "ReadTimeout",
-    "ConnectTimeout",
-    "RemoteDisconnected",
-    "ProtocolError",
-    "ServiceUnavailable",
-    "Throttling",
-    "SlowDown",
-    "TransientError",
-    "ObjectLostError",
-    "OwnerDiedError",
-    "WorkerCrashedError",
-    "NodeDiedError",
-)
-TRANSIENT_WORDS = (
-    "timed out",
-    "timeout",
-    "temporarily unavailable",
-    "connection reset",
-    "connection refused",
-    "too many requests",
-    " 429",
-    " 500",
-    " 502",
-    " 503",
-    " 504",
-    "throttl",
-    "slow down",
-)
-
 
 def delays(policy: RetryPolicy, *, rng: random.Random | None = None) -> Iterator[float]:
     """Seconds to wait before attempt 2, 3, ... ``maxAttempts`` (exponential, capped).
@@ -84,66 +47,6 @@ def delays(policy: RetryPolicy, *, rng: random.Random | None = None) -> Iterator
         d = min(delay, policy.maxDelaySeconds)
         yield rng.uniform(d / 2, d) if policy.jitter else d
         delay *= policy.backoffMultiplier
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    queue = [exc]
-    while queue:
-        cur = queue.pop(0)
-        if any(cur is s for s in seen):
-            continue
-        seen.append(cur)
-        for nxt in (getattr(cur, "cause", None), cur.__cause__, cur.__context__):
-            if isinstance(nxt, BaseException):
-                queue.append(nxt)
-    return seen
-
-
-def is_transient(exc: BaseException, retry_on: list[str]) -> bool:
-    """Whether ``exc`` counts as transient under a policy's ``retryOn`` list.
-
-    ``any`` matches every error except configuration errors and cancellation;
-    ``transient`` matches network errors, timeouts, throttling and 5xx answers;
-    other entries are exception class names matched anywhere in the error's chain
-    (also inside the text of Ray's wrapped task errors).
-    """
-    chain = _chain(exc)
-    if any(isinstance(e, ExecutionCancelled | NodeConfigError) for e in chain):
-        return False
-    text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
-    names = {cls.__name__ for e in chain for cls in type(e).__mro__}
-    for rule in retry_on:
-        if rule == "any":
-            return True
-        if rule == "transient":
-            if names & set(TRANSIENT_NAMES) or any(n in text for n in TRANSIENT_NAMES):
-                return True
-            low = text.lower()
-            if any(w in low for w in TRANSIENT_WORDS):
-                return True
-        elif rule in names or f"{rule}:" in text or f"{rule}(" in text:
-            return True
-    return False
-
-
-def error_node(exc: BaseException) -> str | None:
-    """The node id an error names (``NodeError.node_id`` or ``node 'x'`` in its text)."""
-    import re
-
-    for e in _chain(exc):
-        nid = getattr(e, "node_id", None)
-        if isinstance(nid, str):
-            return nid
-    m = re.search(r"node '([^']+)'", str(exc))
-    return m.group(1) if m else None
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line description of a failure (the original error inside Ray's wrappers)."""
-    from engine.runner import _message, _root_error
-
-    return _message(_root_error(exc))[:500]
 
 
 def configure_ray_data(ctx: Any) -> None:

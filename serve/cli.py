@@ -24,7 +24,7 @@ def serve_api(args: argparse.Namespace) -> int:
     from ray import serve
 
     from engine.context import pipeline_home
-    from engine.runner import ensure_ray
+    from engine.run.runner import ensure_ray
     from engine.store import database_url, open_store
     from serve.app import APP_NAME, build_app
 

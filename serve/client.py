@@ -2,7 +2,7 @@
 
 Usage::
 
-    from engine.client import Client
+    from serve.client import Client
 
     with Client("http://127.0.0.1:8000", api_key="pbk_...") as api:
         api.create_resource("data-sources", {"id": "ds_customers", "uri": "data/c.csv"})

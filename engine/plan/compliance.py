@@ -8,13 +8,7 @@ output the data passes through a ``privacy/detection`` node and then a
 instead of the real ones, also satisfies the rule). A redaction node configured for a
 different framework than the one the pipeline is subject to is reported too.
 
-:func:`article30_record` builds the record of processing activities GDPR Art. 30(1)
-asks controllers to keep, from what the pipeline itself says: purposes (name,
-description, tags), categories of personal data (the entity types detected or required
-by the frameworks), sources, recipients (outputs and their locations), safeguards
-(detection, redaction operators), retention and transfers. Fields the pipeline cannot
-know (the controller's name and contact, the DPO) come from ``controller`` or are
-marked ``"to be completed"`` so the record is never silently incomplete.
+The GDPR Article 30 record of processing lives in :mod:`engine.audit.article30`.
 """
 
 from __future__ import annotations
@@ -22,12 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.registry import Registry, default_registry
 from engine.spec.models import PipelineSpec
 
-DETECT = "privacy/detection"
-REDACT = "privacy/redaction"
-SYNTHETIC = "privacy/synthetic"
-TO_COMPLETE = "to be completed"
+DETECT, REDACT, SYNTHETIC = "detect", "redact", "synthesize"  # NodeType.privacy_role values
 MAX_PATHS = 10_000  # DAGs with more source->output paths are checked per node pair
 
 
@@ -95,13 +87,23 @@ def _paths(spec: PipelineSpec) -> list[list[str]]:
     return out
 
 
-def check(spec: PipelineSpec) -> ComplianceReport:
+def roles(spec: PipelineSpec, registry: Registry | None = None) -> dict[str, str | None]:
+    """Each node's declared privacy role (``detect``/``redact``/``synthesize`` or None)."""
+    registry = registry or default_registry()
+    out: dict[str, str | None] = {}
+    for n in spec.nodes:
+        nt = registry.get(n.type_key)
+        out[n.id] = nt.privacy_role if nt is not None else None
+    return out
+
+
+def check(spec: PipelineSpec, registry: Registry | None = None) -> ComplianceReport:
     """Check ``spec`` against every framework it names (see module docs)."""
     fws = frameworks(spec)
     report = ComplianceReport(spec.id, fws)
     if not fws:
         return report
-    types = {n.id: n.type_key for n in spec.nodes}
+    types = roles(spec, registry)
     fallback_only = {n.fallback for n in spec.nodes if n.fallback}
     for path in _paths(spec):
         if path[0] in fallback_only:
@@ -135,7 +137,7 @@ def check(spec: PipelineSpec) -> ComplianceReport:
                 )
     for n in spec.nodes:
         named: Any = n.config.get("complianceFramework")
-        if n.type_key == REDACT and named and str(named).upper() not in fws:
+        if types[n.id] == REDACT and named and str(named).upper() not in fws:
             report.violations.append(
                 {
                     "framework": str(named).upper(),
@@ -143,7 +145,7 @@ def check(spec: PipelineSpec) -> ComplianceReport:
                     "message": f"redaction node '{n.id}' applies {named}",
                 }
             )
-        if n.type_key == REDACT and len(fws) > 1 and named and str(named).upper() in fws:
+        if types[n.id] == REDACT and len(fws) > 1 and named and str(named).upper() in fws:
             for other in fws:
                 if other != str(named).upper():
                     report.violations.append(
@@ -158,116 +160,19 @@ def check(spec: PipelineSpec) -> ComplianceReport:
     return report
 
 
-def _entities(spec: PipelineSpec) -> list[str]:
+def entities(spec: PipelineSpec, registry: Registry | None = None) -> list[str]:
+    """Entity types the pipeline handles: detected, named in rules, or framework-required."""
+    registry = registry or default_registry()
+    types = roles(spec, registry)
     found: set[str] = set()
     for n in spec.nodes:
-        if n.type_key == DETECT and n.config.get("entities"):
+        if types[n.id] == DETECT and n.config.get("entities"):
             found |= set(n.config["entities"])
         for r in n.config.get("rules") or []:
             if isinstance(r, dict) and r.get("entityType"):
                 found.add(str(r["entityType"]))
     for fw in frameworks(spec):
-        try:
-            from nodes.privacy.frameworks import get_framework
-
-            f = get_framework(fw)
-        except Exception:
-            f = None
-        if f is not None:
-            found |= set(f.required)
+        key = fw.replace("_", "-")
+        key = {"PCI": "PCI-DSS", "PCIDSS": "PCI-DSS"}.get(key, key)
+        found |= set(registry.frameworks.get(key, ()))
     return sorted(found)
-
-
-def article30_record(
-    spec: PipelineSpec, *, controller: dict[str, Any] | None = None, retention: str | None = None
-) -> dict[str, Any]:
-    """The GDPR Art. 30(1) record of processing for ``spec`` (JSON-serializable)."""
-    from engine.audit.log import retention_days
-
-    controller = controller or {}
-    sources = [
-        {
-            "nodeId": n.id,
-            "type": n.type_key,
-            "location": n.config.get("uri")
-            or n.config.get("dataSourceId")
-            or n.config.get("url")
-            or TO_COMPLETE,
-        }
-        for n in spec.nodes
-        if n.nodeType == "source"
-    ]
-    recipients = [
-        {
-            "nodeId": n.id,
-            "type": n.type_key,
-            "location": n.config.get("uri")
-            or n.config.get("url")
-            or n.config.get("environmentId")
-            or TO_COMPLETE,
-        }
-        for n in spec.nodes
-        if n.nodeType == "output"
-    ]
-    safeguards = []
-    for n in spec.nodes:
-        if n.type_key == DETECT:
-            safeguards.append(
-                f"PII detection '{n.id}' (threshold {n.config.get('confidenceThreshold', 0.5)})"
-            )
-        if n.type_key == REDACT:
-            ops = sorted(
-                {
-                    str(r.get("operator"))
-                    for r in n.config.get("rules") or []
-                    if isinstance(r, dict) and r.get("operator")
-                }
-            )
-            what = (
-                f"operators {', '.join(ops)}"
-                if ops
-                else (
-                    f"{n.config.get('complianceFramework')} defaults"
-                    if n.config.get("complianceFramework")
-                    else "configured rules"
-                )
-            )
-            safeguards.append(f"redaction '{n.id}' ({what})")
-        if n.type_key == SYNTHETIC:
-            safeguards.append(f"synthetic data generation '{n.id}' (no real records leave)")
-    transfers = [
-        r["location"]
-        for r in recipients
-        if isinstance(r["location"], str)
-        and "://" in r["location"]
-        and not r["location"].startswith("file://")
-    ]
-    days = retention_days("GDPR")
-    report = check(spec)
-    return {
-        "record": "GDPR Article 30(1) record of processing activities",
-        "processingActivity": spec.name or spec.id,
-        "pipelineId": spec.id,
-        "pipelineVersion": spec.version,
-        "controller": {
-            "name": controller.get("name", TO_COMPLETE),
-            "contact": controller.get("contact", TO_COMPLETE),
-            "dataProtectionOfficer": controller.get("dpo", TO_COMPLETE),
-        },
-        "purposes": [p for p in [spec.description] if p] or [TO_COMPLETE],
-        "tags": spec.tags,
-        "categoriesOfDataSubjects": controller.get("dataSubjects", TO_COMPLETE),
-        "categoriesOfPersonalData": _entities(spec) or [TO_COMPLETE],
-        "sources": sources,
-        "recipients": recipients,
-        "transfersToThirdCountries": {
-            "destinations": transfers,
-            "note": "remote destinations listed; confirm their countries and safeguards"
-            if transfers
-            else "none: every output is local",
-        },
-        "retention": retention or (f"audit trail kept {days} days" if days else TO_COMPLETE),
-        "securityMeasures": safeguards or ["none declared in the pipeline"],
-        "complianceFrameworks": report.frameworks,
-        "complianceCheck": "pass" if report.ok else [v["message"] for v in report.violations],
-    }

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.lineage_openlineage import (
+from engine.lineage.openlineage import (
     JOB_NAMESPACE,
     PRODUCER,
     SCHEMA_URL,
@@ -48,15 +48,6 @@ __all__ = [
     "terminal_event",
 ]
 
-# Friendly names of transformation categories (the integration design lists 'pii_redaction'...).
-_TRANSFORMATION_NAMES = {
-    "detection": "pii_detection",
-    "redaction": "pii_redaction",
-    "synthetic": "synthetic_generation",
-    "field_mapper": "field_mapping",
-    "validator": "validation",
-    "format_converter": "format_conversion",
-}
 
 
 def seed_lineage(result: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -83,8 +74,8 @@ def seed_lineage(result: dict[str, Any], spec: dict[str, Any] | None = None) -> 
         type_key = node.get("type") or _type_key(spec_nodes.get(nid, {}))
         if type_key.startswith(("source/", "output/")):
             continue
-        category = type_key.split("/", 1)[-1]
-        name = _TRANSFORMATION_NAMES.get(category, category)
+        # the node type's declared lineage name, recorded in the run result
+        name = node.get("transformation") or type_key.split("/", 1)[-1]
         if name not in transformations:
             transformations.append(name)
         steps.append(

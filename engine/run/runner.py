@@ -1,29 +1,31 @@
 """Run a pipeline: validate, plan, compile to Ray Data, stream every output, report.
 
 ``run_pipeline`` is the one entry point the CLI, the API and driver scripts share. It
-returns a :class:`~engine.result.RunResult` whether the run succeeds or fails (only an
-invalid spec raises), and emits :class:`~engine.result.RunEvent` s while it runs.
+returns a :class:`~engine.run.result.RunResult` whether the run succeeds or fails (only an
+invalid spec raises), and emits :class:`~engine.run.result.RunEvent` s while it runs.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from engine import checkpoint
-from engine.audit.runs import audit_run
 from engine.catalog import Catalog, empty_catalog
 from engine.context import RunOptions
-from engine.errors import ExecutionCancelled, NodeError, PipelineBuilderError
-from engine.planner import Plan, plan
-from engine.registry import default_registry
-from engine.result import (
+from engine.errors import ExecutionCancelled, NodeError
+from engine.plan.planner import Plan, PlannedNode, plan
+from engine.plan.validation import validate
+from engine.registry import Registry, default_registry
+from engine.run import checkpoint
+from engine.run.failures import failing_node, message, root_error
+from engine.run.hooks import RunObserver, notify
+from engine.run.recovery import configure_ray_data
+from engine.run.result import (
     NodeResult,
     RunEvent,
     RunResult,
@@ -31,9 +33,7 @@ from engine.result import (
     quality_score,
     records_processed,
 )
-from engine.retry import configure_ray_data
 from engine.spec.models import PipelineSpec
-from engine.validation import validate
 
 log = logging.getLogger(__name__)
 EventHook = Callable[[RunEvent], None]
@@ -61,6 +61,8 @@ def run_pipeline(
     execution_id: str | None = None,
     on_event: EventHook | None = None,
     cancel: threading.Event | None = None,
+    registry: Registry | None = None,
+    observers: Sequence[RunObserver] = (),
 ) -> RunResult:
     """Validate, compile and run ``spec`` to completion.
 
@@ -72,6 +74,9 @@ def run_pipeline(
         on_event: Called with every RunEvent (started, progress, node_finished, ...).
             Exceptions it raises are logged and ignored: observers never break a run.
         cancel: Set it to stop the run; the result's status is then ``cancelled``.
+        registry: Node types (the default registry with every plug-in when None).
+        observers: Lifecycle observers (audit, webhooks, lineage, stores); see
+            :mod:`engine.run.hooks`. None attach unless the caller passes them.
 
     Returns:
         The RunResult (status ``completed``, ``failed`` or ``cancelled``).
@@ -81,12 +86,12 @@ def run_pipeline(
     """
     from ray.data import DataContext
 
-    from engine.compiler import compile_plan
-    from engine.metrics import RayMetrics, metrics_actor
+    from engine.run.compiler import compile_plan
+    from engine.run.metrics import RayMetrics, metrics_actor
 
     catalog = catalog if catalog is not None else empty_catalog()
     options = options or RunOptions()
-    registry = default_registry()
+    registry = registry if registry is not None else default_registry()
     configs = validate(spec, catalog, registry)
     the_plan = plan(spec, configs, registry)
     execution_id = execution_id or new_execution_id()
@@ -105,12 +110,22 @@ def run_pipeline(
         pipeline_id=spec.id,
         status="running",
         started_at=time.time(),
-        nodes={n.id: NodeResult(id=n.id, type=n.type_key) for n in the_plan.order},
+        nodes={
+            n.id: NodeResult(id=n.id, type=n.type_key, transformation=_lineage_name(registry, n))
+            for n in the_plan.order
+        },
     )
-    emit = _emitter(on_event, execution_id)
+    emit = _emitter(on_event, execution_id, observers)
     ckpt = checkpoint.for_run(options, execution_id, emit)
     ckpt.begin(spec, catalog)
-    audit_run(options, spec, execution_id, "started")
+    notify(
+        observers,
+        "run_started",
+        execution_id=execution_id,
+        spec=spec,
+        catalog=catalog,
+        options=options,
+    )
     emit("started", {"pipelineId": spec.id, "totalSteps": len(the_plan.order)})
     metrics = RayMetrics(metrics_actor(), execution_id)
     tracker = _Tracker(the_plan)
@@ -136,15 +151,15 @@ def run_pipeline(
         _execute(compiled, the_plan, tracker, result, emit, metrics, ckpt, cancel)
         result.status = "completed"
     except BaseException as exc:
-        err = _root_error(exc)
+        err = root_error(exc)
         cancelled = (
             isinstance(err, ExecutionCancelled)
             or "ExecutionCancelled" in str(err)
             or bool(cancel and cancel.is_set())
         )
         result.status = "cancelled" if cancelled else "failed"
-        result.error = "execution cancelled" if cancelled else _message(err)
-        result.error_node = None if cancelled else _error_node(err, result.error)
+        result.error = "execution cancelled" if cancelled else message(err)
+        result.error_node = None if cancelled else failing_node(err, result.error)
         if not isinstance(exc, Exception):
             raise
     finally:
@@ -155,7 +170,14 @@ def run_pipeline(
         _collect(metrics, tracker, result, locals().get("compiled"))
         metrics.forget()
         ckpt.end(result.status, result.error)
-        audit_run(options, spec, execution_id, result.status, result)
+        notify(
+            observers,
+            "run_finished",
+            execution_id=execution_id,
+            spec=spec,
+            options=options,
+            result=result,
+        )
     emit(result.status, {"result": result.to_dict()})
     return result
 
@@ -172,13 +194,13 @@ def _execute(
 ) -> None:
     """Stream every sink and drain every leaf, concurrently; first failure stops all.
 
-    Shared nodes are computed once first (:mod:`engine.shared`); each terminal runs
-    with retries and fallbacks (:mod:`engine.retry`, :mod:`engine.fallback`) and
-    through the run's checkpoint (:mod:`engine.checkpoint`: reuse, shard commits).
+    Shared nodes are computed once first (:mod:`engine.run.shared`); each terminal runs
+    with retries and fallbacks (:mod:`engine.run.recovery`, :mod:`engine.run.fallback`) and
+    through the run's checkpoint (:mod:`engine.run.checkpoint`: reuse, shard commits).
     """
-    from engine.fallback import fallback_for, upstream
-    from engine.retry import TerminalRecovery
-    from engine.shared import share_results
+    from engine.run.fallback import fallback_for, upstream
+    from engine.run.recovery import TerminalRecovery
+    from engine.run.shared import share_results
 
     def recovery(nid: str) -> TerminalRecovery:
         anc = upstream(the_plan, nid)
@@ -223,6 +245,11 @@ def _execute(
                     result.outputs.append({"nodeId": nid, **facts})
                 for node_done in tracker.finish(nid):
                     emit("node_finished", {"nodeId": node_done})
+
+
+def _lineage_name(registry: Registry, pn: PlannedNode) -> str | None:
+    nt = registry.get(pn.type_key)
+    return nt.transformation if nt is not None else None
 
 
 def _counters(metrics: Any) -> dict[str, dict[str, float]]:
@@ -399,66 +426,22 @@ def _jsonable(obj: Any) -> Any:
         return json.loads(json.dumps(obj, default=str))
 
 
-def _emitter(hook: EventHook | None, execution_id: str) -> Callable[[str, dict[str, Any]], None]:
+def _emitter(
+    hook: EventHook | None, execution_id: str, observers: Sequence[RunObserver] = ()
+) -> Callable[[str, dict[str, Any]], None]:
     def emit(kind: str, data: dict[str, Any]) -> None:
+        if hook is None and not observers:
+            return
+        event = RunEvent(kind=kind, execution_id=execution_id, at=time.time(), data=data)  # type: ignore[arg-type]
+        notify(observers, "run_event", event=event)
         if hook is None:
             return
         try:
-            hook(RunEvent(kind=kind, execution_id=execution_id, at=time.time(), data=data))  # type: ignore[arg-type]
+            hook(event)
         except Exception:
             log.exception("run event hook failed for %s", kind)
 
     return emit
-
-
-def _root_error(exc: BaseException) -> BaseException:
-    """The engine error inside Ray's wrappers (RayTaskError, UserCodeException...).
-
-    Searches ``cause`` (RayTaskError), ``__cause__`` and ``__context__`` breadth-first;
-    falls back to the innermost non-Ray exception, then to ``exc``.
-    """
-    seen: set[int] = set()
-    queue: list[BaseException] = [exc]
-    inner: BaseException | None = None
-    while queue:
-        cur = queue.pop(0)
-        if id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        if isinstance(cur, PipelineBuilderError):
-            return cur
-        if not type(cur).__module__.startswith("ray") and not isinstance(cur, StopIteration):
-            inner = inner or cur
-        for nxt in (getattr(cur, "cause", None), cur.__cause__, cur.__context__):
-            if isinstance(nxt, BaseException):
-                queue.append(nxt)
-    return inner or exc
-
-
-_TRACE_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Failed|Cancelled)): (.+)$", re.M)
-_NODE_IN_MESSAGE = re.compile(r"node '([^']+)'")
-
-
-def _message(err: BaseException) -> str:
-    """A one-line message; for Ray's wrappers, the original error's line from its trace."""
-    if isinstance(err, PipelineBuilderError):
-        return str(err)
-    text = str(err)
-    for m in _TRACE_LINE.finditer(text):
-        name, msg = m.group(1), m.group(2).strip()
-        if not name.startswith("ray."):
-            short = name.rsplit(".", 1)[-1]
-            return msg if name.startswith("engine.errors.") else f"{short}: {msg}"
-    lines = text.strip().splitlines()
-    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
-
-
-def _error_node(err: BaseException, message: str) -> str | None:
-    node = getattr(err, "node_id", None)
-    if node is None:
-        m = _NODE_IN_MESSAGE.match(message)
-        node = m.group(1) if m else None
-    return node
 
 
 __all__ = ["NodeError", "RunEvent", "RunResult", "ensure_ray", "run_pipeline"]

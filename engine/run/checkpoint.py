@@ -4,7 +4,8 @@ A checkpointed execution (``RunOptions.extra["checkpoint"] = True``; the CLI alw
 it) keeps a record in ``$PIPELINE_BUILDER_HOME/executions/<executionId>/run.json``: the
 spec, a snapshot of the catalog, the run options, the status, the runner's pid/host, a
 heartbeat refreshed every :data:`HEARTBEAT_SECONDS`, and every finished terminal with
-its fingerprint and facts. :func:`resume` reruns the execution under the same id:
+its fingerprint and facts. :func:`engine.service.resume.resume` reruns the execution
+under the same id:
 
 - **finished outputs are reused**: an output whose fingerprint (the configs of its node
   and every upstream node, plus the size and modification time of local input files) is
@@ -18,9 +19,10 @@ its fingerprint and facts. :func:`resume` reruns the execution under the same id
   every row exactly once: no loss, no duplicates. At most the shards in flight when the
   runner died are processed twice (their half-written ``_pending`` files are discarded).
 
-Runner death: :func:`reap_stale` marks ``running`` records whose heartbeat is older than
-``max_age_s`` (or whose runner process is gone, on this host) ``failed`` and resumable;
-the API calls it periodically and fires the failure webhook for what it returns.
+Runner death: :func:`engine.service.resume.reap_stale` marks ``running`` records whose
+heartbeat is older than ``max_age_s`` (or whose runner process is gone, on this host)
+``failed`` and resumable; the API calls it periodically and fires the failure webhook
+for what it returns.
 """
 
 from __future__ import annotations
@@ -38,21 +40,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.context import RunOptions, pipeline_home
-from engine.errors import PipelineBuilderError
+from engine.errors import ResumeError
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 SHARD_CONCURRENCY = 2
-# Node types that transform each row on its own (no cross-row state, nothing decided
-# from a sample at build time), so running them one input file at a time gives the same
-# rows as one pass over all files. privacy/detection is not one: it classifies columns
-# from a sample of its whole input.
-ROW_LOCAL = {"transform/field_mapper", "transform/format_converter"}
-
-
-class ResumeError(PipelineBuilderError):
-    """An execution cannot be resumed (unknown, still running, already completed)."""
 
 
 def executions_dir(home: Path | None = None) -> Path:
@@ -102,81 +95,6 @@ def list_records(home: Path | None = None) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
     return sorted(out, key=lambda r: r.get("startedAt") or 0, reverse=True)
-
-
-def reap_stale(
-    max_age_s: float = 30.0, home: Path | None = None, *, notify: bool = True
-) -> list[str]:
-    """Mark running executions whose runner died ``failed`` (resumable); their ids.
-
-    A record is stale when its heartbeat is older than ``max_age_s``, or when it was
-    written on this host by a process that no longer exists. With ``notify`` the
-    ``execution.failed`` webhook event is enqueued and the failure audited for each.
-    """
-    now = time.time()
-    reaped = []
-    for rec in list_records(home):
-        if rec.get("status") != "running":
-            continue
-        beat = float(rec.get("heartbeatAt") or 0)
-        dead_here = rec.get("host") == socket.gethostname() and not _pid_alive(int(rec["pid"]))
-        if now - beat <= max_age_s and not dead_here:
-            continue
-        rec.update(
-            status="failed",
-            finishedAt=now,
-            resumable=True,
-            error=f"the runner of this execution stopped (pid {rec.get('pid')} on "
-            f"{rec.get('host')}, last heartbeat {now - beat:.0f}s ago); "
-            "resume it with: pipeline-builder resume " + rec["executionId"],
-        )
-        _write_json(record_path(rec["executionId"], home), rec)
-        reaped.append(rec["executionId"])
-        if notify:
-            _notify_lost(rec)
-    return reaped
-
-
-def _notify_lost(rec: dict[str, Any]) -> None:
-    """Failure webhook + audit entry for an execution whose runner died (best effort)."""
-    from engine.result import iso
-
-    result = {
-        "executionId": rec["executionId"],
-        "pipelineId": rec.get("pipelineId"),
-        "status": "failed",
-        "error": rec["error"],
-        "errorNode": None,
-        "startedAt": iso(rec.get("startedAt")),
-        "finishedAt": iso(rec["finishedAt"]),
-        "nodes": {},
-        "outputs": [],
-        "sources": [],
-        "metrics": {"recordsProcessed": 0, "dataSize": 0, "qualityScore": None},
-    }
-    try:
-        from engine.webhooks import emit_run
-
-        emit_run(result)
-    except Exception:
-        log.exception("could not enqueue the failure webhook of %s", rec["executionId"])
-    try:
-        from engine.audit import record
-
-        record(
-            "execution.failed",
-            "execution",
-            rec["executionId"],
-            actor="system:reaper",
-            outcome="failure",
-            details={
-                "pipelineId": rec.get("pipelineId"),
-                "error": rec["error"],
-                "runnerLost": True,
-            },
-        )
-    except Exception:
-        log.exception("could not audit the lost execution %s", rec["executionId"])
 
 
 class NoCheckpoint:
@@ -343,7 +261,9 @@ def shard_inputs(compiled: Any, node_id: str) -> tuple[str, list[str]] | None:
         if len(cur.inputs) != 1 or cur.id in compiled.substituted:
             return None
         cur = compiled.plan.node(cur.inputs[0])
-        if cur.inputs and (cur.type_key not in ROW_LOCAL or len(cur.consumers) != 1):
+        nt = compiled.registry.get(cur.type_key)
+        row_local = nt is not None and nt.row_local  # declared where the type is registered
+        if cur.inputs and (not row_local or len(cur.consumers) != 1):
             return None
         if cur.id in compiled.fixed:
             return None
@@ -402,67 +322,6 @@ def fingerprint(compiled: Any, node_id: str, *, with_inputs: bool = True) -> str
             parts.append([nid, loc, [_file_stamp(f) for f in files or []]])
         stack.extend(pn.inputs)
     return _hash(sorted(parts, key=lambda p: json.dumps(p, default=str)))
-
-
-def resume(
-    execution_id: str,
-    *,
-    home: Path | None = None,
-    on_event: Any = None,
-    cancel: threading.Event | None = None,
-    force: bool = False,
-    actor: str | None = None,
-) -> Any:
-    """Run a failed or killed checkpointed execution again until it completes.
-
-    Args:
-        execution_id: The execution to resume.
-        home: ``PIPELINE_BUILDER_HOME`` holding its record (default: the environment's).
-        on_event: Event hook passed to :func:`engine.runner.run_pipeline`.
-        cancel: Cancellation event passed through.
-        force: Resume even when the record still says ``running`` with a fresh heartbeat.
-        actor: Who resumes it, for the audit trail (none: not audited).
-
-    Returns:
-        The RunResult of the resumed attempt (same execution id).
-
-    Raises:
-        ResumeError: no record, already completed, or still running.
-    """
-    from engine.catalog import DictCatalog
-    from engine.runner import run_pipeline
-    from engine.spec import parse_spec
-
-    home = home or pipeline_home()
-    reap_stale(max_age_s=max(3 * HEARTBEAT_SECONDS, 10.0), home=home)
-    rec = load_record(execution_id, home)
-    if rec.get("status") == "completed":
-        raise ResumeError(f"execution {execution_id!r} already completed; nothing to resume")
-    if rec.get("status") == "running" and not force:
-        raise ResumeError(
-            f"execution {execution_id!r} is still running (heartbeat "
-            f"{time.time() - float(rec.get('heartbeatAt') or 0):.0f}s ago)"
-        )
-    spec = parse_spec(rec["spec"])
-    catalog = DictCatalog(
-        {k: {r["id"]: r for r in v} for k, v in (rec.get("catalog") or {}).items()},
-        base_dir=Path(rec["catalogBaseDir"]) if rec.get("catalogBaseDir") else None,
-    )
-    o = rec.get("options") or {}
-    extra: dict[str, Any] = {"checkpoint": True, "resumed": True}
-    if o.get("address"):
-        extra["address"] = o["address"]
-    if actor:
-        extra["auditActor"] = actor
-    options = RunOptions(
-        home=home,
-        base_dir=Path(o.get("baseDir") or Path.cwd()),
-        object_store_memory=o.get("objectStoreMemory"),
-        extra=extra,
-    )
-    return run_pipeline(
-        spec, catalog, options=options, execution_id=execution_id, on_event=on_event, cancel=cancel
-    )
 
 
 def for_run(

@@ -4,16 +4,16 @@ The API records an execution as ``queued`` and calls :func:`launch`, which start
 *detached*, named actor (``pb-exec-<executionId>`` in namespace ``pipeline-builder``)
 and returns at once. The actor is owned by no replica, so the run outlives the Serve
 replica that accepted it; it reads the pinned pipeline version and a snapshot of the
-stored catalog, runs :func:`engine.runner.run_pipeline`, writes every progress event
+stored catalog, runs :func:`engine.run.runner.run_pipeline`, writes every progress event
 to the store (so status polls see ``recordsProcessed`` grow), records OpenLineage
 events, and exits. Cancellation goes through the store (``cancel_requested``), which
 every replica and the actor share, so any replica can cancel any run.
 
 Runs are checkpointed (``RunOptions.extra["checkpoint"]``) and audited as the API key
 that started them (``auditActor``, ``requestId``); their events go to the webhook outbox
-(:func:`engine.run_hooks.with_webhooks`). A failed or cancelled execution is
+(:func:`engine.service.observers.with_webhooks`). A failed or cancelled execution is
 :func:`reopen`-ed and launched again with ``resume=True``, which continues from its
-checkpoint (:func:`engine.checkpoint.resume`). :func:`reap_lost_runners`, called
+checkpoint (:func:`engine.service.resume.resume`). :func:`reap_lost_runners`, called
 periodically by the API, marks executions whose runner died ``failed`` (resumable).
 The actor sets the starting process's ``PIPELINE_BUILDER_*`` / ``OPENLINEAGE_*``
 variables in its own environment (see :func:`forwarded_env`).
@@ -149,13 +149,14 @@ def reopen(store: Store, execution_id: str) -> bool:
 def reap_lost_runners(store: Store, home: Path, max_age_s: float = 15.0) -> list[str]:
     """Mark executions whose runner died ``failed`` (resumable) in the store too.
 
-    :func:`engine.checkpoint.reap_stale` finds checkpointed runs whose heartbeat stopped
+    :func:`engine.service.resume.reap_stale` finds checkpointed runs whose heartbeat stopped
     (or whose process is gone on this host), marks their run records failed and sends the
     ``execution.failed`` webhook and audit entry; this copies the verdict to the store.
     Executions lost before their checkpoint existed are caught by :func:`reap_if_lost`
     (row unchanged for ``max_age_s`` and no actor).
     """
-    from engine.checkpoint import load_record, reap_stale
+    from engine.run.checkpoint import load_record
+    from engine.service.resume import reap_stale
 
     reaped = reap_stale(max_age_s, home)
     for execution_id in reaped:
@@ -192,7 +193,7 @@ def reap_if_lost(store: Store, execution_id: str, stale_s: float = STALE_SECONDS
     """Mark a non-terminal execution failed when its row is stale and its actor is gone.
 
     Covers runners lost before their checkpoint record existed (which
-    :func:`engine.checkpoint.reap_stale` cannot see). Sends the ``execution.failed``
+    :func:`engine.service.resume.reap_stale` cannot see). Sends the ``execution.failed``
     webhook and audits the loss. Returns whether the execution was marked failed.
     """
     rec = store.get_execution(execution_id)
@@ -265,7 +266,7 @@ class ExecutionRunner:
 
     def _lineage(self, execution_id: str, event: dict[str, Any]) -> None:
         """Store a RunEvent and forward it to a configured OpenLineage backend."""
-        from engine.lineage import forward
+        from engine.lineage.summary import forward
 
         self.store.add_lineage_event(execution_id, event)
         forward(event)
@@ -298,12 +299,13 @@ class ExecutionRunner:
                 _exit_actor()
 
     def _run(self, execution_id: str) -> str:
-        from engine.checkpoint import record_path, resume
         from engine.context import RunOptions
         from engine.errors import PipelineBuilderError
-        from engine.lineage import running_event, start_event, terminal_event
-        from engine.run_hooks import with_webhooks
-        from engine.runner import run_pipeline
+        from engine.lineage.summary import running_event, start_event, terminal_event
+        from engine.run.checkpoint import record_path
+        from engine.run.runner import run_pipeline
+        from engine.service.observers import default_observers, with_webhooks
+        from engine.service.resume import resume
         from engine.spec.loader import parse_spec
         from engine.store import StoreCatalog
 
@@ -367,6 +369,7 @@ class ExecutionRunner:
                     execution_id=execution_id,
                     on_event=on_event,
                     cancel=cancel,
+                    observers=default_observers(),
                 )
         except PipelineBuilderError as exc:  # invalid spec against the current catalog
             done.set()
@@ -447,7 +450,7 @@ class ExecutionRunner:
                 log.warning("cancel poll failed for %s", execution_id, exc_info=True)
 
     def _finish_without_run(self, execution_id: str, status: str, error: str) -> None:
-        from engine.lineage import terminal_event
+        from engine.lineage.summary import terminal_event
 
         rec = self.store.get_execution(execution_id)
         if rec.status in TERMINAL_STATUSES:

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from engine.retry import describe, error_node
+from engine.run.failures import describe, error_node
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 def fallback_for(
     compiled: Any, ancestors: list[str], emit: Callable[[str, dict[str, Any]], None]
 ) -> Callable[[BaseException], str | None]:
-    """A hook for :class:`engine.retry.TerminalRecovery` that substitutes fallbacks.
+    """A hook for :class:`engine.run.recovery.TerminalRecovery` that substitutes fallbacks.
 
     Args:
-        compiled: The :class:`engine.compiler.Compiled` graph.
+        compiled: The :class:`engine.run.compiler.Compiled` graph.
         ancestors: The terminal and its upstream node ids, nearest first.
         emit: Event emitter; a ``fallback`` event is sent for each switch.
     """

@@ -1,11 +1,11 @@
 """Compile a plan into Ray Data: one lazy ``Dataset`` per dataset node, one Sink per output.
 
 Nothing executes here: building a Dataset only records the logical plan. Every node's
-output is wrapped with :func:`engine.metrics.count_batch`, which Ray Data fuses into the
+output is wrapped with :func:`engine.run.metrics.count_batch`, which Ray Data fuses into the
 node's last map stage. :class:`Compiled` can rebuild part of the graph later: with a
-node's fallback (:mod:`engine.fallback`), with a shared node's materialized result
-(:mod:`engine.shared`), or as a private copy of one chain with config overrides
-(checkpointed shards, :mod:`engine.checkpoint`).
+node's fallback (:mod:`engine.run.fallback`), with a shared node's materialized result
+(:mod:`engine.run.shared`), or as a private copy of one chain with config overrides
+(checkpointed shards, :mod:`engine.run.checkpoint`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from engine.catalog import Catalog
 from engine.context import BuildContext, RunOptions
 from engine.errors import NodeError, PipelineBuilderError
-from engine.metrics import RayMetrics, count_batch
-from engine.planner import Plan
+from engine.plan.planner import Plan
 from engine.registry import Registry
-from engine.retry import RetryLedger
+from engine.run.metrics import RayMetrics, count_batch
+from engine.run.recovery import RetryLedger
 from engine.spec.models import PipelineSpec
 
 if TYPE_CHECKING:

@@ -1,4 +1,7 @@
-"""Observers attached to runs started by the CLI and the API.
+"""Observers attached to runs started by the CLI, the API and driver scripts.
+
+:func:`default_observers` is the set every entry point attaches: the audit trail
+(:class:`AuditObserver`, for runs that name an ``auditActor``).
 
 :func:`with_webhooks` wraps an event hook so that the run's lifecycle reaches the durable
 webhook outbox (``execution.started`` / ``completed`` / ``failed``, deployment and
@@ -11,7 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from engine.result import RunEvent, iso
+from engine.run.hooks import RunObserver
+from engine.run.result import RunEvent, RunResult, iso
 
 log = logging.getLogger(__name__)
 EventHook = Callable[[RunEvent], None]
@@ -45,3 +49,24 @@ def _emit(result: dict[str, Any]) -> None:
     from engine.webhooks import emit_run
 
     emit_run(result)
+
+
+class AuditObserver(RunObserver):
+    """Audit entries for a run's start and end (runs whose options name ``auditActor``)."""
+
+    def run_started(self, *, execution_id: str, spec: Any, options: Any, **future: Any) -> None:
+        from engine.audit.runs import audit_run
+
+        audit_run(options, spec, execution_id, "started")
+
+    def run_finished(
+        self, *, execution_id: str, spec: Any, options: Any, result: RunResult, **future: Any
+    ) -> None:
+        from engine.audit.runs import audit_run
+
+        audit_run(options, spec, execution_id, result.status, result)
+
+
+def default_observers() -> list[RunObserver]:
+    """The observers every entry point attaches to a run."""
+    return [AuditObserver()]

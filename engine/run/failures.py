@@ -1,0 +1,159 @@
+"""Failure analysis: what failed, where, and whether trying again can help.
+
+Errors raised inside Ray tasks reach the driver wrapped (``RayTaskError`` and friends,
+whose ``cause`` is the original, pickled exception). :func:`root_error` finds the
+engine's own error (or the innermost user/library error) inside those wrappers;
+:func:`error_node` reads the failing node from the error's ``node_id`` field
+(:class:`~engine.errors.NodeError` keeps it across pickling); :func:`is_transient`
+decides a retry policy's ``retryOn`` rules; :func:`message` is the one-line reason
+shown in status, webhooks and the CLI.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.errors import ExecutionCancelled, NodeConfigError, PipelineBuilderError
+
+# Exception class names (anywhere in an error's chain or trace) that are transient.
+TRANSIENT_NAMES = (
+    "ConnectionError",
+    "ConnectionResetError",
+    "ConnectionRefusedError",
+    "TimeoutError",
+    "BrokenPipeError",
+    "OperationalError",
+    "ReadTimeout",
+    "ConnectTimeout",
+    "RemoteDisconnected",
+    "ProtocolError",
+    "ServiceUnavailable",
+    "Throttling",
+    "SlowDown",
+    "TransientError",
+    "ObjectLostError",
+    "OwnerDiedError",
+    "WorkerCrashedError",
+    "NodeDiedError",
+)
+TRANSIENT_WORDS = (
+    "timed out",
+    "timeout",
+    "temporarily unavailable",
+    "connection reset",
+    "connection refused",
+    "too many requests",
+    " 429",
+    " 500",
+    " 502",
+    " 503",
+    " 504",
+    "throttl",
+    "slow down",
+)
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    queue = [exc]
+    while queue:
+        cur = queue.pop(0)
+        if any(cur is s for s in seen):
+            continue
+        seen.append(cur)
+        for nxt in (getattr(cur, "cause", None), cur.__cause__, cur.__context__):
+            if isinstance(nxt, BaseException):
+                queue.append(nxt)
+    return seen
+
+
+def is_transient(exc: BaseException, retry_on: list[str]) -> bool:
+    """Whether ``exc`` counts as transient under a policy's ``retryOn`` list.
+
+    ``any`` matches every error except configuration errors and cancellation;
+    ``transient`` matches network errors, timeouts, throttling and 5xx answers;
+    other entries are exception class names matched anywhere in the error's chain
+    (also inside the text of Ray's wrapped task errors).
+    """
+    errors = chain(exc)
+    if any(isinstance(e, ExecutionCancelled | NodeConfigError) for e in errors):
+        return False
+    text = " ".join(f"{type(e).__name__}: {e}" for e in errors)
+    names = {cls.__name__ for e in errors for cls in type(e).__mro__}
+    for rule in retry_on:
+        if rule == "any":
+            return True
+        if rule == "transient":
+            if names & set(TRANSIENT_NAMES) or any(n in text for n in TRANSIENT_NAMES):
+                return True
+            low = text.lower()
+            if any(w in low for w in TRANSIENT_WORDS):
+                return True
+        elif rule in names or f"{rule}:" in text or f"{rule}(" in text:
+            return True
+    return False
+
+
+def error_node(exc: BaseException) -> str | None:
+    """The node id an error names (``NodeError.node_id`` or ``node 'x'`` in its text)."""
+    for e in chain(exc):
+        nid = getattr(e, "node_id", None)
+        if isinstance(nid, str):
+            return nid
+    m = re.search(r"node '([^']+)'", str(exc))
+    return m.group(1) if m else None
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line description of a failure (the original error inside Ray's wrappers)."""
+    return message(root_error(exc))[:500]
+
+
+def root_error(exc: BaseException) -> BaseException:
+    """The engine error inside Ray's wrappers (RayTaskError, UserCodeException...).
+
+    Searches ``cause`` (RayTaskError), ``__cause__`` and ``__context__`` breadth-first;
+    falls back to the innermost non-Ray exception, then to ``exc``.
+    """
+    seen: set[int] = set()
+    queue: list[BaseException] = [exc]
+    inner: BaseException | None = None
+    while queue:
+        cur = queue.pop(0)
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, PipelineBuilderError):
+            return cur
+        if not type(cur).__module__.startswith("ray") and not isinstance(cur, StopIteration):
+            inner = inner or cur
+        for nxt in (getattr(cur, "cause", None), cur.__cause__, cur.__context__):
+            if isinstance(nxt, BaseException):
+                queue.append(nxt)
+    return inner or exc
+
+
+_TRACE_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Failed|Cancelled)): (.+)$", re.M)
+_NODE_IN_MESSAGE = re.compile(r"node '([^']+)'")
+
+
+def message(err: BaseException) -> str:
+    """A one-line message; for Ray's wrappers, the original error's line from its trace."""
+    if isinstance(err, PipelineBuilderError):
+        return str(err)
+    text = str(err)
+    for m in _TRACE_LINE.finditer(text):
+        name, msg = m.group(1), m.group(2).strip()
+        if not name.startswith("ray."):
+            short = name.rsplit(".", 1)[-1]
+            return msg if name.startswith("engine.errors.") else f"{short}: {msg}"
+    lines = text.strip().splitlines()
+    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
+
+
+def failing_node(err: BaseException, message: str) -> str | None:
+    node = getattr(err, "node_id", None)
+    if node is None:
+        m = _NODE_IN_MESSAGE.match(message)
+        node = m.group(1) if m else None
+    return node
