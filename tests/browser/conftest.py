@@ -1,0 +1,99 @@
+"""Fixtures of the browser tests: the real Serve app on loopback, a headless Chromium.
+
+Chromium is Debian's package (``.ci/browser.sh`` installs it), driven by Playwright for
+Python through ``executable_path``; Playwright's own browser downloads are never used.
+Every request a page makes is recorded, so a test can assert that none left 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.serve.conftest import ApiServer, api_server  # noqa: F401  (fixture)
+
+CHROMIUM_ENV = "PIPELINE_BUILDER_CHROMIUM"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _chromium() -> str | None:
+    path = os.environ.get(CHROMIUM_ENV) or "/usr/bin/chromium"
+    return path if os.path.exists(path) else shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium per test module."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    exe = _chromium()
+    if exe is None:
+        pytest.skip(f"no Chromium: run .ci/browser.sh or set {CHROMIUM_ENV}")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@dataclass
+class Traffic:
+    """Every URL the pages requested (Playwright ``request`` events)."""
+
+    urls: list[str] = field(default_factory=list)
+
+    def foreign(self) -> list[str]:
+        out = []
+        for url in self.urls:
+            parts = urlsplit(url)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            if parts.hostname != "127.0.0.1":
+                out.append(url)
+        return out
+
+
+@pytest.fixture
+def traffic() -> Traffic:
+    return Traffic()
+
+
+@pytest.fixture
+def page(browser, traffic: Traffic) -> Iterator[object]:
+    """A fresh browser context and page; asserts afterwards that no request left loopback."""
+    context = browser.new_context(viewport={"width": 1440, "height": 960})  # type: ignore[attr-defined]
+    context.on("request", lambda req: traffic.urls.append(req.url))
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert traffic.urls, "the page made no requests at all"
+    assert traffic.foreign() == [], f"requests left 127.0.0.1: {traffic.foreign()}"
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def sign_in(pg: object, server: ApiServer, key: str) -> None:
+    """Open the UI at ``/`` and sign in with ``key``."""
+    pg.goto(server.base_url + "/")  # type: ignore[attr-defined]
+    pg.fill("#signin-key", key)  # type: ignore[attr-defined]
+    pg.click("#signin-submit")  # type: ignore[attr-defined]
+    pg.wait_for_selector("[data-testid=scope]")  # type: ignore[attr-defined]
