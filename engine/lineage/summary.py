@@ -75,7 +75,7 @@ def seed_lineage(result: dict[str, Any], spec: dict[str, Any] | None = None) -> 
         if type_key.startswith(("source/", "output/")):
             continue
         # the node type's declared lineage name, recorded in the run result
-        name = node.get("transformation") or type_key.split("/", 1)[-1]
+        name = node.get("transformation") or _transformation(type_key)
         if name not in transformations:
             transformations.append(name)
         steps.append(
@@ -250,3 +250,11 @@ def forward(event: dict[str, Any]) -> bool:
         except httpx.HTTPError as exc:
             log.warning("could not send lineage event to %s: %s", url, type(exc).__name__)
     return delivered
+
+
+def _transformation(type_key: str) -> str:
+    """The registered lineage name of a node type (its category when unknown)."""
+    from engine.registry import default_registry
+
+    nt = default_registry().get(type_key)
+    return nt.transformation if nt is not None else type_key.split("/", 1)[-1]

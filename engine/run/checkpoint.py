@@ -41,6 +41,7 @@ from typing import Any
 
 from engine.context import RunOptions, pipeline_home
 from engine.errors import ResumeError
+from engine.run.compiler import compile_chain
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ class Checkpoint(NoCheckpoint):
 
         def run_one(shard: str) -> None:
             path, fp = wanted[shard]
-            _, ds = compiled.chain(node_id, {source_id: {"uri": path}})
+            _, ds = compile_chain(compiled, node_id, {source_id: {"uri": path}})
             sink.write_shard(ds, shard, {"fingerprint": fp, "input": path})
             self.emit("shard_committed", {"nodeId": node_id, "shard": shard, "input": path})
 
@@ -268,7 +269,8 @@ def shard_inputs(compiled: Any, node_id: str) -> tuple[str, list[str]] | None:
         if cur.id in compiled.fixed:
             return None
     node = compiled.spec.node(cur.id)
-    if cur.type_key != "source/file" or not node.config.get("uri"):
+    source = compiled.registry.get(cur.type_key)
+    if source is None or source.source_kind != "file" or not node.config.get("uri"):
         return None
     location = compiled.contexts[cur.id].facts.get("location") or ""
     files = _local_files(location)

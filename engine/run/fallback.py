@@ -5,9 +5,10 @@ node can still fail for good while its output streams (a replica needed because 
 primary database is down, a model that cannot load on the workers). When a terminal's
 stream fails after its retries, :func:`fallback_for` picks the node to switch: the node
 the error names if it has a fallback, else the nearest upstream node with an unused
-fallback. The compiler rebuilds that node with its fallback and every node below it,
-and the terminal runs again. The node's facts record ``fallbackUsed`` (which node ran
-instead, and why), so status and lineage show which path produced the output.
+fallback. The run graph is recompiled with that node's fallback
+(:meth:`engine.run.graph.RunGraph.substitute`) and the terminal runs again. The node's
+facts record ``fallbackUsed`` (which node ran instead, and why), so status and lineage
+show which path produced the output.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.run.failures import describe, error_node
+from engine.run.graph import RunGraph
 
 log = logging.getLogger(__name__)
 
 
 def fallback_for(
-    compiled: Any, ancestors: list[str], emit: Callable[[str, dict[str, Any]], None]
+    graph: RunGraph, ancestors: list[str], emit: Callable[[str, dict[str, Any]], None]
 ) -> Callable[[BaseException], str | None]:
     """A hook for :class:`engine.run.recovery.TerminalRecovery` that substitutes fallbacks.
 
     Args:
-        compiled: The :class:`engine.run.compiler.Compiled` graph.
+        graph: The run's graph (recompiled with the fallback).
         ancestors: The terminal and its upstream node ids, nearest first.
         emit: Event emitter; a ``fallback`` event is sent for each switch.
     """
@@ -37,10 +39,7 @@ def fallback_for(
         candidates = ([named] if named in ancestors else []) + ancestors
         reason = describe(exc)
         for nid in candidates:
-            node = compiled.spec.node(nid)
-            if not node.fallback or nid in compiled.substituted or nid in compiled.fixed:
-                continue
-            used = compiled.substitute(nid, reason)
+            used = graph.substitute(nid, reason)
             if used is not None:
                 log.warning("node %s failed for good (%s); using fallback %s", nid, reason, used)
                 emit("fallback", {"nodeId": nid, "fallback": used, "error": reason})

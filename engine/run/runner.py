@@ -23,8 +23,9 @@ from engine.plan.validation import validate
 from engine.registry import Registry, default_registry
 from engine.run import checkpoint
 from engine.run.failures import failing_node, message, root_error
+from engine.run.graph import RunGraph
 from engine.run.hooks import RunObserver, notify
-from engine.run.recovery import configure_ray_data
+from engine.run.recovery import RetryLedger, configure_ray_data
 from engine.run.result import (
     NodeResult,
     RunEvent,
@@ -86,8 +87,10 @@ def run_pipeline(
     """
     from ray.data import DataContext
 
-    from engine.run.compiler import compile_plan
+    from engine.run.compiler import Overrides, compile_plan
+    from engine.run.graph import RunGraph
     from engine.run.metrics import RayMetrics, metrics_actor
+    from engine.run.recovery import RetryLedger
 
     catalog = catalog if catalog is not None else empty_catalog()
     options = options or RunOptions()
@@ -96,7 +99,10 @@ def run_pipeline(
     the_plan = plan(spec, configs, registry)
     execution_id = execution_id or new_execution_id()
     ensure_ray(options.extra.get("address"))
-    ctx = DataContext.get_current()
+    # The run's settings go on a copy of the caller's DataContext; datasets built while it
+    # is current keep it, and the caller's context is restored when the run ends.
+    callers_ctx = DataContext.get_current()
+    ctx = callers_ctx.copy()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
     configure_ray_data(ctx)
@@ -104,6 +110,7 @@ def run_pipeline(
         ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(
             object_store_memory=options.object_store_memory
         )
+    DataContext._set_current(ctx)
 
     result = RunResult(
         execution_id=execution_id,
@@ -135,8 +142,11 @@ def run_pipeline(
         args=(metrics, tracker, result, emit, options.progress_interval, stop, cancel),
         daemon=True,
     )
-    try:
-        compiled = compile_plan(
+    ledger = RetryLedger()
+    graph: RunGraph | None = None
+
+    def build(overrides: Overrides) -> Any:
+        return compile_plan(
             the_plan,
             spec,
             catalog,
@@ -144,11 +154,15 @@ def run_pipeline(
             execution_id=execution_id,
             options=options,
             metrics=metrics,
+            overrides=overrides,
         )
+
+    try:
+        graph = RunGraph(build)
         if cancel is not None and cancel.is_set():
             raise ExecutionCancelled("execution cancelled before it started")
         watcher.start()
-        _execute(compiled, the_plan, tracker, result, emit, metrics, ckpt, cancel)
+        _execute(graph, ledger, the_plan, tracker, result, emit, metrics, ckpt, cancel)
         result.status = "completed"
     except BaseException as exc:
         err = root_error(exc)
@@ -167,8 +181,9 @@ def run_pipeline(
         if watcher.is_alive():
             watcher.join(timeout=5)
         result.finished_at = time.time()
-        _collect(metrics, tracker, result, locals().get("compiled"))
+        _collect(metrics, tracker, result, graph, ledger)
         metrics.forget()
+        DataContext._set_current(callers_ctx)
         ckpt.end(result.status, result.error)
         notify(
             observers,
@@ -183,7 +198,8 @@ def run_pipeline(
 
 
 def _execute(
-    compiled: Any,
+    graph: RunGraph,
+    ledger: RetryLedger,
     the_plan: Plan,
     tracker: _Tracker,
     result: RunResult,
@@ -205,26 +221,30 @@ def _execute(
     def recovery(nid: str) -> TerminalRecovery:
         anc = upstream(the_plan, nid)
         return TerminalRecovery(
-            compiled.spec,
+            graph.current.spec,
             anc,
-            compiled.retries,
+            ledger,
             emit,
-            fallback=fallback_for(compiled, anc, emit),
+            fallback=fallback_for(graph, anc, emit),
             cancelled=lambda: bool(cancel and cancel.is_set()),
             counters=lambda: _counters(metrics),
         )
 
-    done = ckpt.done_terminals(compiled)
-    share_results(compiled, recovery=recovery, skip=done, emit=emit)
+    done = ckpt.done_terminals(graph.current)
+    share_results(graph, recovery=recovery, skip=done, emit=emit)
     jobs: dict[str, Callable[[], dict[str, Any] | None]] = {}
-    for node_id in compiled.sinks:
+    # Each attempt reads the graph current at that moment: a fallback switch or a shared
+    # result replaces the graph, and the next attempt streams the new one.
+    for node_id in graph.current.sinks:
         jobs[node_id] = functools.partial(
-            lambda nid: recovery(nid).run(lambda: ckpt.write_terminal(compiled, nid)), node_id
+            lambda nid: recovery(nid).run(lambda: ckpt.write_terminal(graph.current, nid)),
+            node_id,
         )
     for leaf in the_plan.leaves:
-        if leaf.id in compiled.datasets:
+        if leaf.id in graph.current.datasets:
             jobs[leaf.id] = functools.partial(
-                lambda nid: recovery(nid).run(lambda: _drain(compiled.datasets[nid])), leaf.id
+                lambda nid: recovery(nid).run(lambda: _drain(graph.current.datasets[nid])),
+                leaf.id,
             )
     with ThreadPoolExecutor(max_workers=max(1, len(jobs)), thread_name_prefix="pb-sink") as pool:
         futures: dict[Future[Any], str] = {pool.submit(fn): nid for nid, fn in jobs.items()}
@@ -364,7 +384,13 @@ def _progress(
     }
 
 
-def _collect(metrics: Any, tracker: _Tracker, result: RunResult, compiled: Any) -> None:
+def _collect(
+    metrics: Any,
+    tracker: _Tracker,
+    result: RunResult,
+    graph: RunGraph | None,
+    ledger: RetryLedger,
+) -> None:
     """Fill the result's per-node figures from the metrics actor and node contexts."""
     import ray
 
@@ -374,18 +400,18 @@ def _collect(metrics: Any, tracker: _Tracker, result: RunResult, compiled: Any) 
         snap = {"counters": {}, "states": {}, "schemas": {}, "first": {}, "last": {}}
     for nid, nr in result.nodes.items():
         c = dict(snap["counters"].get(nid, {}))
-        wasted = compiled.retries.wasted.get(nid, {}) if compiled is not None else {}
+        wasted = ledger.wasted.get(nid, {})
         nr.rowsOut = int(c.pop("rows", 0) - wasted.get("rows", 0))
         nr.bytesOut = int(c.pop("bytes", 0) - wasted.get("bytes", 0))
-        if compiled is not None and compiled.retries.counts.get(nid):
-            c["retries"] = compiled.retries.counts[nid]
+        if ledger.counts.get(nid):
+            c["retries"] = ledger.counts[nid]
         nr.counters = c
         nr.states = snap.get("states", {}).get(nid, {})
         nr.schema = snap["schemas"].get(nid)
         if nid in snap["first"]:
             nr.seconds = round(snap["last"][nid] - snap["first"][nid], 3)
-        if compiled is not None and nid in compiled.contexts:
-            nr.facts = _jsonable(compiled.contexts[nid].facts)
+        if graph is not None and nid in graph.contexts:
+            nr.facts = _jsonable(graph.contexts[nid].facts)
         nr.status = tracker.status(nid, nr.rowsOut)  # type: ignore[assignment]
         if result.status == "completed":
             nr.status = "completed"

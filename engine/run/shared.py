@@ -2,8 +2,9 @@
 
 Ray Data datasets are lazy: two sinks reading one upstream node would each execute it,
 reading the source twice. Before the terminals start, :func:`share_results` executes each
-shared node once with ``Dataset.materialize()`` and rebuilds the nodes below it on the
-materialized result. The blocks live in Ray's object store, which spills to local disk
+shared node once with ``Dataset.materialize()`` and the run graph is recompiled with the
+materialized result in the node's place (:meth:`engine.run.graph.RunGraph.fix`). The
+blocks live in Ray's object store, which spills to local disk
 when it fills, so a shared result larger than memory is kept on disk, not in the
 driver's memory. This is done ONLY for shared nodes (a node with one consumer streams).
 
@@ -17,9 +18,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from engine.run.graph import RunGraph
+
 
 def share_results(
-    compiled: Any,
+    graph: RunGraph,
     *,
     recovery: Callable[[str], Any],
     skip: set[str] = frozenset(),  # type: ignore[assignment]
@@ -28,18 +31,18 @@ def share_results(
     """Materialize every shared dataset node once, level by level; the ids done.
 
     Args:
-        compiled: The compiled graph (nodes below each shared node are rebuilt).
+        graph: The run's graph (recompiled below each shared node).
         recovery: ``recovery(node_id)`` -> a TerminalRecovery for retries/fallbacks.
         skip: Terminals already finished (a shared node only they use is not computed).
         emit: Event emitter (``shared_materialized`` events).
     """
-    if compiled.options.extra.get("shareResults", True) is False:
+    if graph.current.options.extra.get("shareResults", True) is False:
         return []
-    plan = compiled.plan
+    plan = graph.current.plan
     done: list[str] = []
     levels: dict[int, list[str]] = {}
     for pn in plan.order:
-        if pn.kind == "output" or len(pn.consumers) < 2 or pn.id not in compiled.datasets:
+        if pn.kind == "output" or len(pn.consumers) < 2 or pn.id not in graph.current.datasets:
             continue
         users = _terminals_below(plan, pn.id)
         if users and users <= skip:
@@ -50,8 +53,8 @@ def share_results(
         # Whole-dataset materialization, on purpose and only for shared nodes: the blocks
         # stay in Ray's object store (spread over the nodes, spilled to disk beyond its
         # limit), never on one process, so several consumers read one computed result.
-        ds = recovery(nid).run(lambda: compiled.datasets[nid].materialize())
-        compiled.replace(nid, ds)
+        ds = recovery(nid).run(lambda: graph.current.datasets[nid].materialize())
+        graph.fix(nid, ds)
         if emit is not None:
             emit(
                 "shared_materialized", {"nodeId": nid, "consumers": list(plan.node(nid).consumers)}
