@@ -59,9 +59,7 @@ class Dispatcher:
         self.store = store or WebhookStore()
         self.policy = policy or RetryPolicy()
         self.poll_interval = poll_interval
-        self._client = httpx.Client(
-            follow_redirects=False, timeout=self.policy.timeout, transport=transport
-        )
+        self._client = ssrf.client(timeout=self.policy.timeout, transport=transport)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

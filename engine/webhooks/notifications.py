@@ -98,7 +98,7 @@ def send(
                 if secret
                 else {"content-type": "application/json"}
             )
-        with httpx.Client(follow_redirects=False, timeout=timeout) as client:
+        with ssrf.client(timeout=timeout) as client:
             for i in range(attempts):
                 try:
                     resp = client.post(url, content=body, headers=headers)

@@ -1,56 +1,32 @@
-"""Refuse webhook targets that would let a caller reach internal services (SSRF).
+"""Webhook and notification targets pass the product's one egress guard (:mod:`engine.egress`).
 
 A URL is allowed when its scheme is http(s) and every address its host resolves to is
-public: not private, loopback, link-local (cloud metadata at 169.254.169.254), multicast,
-reserved or unspecified. Operators can allow specific internal targets with
-``PIPELINE_BUILDER_WEBHOOK_ALLOW`` (comma-separated host names, IPs or CIDRs), e.g.
-``PIPELINE_BUILDER_WEBHOOK_ALLOW=127.0.0.1`` for a local receiver. Checks run when an
-endpoint is registered and again before every delivery (DNS may change in between).
-Redirects are never followed by the sender.
+public, or allow-listed by the operator in ``PIPELINE_BUILDER_EGRESS_ALLOW`` (every
+outbound connection) or ``PIPELINE_BUILDER_WEBHOOK_ALLOW`` (webhooks and notification
+channels only), e.g. ``PIPELINE_BUILDER_WEBHOOK_ALLOW=127.0.0.1`` for a local receiver.
+Checks run when an endpoint is registered and again on every delivery, where
+:func:`client` pins the connection to the checked address (no DNS rebinding between
+check and connect). Redirects are never followed.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import socket
-from urllib.parse import urlsplit
+from typing import Any
 
+from engine import egress
 from engine.webhooks.signing import WebhookError
 
 ALLOW_ENV = "PIPELINE_BUILDER_WEBHOOK_ALLOW"
 
 
-class UnsafeTarget(WebhookError):
+class UnsafeTarget(WebhookError, egress.EgressRefused):
     """A webhook URL points somewhere the service must not send requests."""
 
+    def __init__(self, message: str, *, target: str = "", address: str | None = None) -> None:
+        egress.EgressRefused.__init__(self, message, target=target, address=address)
 
-def _allowlist() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
-    names: set[str] = set()
-    nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-    for item in (os.environ.get(ALLOW_ENV) or "").split(","):
-        item = item.strip().lower()
-        if not item:
-            continue
-        try:
-            nets.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            names.add(item)
-    return names, nets
-
-
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
+    def __reduce__(self):
+        return (UnsafeTarget, (str(self),), {"target": self.target, "address": self.address})
 
 
 def check_url(url: str, *, resolve: bool = True) -> None:
@@ -58,39 +34,16 @@ def check_url(url: str, *, resolve: bool = True) -> None:
 
     Args:
         url: The target URL.
-        resolve: Resolve the host name and check every address (True in production).
+        resolve: Kept for callers; host names are always resolved and checked.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise UnsafeTarget(f"webhook URL {url!r}: scheme must be http or https")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise UnsafeTarget(f"webhook URL {url!r} has no host")
-    if parts.username or parts.password:
-        raise UnsafeTarget(f"webhook URL {url!r}: credentials in the URL are not allowed")
-    names, nets = _allowlist()
-    if host in names:
-        return
     try:
-        literal = ipaddress.ip_address(host)
-        addresses = [literal]
-    except ValueError:
-        if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
-            raise UnsafeTarget(
-                f"webhook URL {url!r} targets an internal host; allow it with {ALLOW_ENV}"
-            ) from None
-        if not resolve:
-            return
-        try:
-            infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except socket.gaierror as exc:
-            raise UnsafeTarget(f"webhook URL {url!r}: host does not resolve ({exc})") from None
-        addresses = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
-    for ip in addresses:
-        if any(ip in net for net in nets):
-            continue
-        if not _is_public(ip):
-            raise UnsafeTarget(
-                f"webhook URL {url!r} resolves to non-public address {ip}; "
-                f"allow it with {ALLOW_ENV} if intended"
-            )
+        egress.check_url(url, what="webhook", extra_allow_envs=(ALLOW_ENV,))
+    except egress.EgressRefused as exc:
+        raise UnsafeTarget(str(exc), target=exc.target, address=exc.address) from None
+
+
+def client(*, timeout: float, transport: Any = None) -> Any:
+    """An httpx client for deliveries: every request checked and pinned, no redirects."""
+    return egress.http_client(
+        what="webhook", extra_allow_envs=(ALLOW_ENV,), inner=transport, timeout=timeout
+    )
