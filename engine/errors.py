@@ -8,15 +8,26 @@ Every error the engine raises derives from :class:`PipelineBuilderError`::
     ├── CatalogError           a catalog file is malformed
     │   └── ResourceNotFound   a referenced resource id does not exist
     ├── SecretError            a secret reference cannot be resolved
+    ├── RegistryError          a node type is registered twice or looked up wrongly
     ├── NodeError              a node failed while building or running (names the node)
     │   ├── NodeConfigError    a node's configuration is wrong in a way only run time sees
     │   └── RowError           a row violated a node's rules under ``onError: fail``
-    ├── ExecutionFailed        a run ended in failure (wraps the first NodeError)
-    └── ExecutionCancelled     a run was cancelled
+    ├── ExecutionFailed        a run ended in failure (RunResult.raise_for_status)
+    ├── ExecutionCancelled     a run was cancelled
+    ├── ResumeError            an execution cannot be resumed
+    ├── StoreError             (engine.store.errors) the metadata store refused
+    │   ├── NotFoundError      the stored object does not exist
+    │   └── ConflictError      the write conflicts with what is stored
+    └── WebhookError           (engine.webhooks.signing) webhook delivery and signing
+        ├── SignatureError     a signature does not verify
+        ├── UnsafeTarget       (engine.webhooks.ssrf) a target the egress rules refuse
+        └── EndpointNotFound   (engine.webhooks.outbox) no such endpoint or delivery
 
 Framework errors (everything above) say what was expected; errors raised by user
 code or third-party libraries inside a node are wrapped in :class:`NodeError` with
-the original exception chained as ``__cause__``.
+the original exception chained as ``__cause__``. Failures carry structured fields
+(``node_id``, ``cause_type``, ``transient``) that survive Ray's pickling, so the runner
+never parses messages to learn where a run failed.
 """
 
 from __future__ import annotations
@@ -86,14 +97,33 @@ class SecretError(PipelineBuilderError):
 
 
 class NodeError(PipelineBuilderError):
-    """A node failed; the message starts with the node id."""
+    """A node failed; the message starts with the node id.
 
-    def __init__(self, node_id: str, message: str) -> None:
+    Attributes:
+        node_id: The failing node.
+        cause_type: Class name of the user or library error it wraps, if any.
+        transient: Whether trying again may succeed (network, throttling), when known.
+    """
+
+    def __init__(
+        self,
+        node_id: str,
+        message: str,
+        *,
+        cause_type: str | None = None,
+        transient: bool | None = None,
+    ) -> None:
         self.node_id = node_id
+        self.detail = message
+        self.cause_type = cause_type
+        self.transient = transient
         super().__init__(f"node '{node_id}': {message}")
 
-    def __reduce__(self):  # keep the two-argument form across Ray's pickling
-        return (type(self), (self.node_id, str(self).split(": ", 1)[-1]))
+    def __reduce__(self):  # type: ignore[no-untyped-def]  # fields survive Ray's pickling
+        return (
+            _rebuild_node_error,
+            (type(self), self.node_id, self.detail, self.cause_type, self.transient),
+        )
 
 
 class NodeConfigError(NodeError):
@@ -122,3 +152,15 @@ class RegistryError(PipelineBuilderError):
 
 class ResumeError(PipelineBuilderError):
     """An execution cannot be resumed (unknown, still running, already completed)."""
+
+
+def _rebuild_node_error(
+    cls: type[NodeError],
+    node_id: str,
+    message: str,
+    cause_type: str | None,
+    transient: bool | None,
+) -> NodeError:
+    err = cls.__new__(cls)
+    NodeError.__init__(err, node_id, message, cause_type=cause_type, transient=transient)
+    return err

@@ -1,7 +1,12 @@
-"""Plan a validated pipeline: topological order, sinks, leaves and fan-out. Ray-free."""
+"""Plan a validated pipeline: topological order, sinks, leaves and fan-out. Ray-free.
+
+The :class:`Plan` carries every node's parsed config; it is the only hand-off from
+validation to compilation (the compiler never re-reads or re-parses the spec's configs).
+"""
 
 from __future__ import annotations
 
+import graphlib
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -48,10 +53,6 @@ class Plan:
         """Dataset nodes read by more than one downstream node."""
         return [n for n in self.order if len(n.consumers) > 1]
 
-    @property
-    def fallbacks(self) -> set[str]:
-        return {n.id for n in self.order if n.type_key == "__fallback__"}
-
 
 def plan(
     spec: PipelineSpec, configs: dict[str, BaseModel], registry: Registry | None = None
@@ -63,16 +64,12 @@ def plan(
     """
     registry = registry or default_registry()
     by_id = {n.id: n for n in spec.nodes}
+    # The graph is built once; graphlib orders it (validation has ruled out cycles).
+    sorter = graphlib.TopologicalSorter({n.id: n.inputs for n in spec.nodes})
     level: dict[str, int] = {}
-
-    def lvl(nid: str) -> int:
-        if nid not in level:
-            ins = by_id[nid].inputs
-            level[nid] = 0 if not ins else 1 + max(lvl(i) for i in ins)
-        return level[nid]
-
-    for n in spec.nodes:
-        lvl(n.id)
+    for nid in sorter.static_order():
+        ins = by_id[nid].inputs
+        level[nid] = 0 if not ins else 1 + max(level[i] for i in ins)
     index = {n.id: i for i, n in enumerate(spec.nodes)}
     ordered = sorted(spec.nodes, key=lambda n: (level[n.id], index[n.id]))
     planned = []

@@ -14,7 +14,6 @@ Data fuses into the node's last map stage.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -27,7 +26,7 @@ from engine.context import BuildContext, RunOptions
 from engine.errors import NodeError, PipelineBuilderError
 from engine.plan.planner import Plan
 from engine.registry import Registry
-from engine.run.metrics import RayMetrics, count_batch
+from engine.run.metrics import RayMetrics, counter_fn
 from engine.spec.models import PipelineSpec
 
 if TYPE_CHECKING:
@@ -83,9 +82,14 @@ class Compiled:
 
 
 def counted(ds: Any, metrics: RayMetrics, node_id: str) -> Any:
-    """``ds`` with its rows/bytes counted under ``node_id`` (fused into its last stage)."""
+    """``ds`` with its rows/bytes counted under ``node_id`` (fused into its last stage).
+
+    The counting function sees whole blocks (``batch_size=None``, zero-copy): it neither
+    splits nor copies them, and Ray Data fuses it into the node's last map stage. Its
+    name tells :class:`engine.run.metrics.OperatorWatch` which operator carries the node.
+    """
     return ds.map_batches(
-        functools.partial(count_batch, metrics=metrics, node_id=node_id),
+        counter_fn(metrics, node_id),
         batch_format="pyarrow",
         batch_size=None,
         zero_copy_batch=True,
@@ -258,5 +262,7 @@ class _Env:
         except PipelineBuilderError:
             raise
         except Exception as exc:  # user or library code: wrap with the node id
-            raise NodeError(node.id, f"{type(exc).__name__}: {exc}") from exc
+            raise NodeError(
+                node.id, f"{type(exc).__name__}: {exc}", cause_type=type(exc).__name__
+            ) from exc
         return built, ctx

@@ -86,6 +86,22 @@ class RunResult:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
 
+    def raise_for_status(self) -> RunResult:
+        """Raise :class:`~engine.errors.ExecutionFailed` unless the run completed.
+
+        Returns the result itself when it completed, so drivers can chain it.
+        """
+        from engine.errors import ExecutionCancelled, ExecutionFailed
+
+        if self.status == "cancelled":
+            raise ExecutionCancelled(f"execution {self.execution_id} was cancelled")
+        if self.status != "completed":
+            raise ExecutionFailed(
+                f"execution {self.execution_id} {self.status}: {self.error}",
+                node_id=self.error_node,
+            )
+        return self
+
     @property
     def ok(self) -> bool:
         return self.status == "completed"
