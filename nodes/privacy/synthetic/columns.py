@@ -5,8 +5,10 @@ Every input column gets one role:
 * ``learned``: modelled by the SDV synthesizer (or, without ``preserveDistribution``,
   drawn from its type and range);
 * ``id``: generated from the global row offset, so ids are unique and never real;
-* ``fake``: personal data (names, emails, phones, addresses...), generated with Faker
-  and never shown to the synthesizer.
+* ``fake``: personal data (names, emails, phones, addresses...) and free text,
+  generated with Faker and never shown to the synthesizer;
+* ``drop``: left out of the output (a template hint, or a type no synthesizer can
+  model, such as lists, structs or binary); reported in the node's facts.
 
 Sources of the classification, strongest first: the template's column hints, the
 upstream ``privacy/detection`` node's classification (Arrow field metadata), SDV's own
@@ -24,6 +26,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nodes.privacy.synthetic.encode import (
+    bound_value,
+    encode_column,
+    is_modellable,
+    is_numberlike,
+    is_textlike,
+    value_type,
+)
 from nodes.privacy.synthetic.template import ColumnHint
 
 # SDV sdtypes that describe a distribution rather than an identity.
@@ -68,14 +78,27 @@ _ENTITY_SDTYPES = {
 
 @dataclass
 class ColumnPlan:
-    """How one output column is produced."""
+    """How one output column is produced.
+
+    Attributes:
+        role: ``learned`` (modelled), ``id`` (from row offsets), ``fake`` (generated:
+            personal data and free text) or ``drop`` (not in the output).
+        sdtype: The column's semantic type (``datetime``, ``email``, ``text``...).
+        source: Where the role came from: ``hint``, ``upstream``, ``sdv``, ``heuristic``,
+            ``type`` (the Arrow type decides) or ``default``.
+        reason: One line explaining the role, shown in the node's facts.
+        generator: Faker method (and its keyword arguments) for ``fake`` columns.
+    """
 
     name: str
     arrow_type: pa.DataType
-    role: str  # learned | id | fake
+    role: str  # learned | id | fake | drop
     sdtype: str
     profile: dict[str, Any] = field(default_factory=dict)
-    source: str = "heuristic"  # hint | upstream | sdv | heuristic | default
+    source: str = "heuristic"  # hint | upstream | sdv | heuristic | type | default
+    reason: str = ""
+    generator: str | None = None
+    generator_args: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, str]:
         return {"role": self.role, "sdtype": self.sdtype, "source": self.source}
@@ -114,23 +137,69 @@ def sdtype_from_field_metadata(field_: pa.Field) -> str | None:
     return None
 
 
+# Integer columns with at most this many distinct values are categories (labels, flags,
+# ratings), not quantities.
+SMALL_INT_CATEGORIES = 10
+# String columns are categories when their values repeat: at most this many distinct
+# values, and (given enough rows to tell) no more distinct values than half the rows.
+# Anything else is free text: generated, never resampled from the input.
+MAX_CATEGORIES = 50
+MIN_ROWS_TO_JUDGE = 20
+
+
 def _role_of(sdtype: str) -> str:
     if sdtype == "id":
         return "id"
+    if sdtype == "drop":
+        return "drop"
     return "learned" if sdtype in LEARNABLE_SDTYPES else "fake"
 
 
 def basic_sdtype(arrow_type: pa.DataType) -> str:
     """The SDV sdtype of a learned column of this Arrow type."""
-    if pa.types.is_boolean(arrow_type):
+    t = value_type(arrow_type)
+    if pa.types.is_boolean(t):
         return "boolean"
-    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
-        return "numerical"
-    if pa.types.is_decimal(arrow_type):
-        return "numerical"
-    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return "datetime"
+    if is_numberlike(t):
+        return "numerical"
     return "categorical"
+
+
+def _distinct(column: pa.ChunkedArray) -> tuple[int, int]:
+    """(distinct non-null values, non-null values) of a sample column."""
+    values = column.drop_null()
+    if pa.types.is_dictionary(values.type):
+        values = pc.cast(values, values.type.value_type)
+    return len(pc.unique(values)), len(values)
+
+
+def _by_values(f: pa.Field, sample: pa.Table | None) -> tuple[str, str, str]:
+    """(sdtype, source, reason) from the Arrow type and the sample's values."""
+    t = value_type(f.type)
+    if pa.types.is_null(t):
+        return "null", "type", "always null: generated as null"
+    if not is_modellable(t):
+        return "drop", "type", f"type {f.type} cannot be modelled: left out of the output"
+    column = sample[f.name] if sample is not None and f.name in sample.column_names else None
+    if column is None or column.null_count == len(column):
+        sdtype = basic_sdtype(t)
+        return sdtype, "default", f"{sdtype} by its type {f.type}"
+    distinct, rows = _distinct(column)
+    if pa.types.is_integer(t) and rows >= MIN_ROWS_TO_JUDGE and distinct <= SMALL_INT_CATEGORIES:
+        return "categorical", "type", f"integer with {distinct} distinct values: categorical"
+    if is_textlike(t):
+        repeats = rows < MIN_ROWS_TO_JUDGE or distinct <= rows / 2
+        if distinct <= MAX_CATEGORIES and repeats:
+            return "categorical", "default", f"{distinct} distinct values that repeat: categorical"
+        return (
+            "text",
+            "heuristic",
+            f"free text ({distinct} distinct of {rows} values): generated, never resampled",
+        )
+    sdtype = basic_sdtype(t)
+    return sdtype, "default", f"{sdtype} by its type {f.type}"
 
 
 def classify_columns(
@@ -139,43 +208,72 @@ def classify_columns(
     hints: dict[str, ColumnHint],
     upstream: dict[str, str] | None = None,
 ) -> list[ColumnPlan]:
-    """Give every column of ``schema`` a role, strongest evidence first."""
+    """Give every column of ``schema`` a role, strongest evidence first.
+
+    The template's hints always win; then what an upstream detection node found; then
+    the column name; then the values (emails, phones, free text, small integer sets);
+    then the Arrow type.
+    """
     upstream = upstream or {}
     plans = []
     for f in schema:
-        source, sdtype = "default", None
-        if f.name in hints:
-            source, sdtype = "hint", hints[f.name].sdtype
+        hint = hints.get(f.name)
+        if hint is not None:
+            source, sdtype, reason = "hint", hint.sdtype, f"template hint: {hint.sdtype}"
         elif f.name in upstream:
-            source, sdtype = "upstream", upstream[f.name]
+            sdtype = upstream[f.name]
+            source, reason = "upstream", f"upstream detection: {sdtype}"
         elif (meta_type := sdtype_from_field_metadata(f)) is not None:
-            source, sdtype = "upstream", meta_type
+            source, sdtype, reason = "upstream", meta_type, f"field metadata: {meta_type}"
         elif (name_type := sdtype_from_name(f.name)) is not None:
-            source, sdtype = "heuristic", name_type
-        elif sample is not None and (value_type := sdtype_from_values(sample[f.name])):
-            source, sdtype = "heuristic", value_type
-        sdtype = sdtype or basic_sdtype(f.type)
-        plans.append(ColumnPlan(f.name, f.type, _role_of(sdtype), sdtype, source=source))
+            source, sdtype, reason = "heuristic", name_type, f"the name suggests {name_type}"
+        elif sample is not None and (value_type_ := sdtype_from_values(sample[f.name])):
+            source, sdtype = "heuristic", value_type_
+            reason = f"the values look like {value_type_}"
+        else:
+            sdtype, source, reason = _by_values(f, sample)
+        role = _role_of(sdtype)
+        if role == "learned" and not is_modellable(f.type):
+            role, reason = "drop", f"{reason}; but type {f.type} cannot be modelled: left out"
+        plan = ColumnPlan(f.name, f.type, role, sdtype, source=source, reason=reason)
+        if hint is not None:
+            plan.generator, plan.generator_args = hint.generator, dict(hint.generatorArgs)
+        plans.append(plan)
     return plans
 
 
-def apply_sdv_detection(plans: list[ColumnPlan], detected: dict[str, dict[str, Any]]) -> None:
-    """Move columns SDV marks as PII or ids out of the learned set (in place)."""
+def apply_sdv_detection(
+    plans: list[ColumnPlan], detected: dict[str, dict[str, Any]], sample: pa.Table | None = None
+) -> None:
+    """Move columns SDV marks as PII or ids out of the learned set (in place).
+
+    Only columns nothing else decided (no hint, no upstream, no heuristic) are moved,
+    and only for personal data or ids: SDV's other sdtypes (``ordinal``...) describe
+    a distribution, which the learned column keeps. An id needs near-unique values.
+    """
     for plan in plans:
         info = detected.get(plan.name)
-        if plan.role != "learned" or plan.source == "hint" or not info:
+        if plan.role != "learned" or plan.source not in ("default",) or not info:
             continue
         sdtype = info.get("sdtype", plan.sdtype)
-        if sdtype == "id" or info.get("pii") or sdtype not in LEARNABLE_SDTYPES:
-            plan.sdtype, plan.role, plan.source = sdtype, _role_of(sdtype), "sdv"
-            if plan.role == "learned":  # a non-PII custom sdtype: keep it learnable
-                plan.sdtype = basic_sdtype(plan.arrow_type)
+        if sdtype == "id":
+            reason = "SDV detects an identifier"
+            if sample is not None and plan.name in sample.column_names:
+                distinct, rows = _distinct(sample[plan.name])
+                if rows == 0 or distinct < 0.95 * rows:
+                    continue  # repeated values: a distribution, not an identifier
+                reason += f" ({distinct} distinct of {rows})"
+            plan.sdtype, plan.role, plan.source, plan.reason = "id", "id", "sdv", reason
+        elif info.get("pii") and sdtype not in LEARNABLE_SDTYPES:
+            plan.sdtype, plan.role, plan.source = sdtype, "fake", "sdv"
+            plan.reason = f"SDV detects personal data: {sdtype}"
 
 
 def profile_columns(plans: list[ColumnPlan], sample: pa.Table | None, hints: dict) -> None:
-    """Record type ranges/categories of learned columns for generation without fitting.
+    """Record ranges/categories of learned columns for generation without fitting.
 
-    Ranges come from the sample; template hints (``min``/``max``/``values``) win.
+    Ranges are in the encoded unit (days, epoch seconds...; see ``encode``) and come
+    from the sample; template hints (``min``/``max``/``values``) win.
     """
     for plan in plans:
         if plan.role != "learned":
@@ -184,14 +282,14 @@ def profile_columns(plans: list[ColumnPlan], sample: pa.Table | None, hints: dic
         col = sample[plan.name] if sample is not None and plan.name in sample.column_names else None
         if col is not None and len(col):
             prof["nullShare"] = col.null_count / len(col)
-            if plan.sdtype in ("numerical", "datetime") and col.null_count < len(col):
-                numeric = col.cast(pa.int64()) if plan.sdtype == "datetime" else col
-                mm = pc.min_max(numeric)
-                prof["min"], prof["max"] = mm["min"].as_py(), mm["max"].as_py()
+            values = encode_column(col)
+            present = [v for v in values.tolist() if v is not None and v == v]
+            if plan.sdtype in ("numerical", "datetime") and present:
+                prof["min"], prof["max"] = float(min(present)), float(max(present))
             elif plan.sdtype == "boolean":
-                prof["trueShare"] = float(pc.mean(col.cast(pa.float64())).as_py() or 0.5)
+                prof["trueShare"] = float(np.mean(present)) if present else 0.5
             elif plan.sdtype == "categorical":
-                prof["values"] = pc.unique(col.drop_null()).to_pylist()[:1000]
+                prof["values"] = sorted(set(present), key=str)[:1000]
         hint = hints.get(plan.name)
         if hint is not None:
             if hint.values is not None:
@@ -199,14 +297,8 @@ def profile_columns(plans: list[ColumnPlan], sample: pa.Table | None, hints: dic
             for bound in ("min", "max"):
                 value = getattr(hint, bound)
                 if value is not None:
-                    prof[bound] = _bound_value(value, plan.arrow_type)
+                    prof[bound] = bound_value(value, plan.arrow_type)
         plan.profile = prof
-
-
-def _bound_value(value: float | str, arrow_type: pa.DataType) -> float | int:
-    if isinstance(value, str):  # ISO date/time for datetime columns
-        return int(np.datetime64(value, "us").astype(np.int64))
-    return value
 
 
 def upstream_classification(ctx: Any) -> dict[str, str]:

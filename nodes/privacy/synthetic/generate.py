@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nodes.privacy.synthetic.columns import ColumnPlan
+from nodes.privacy.synthetic.encode import decode_column
 
 FAKE_POOL = 2000
 
@@ -48,6 +50,56 @@ def reseed_synthesizer(synth: Any, seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+def fake_pool(plan: ColumnPlan, seed: int, locale: str = "en_US") -> np.ndarray:
+    """``FAKE_POOL`` Faker values for a column; the same for the same seed and column.
+
+    Faker costs about a third of a millisecond per value, more than the model itself;
+    a pool drawn once per column and indexed with vectorized random choices keeps
+    personal-data and free-text columns cheap.
+    """
+    from faker import Faker
+
+    faker = Faker(locale)
+    column_seed = int(np.random.SeedSequence([seed, *plan.name.encode()]).generate_state(1)[0])
+    faker.seed_instance(column_seed)
+    name = plan.generator or _FAKER_METHODS.get(plan.sdtype, plan.sdtype)
+    method = getattr(faker, name, None)
+    if not callable(method):
+        method = faker.pystr
+    args = dict(plan.generator_args) if plan.generator else _FAKER_ARGS.get(name, {})
+    values = [str(method(**args)) for _ in range(FAKE_POOL)]
+    if _is_numeric(plan.arrow_type):
+        return _numeric_pool(values, column_seed)
+    return np.array(values, dtype=object)
+
+
+# Faker methods for sdtypes whose name is not one.
+_FAKER_METHODS = {"text": "sentence", "address": "street_address"}
+_FAKER_ARGS: dict[str, dict[str, Any]] = {"sentence": {"nb_words": 12}}
+
+
+def real_free_pools(
+    plans: list[ColumnPlan], sample: pa.Table | None, *, seed: int, locale: str = "en_US"
+) -> dict[str, list[Any]]:
+    """Pools of the fake columns, without any value that equals a real sampled cell."""
+    pools: dict[str, list[Any]] = {}
+    for plan in plans:
+        if plan.role != "fake" or plan.sdtype == "null":
+            continue
+        pool = fake_pool(plan, seed, locale)
+        if sample is not None and plan.name in sample.column_names:
+            real = {str(v) for v in sample[plan.name].drop_null().to_pylist()}
+            kept = [v for v in pool.tolist() if str(v) not in real]
+            pool = np.array(kept or pool.tolist(), dtype=pool.dtype)
+        pools[plan.name] = pool.tolist()
+    return pools
+
+
+def output_schema(plans: list[ColumnPlan]) -> pa.Schema:
+    """The synthetic table's schema: every column but the dropped ones, types unchanged."""
+    return pa.schema([pa.field(p.name, p.arrow_type) for p in plans if p.role != "drop"])
+
+
 class ChunkGenerator:
     """Produces the rows ``[start, start + n)`` of one synthetic table.
 
@@ -57,6 +109,8 @@ class ChunkGenerator:
             columns from their profile (type and range) alone.
         seed: The run's seed.
         locale: Faker locale for personal-data columns.
+        pools: Values of fake columns drawn at fit time (``FittedModel.pools``); pools
+            of other fake columns are drawn on first use.
     """
 
     def __init__(
@@ -66,14 +120,16 @@ class ChunkGenerator:
         *,
         seed: int,
         locale: str = "en_US",
+        pools: dict[str, list[Any]] | None = None,
     ) -> None:
         self.plans = plans
         self.synthesizer = synthesizer
         self.seed = seed
         self.locale = locale
-        self._faker: Any = None
-        self._pools: dict[str, np.ndarray] = {}
-        self.schema = pa.schema([pa.field(p.name, p.arrow_type) for p in plans])
+        self._pools: dict[str, np.ndarray] = {
+            name: np.array(values, dtype=object) for name, values in (pools or {}).items()
+        }
+        self.schema = output_schema(plans)
 
     def rows(self, start: int, n: int, block_rows: int | None = None) -> pa.Table:
         """Rows ``[start, start+n)``, generated chunk by chunk when ``block_rows`` is set."""
@@ -95,13 +151,15 @@ class ChunkGenerator:
         fake_rng = np.random.default_rng(fake_seed)
         columns = []
         for plan in self.plans:
+            if plan.role == "drop":
+                continue
             if plan.role == "id":
-                array = self._ids(plan, start, n)
+                array = _cast(self._ids(plan, start, n), plan.arrow_type)
             elif plan.role == "fake":
-                array = self._fakes(plan, n, fake_rng)
+                array = _cast(self._fakes(plan, n, fake_rng), plan.arrow_type)
             else:
-                array = learned[plan.name]
-            columns.append(_cast(array, plan.arrow_type))
+                array = decode_column(learned[plan.name], plan.arrow_type)
+            columns.append(array)
         return pa.Table.from_arrays(columns, schema=self.schema)
 
     def _learned(self, n: int, model_seed: int, global_seed: int, profile_seed: int) -> dict:
@@ -126,8 +184,7 @@ class ChunkGenerator:
         frame = pd.concat(frames, ignore_index=True).iloc[:n]
         if len(frame) < n:
             raise RuntimeError(f"synthesizer produced {len(frame)} of {n} rows (constraints)")
-        table = pa.Table.from_pandas(frame[names], preserve_index=False)
-        return {name: table[name] for name in names}
+        return {name: frame[name].to_numpy() for name in names}
 
     @staticmethod
     def _ids(plan: ColumnPlan, start: int, n: int) -> pa.Array:
@@ -137,34 +194,15 @@ class ChunkGenerator:
         return pc.binary_join_element_wise("syn-", pc.cast(offsets, pa.string()), "")
 
     def _fakes(self, plan: ColumnPlan, n: int, rng: np.random.Generator) -> pa.Array:
+        if plan.sdtype == "null":
+            return pa.nulls(n, plan.arrow_type)
         pool = self._pools.get(plan.name)
         if pool is None:
-            pool = self._pools[plan.name] = self._fake_pool(plan)
+            pool = self._pools[plan.name] = fake_pool(plan, self.seed, self.locale)
         picked = pool[rng.integers(len(pool), size=n)]
-        return pa.array(picked, type=None if _is_numeric(plan.arrow_type) else pa.string())
-
-    def _fake_pool(self, plan: ColumnPlan) -> np.ndarray:
-        """``FAKE_POOL`` Faker values for a column, the same in every worker.
-
-        Faker costs about a third of a millisecond per value, more than the model
-        itself; a pool drawn once per column and indexed with vectorized random choices
-        keeps personal-data columns cheap. The pool depends on the seed and the column
-        only, so every worker builds the same one.
-        """
-        if self._faker is None:
-            from faker import Faker
-
-            self._faker = Faker(self.locale)
-        faker = self._faker
-        column_seed = np.random.SeedSequence([self.seed, *plan.name.encode()]).generate_state(1)
-        faker.seed_instance(int(column_seed[0]))
-        method = getattr(faker, plan.sdtype, None)
-        if not callable(method):
-            method = faker.pystr
-        values = [str(method()) for _ in range(FAKE_POOL)]
         if _is_numeric(plan.arrow_type):
-            return _numeric_pool(values, int(column_seed[0]))
-        return np.array(values, dtype=object)
+            return pa.array(picked.astype(np.int64))
+        return pa.array(picked, type=pa.string())
 
 
 def _is_numeric(arrow_type: pa.DataType) -> bool:
@@ -182,33 +220,26 @@ def _numeric_pool(values: list[str], seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(10**8, 10**9, len(values), dtype=np.int64)
 
 
-def _from_profile(plan: ColumnPlan, n: int, rng: np.random.Generator) -> pa.Array:
+def _from_profile(plan: ColumnPlan, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Encoded values (see ``encode``) drawn from a column's type and range alone."""
     prof = plan.profile
+    values: np.ndarray
     if plan.sdtype == "boolean":
-        array: pa.Array = pa.array(rng.random(n) < prof.get("trueShare", 0.5))
+        values = (rng.random(n) < prof.get("trueShare", 0.5)).astype(object)
     elif plan.sdtype in ("numerical", "datetime"):
-        low, high = prof.get("min", 0), prof.get("max", 1)
-        values = rng.uniform(float(low), float(high), n)
-        is_integral = plan.sdtype == "datetime" or pa.types.is_integer(plan.arrow_type)
-        if is_integral:
-            values = np.rint(values).astype(np.int64)
-        array = pa.array(values)
-        if plan.sdtype == "datetime":
-            unit = getattr(plan.arrow_type, "unit", "us")
-            array = (
-                pc.cast(array, pa.timestamp(unit))
-                if pa.types.is_timestamp(plan.arrow_type)
-                else pc.cast(pc.cast(array, pa.int32()), pa.date32())
-            )
+        low, high = float(prof.get("min", 0)), float(prof.get("max", 1))
+        values = rng.uniform(low, high, n)
+        integral = pa.types.is_integer(plan.arrow_type) or pa.types.is_date(plan.arrow_type)
+        if integral:
+            values = np.clip(np.rint(values), np.ceil(low), np.floor(high))
     else:
         categories = prof.get("values") or ["value"]
-        pool = np.array(categories, dtype=object)
-        array = pa.array(pool[rng.integers(len(pool), size=n)])
+        values = np.array(categories, dtype=object)[rng.integers(len(categories), size=n)]
     null_share = prof.get("nullShare", 0.0)
     if null_share:
-        mask = pa.array(rng.random(n) < null_share)
-        array = pc.if_else(mask, pa.scalar(None, array.type), array)
-    return array
+        values = values.astype(object) if values.dtype.kind == "O" else values.astype(float)
+        values[rng.random(n) < null_share] = None if values.dtype.kind == "O" else np.nan
+    return values
 
 
 def _cast(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Array:
@@ -225,14 +256,16 @@ def _cast(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Arra
 class BlockSampler:
     """Ray Data callable class: turns batches of chunk indices into synthetic rows.
 
-    Each actor unpickles the fitted model once; every batch holds chunk indices (the
-    ``id`` column of ``ray.data.range``) and yields those chunks' rows.
+    Every batch holds chunk indices (an ``id`` column). The model comes either with the
+    batch (a ``model`` column: the run's fit stage sends it with each chunk) or, when
+    the node has no input, once through the constructor. Each actor unpickles a model
+    once and keeps it while the same model keeps coming.
     """
 
     def __init__(
         self,
         *,
-        model_blob: Any,
+        model_blob: Any = None,
         seed: int,
         locale: str,
         record_count: int,
@@ -242,40 +275,105 @@ class BlockSampler:
     ) -> None:
         import os
 
-        import cloudpickle
         import ray
 
         # SDV draws a progress bar per sampling call when constraints exist; an actor
         # process is ours alone, so silence tqdm here.
         os.environ.setdefault("TQDM_DISABLE", "1")
-        blob = ray.get(model_blob) if isinstance(model_blob, ray.ObjectRef) else model_blob
-        model = cloudpickle.loads(blob)
-        self.generator = ChunkGenerator(model.columns, model.synthesizer, seed=seed, locale=locale)
+        self.seed, self.locale = seed, locale
         self.record_count = record_count
         self.block_rows = block_rows
         self.metrics = metrics
         self.node_id = node_id
+        self._blob: bytes | None = None
+        self.generator: ChunkGenerator | None = None
+        if model_blob is not None:
+            blob = ray.get(model_blob) if isinstance(model_blob, ray.ObjectRef) else model_blob
+            self._load(blob)
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
+    def _load(self, blob: bytes) -> ChunkGenerator:
+        import cloudpickle
+
+        if self.generator is None or blob != self._blob:
+            model = cloudpickle.loads(blob)
+            self.generator = ChunkGenerator(
+                model.columns,
+                model.synthesizer,
+                seed=self.seed,
+                locale=self.locale,
+                pools=model.pools,
+            )
+            self._blob = blob
+        return self.generator
+
+    def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
+        """Rows of the batch's chunks, one chunk at a time (memory holds one chunk)."""
         import time
 
-        started, cpu_started = time.perf_counter(), time.process_time()
-        tables = []
-        for index in batch.column("id").to_pylist():
-            start = index * self.block_rows
-            n = min(self.block_rows, self.record_count - start)
-            tables.append(self.generator.rows(start, n))
-        out = pa.concat_tables(tables) if tables else self.generator.schema.empty_table()
-        if self.metrics is not None:
-            self.metrics.add(
-                self.node_id,
-                {
-                    "synthetic.rowsGenerated": out.num_rows,
-                    "synthetic.generateSeconds": time.perf_counter() - started,
-                    "synthetic.generateCpuSeconds": time.process_time() - cpu_started,
-                },
-            )
-        return out
+        if "model" in batch.column_names and batch.num_rows:
+            generator = self._load(batch.column("model")[0].as_py())
+        elif self.generator is not None:
+            generator = self.generator
+        else:
+            raise RuntimeError("no synthetic model reached the sampling actor")
+        counts = batch.column("count").to_pylist() if "count" in batch.column_names else None
+        for i, first in enumerate(batch.column("id").to_pylist()):
+            for index in range(first, first + (counts[i] if counts else 1)):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                start = index * self.block_rows
+                out = generator.rows(start, min(self.block_rows, self.record_count - start))
+                if self.metrics is not None:
+                    self.metrics.add(
+                        self.node_id,
+                        {
+                            "synthetic.rowsGenerated": out.num_rows,
+                            "synthetic.generateSeconds": time.perf_counter() - started,
+                            "synthetic.generateCpuSeconds": time.process_time() - cpu_started,
+                        },
+                    )
+                yield out
+
+
+def sampling_stage(
+    chunks_ds: Any,
+    *,
+    chunks: int,
+    seed: int,
+    locale: str,
+    record_count: int,
+    block_rows: int,
+    model_blob: Any = None,
+    workers: int | None = None,
+    actor_cpus: float = 0.5,
+    metrics: Any = None,
+    node_id: str = "",
+) -> Any:
+    """``chunks_ds`` mapped to synthetic rows by a pool of actors.
+
+    Each row of ``chunks_ds`` names chunks: ``id`` (the first chunk index), optionally
+    ``count`` (how many chunks from there, default 1) and ``model`` (the model blob).
+    """
+    import ray
+
+    if workers is None:
+        workers = max(1, int(ray.available_resources().get("CPU", 1)))
+    workers = max(1, min(workers, chunks))
+    return chunks_ds.map_batches(
+        BlockSampler,
+        batch_size=1,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=actor_cpus,
+        fn_constructor_kwargs={
+            "model_blob": model_blob,
+            "seed": seed,
+            "locale": locale,
+            "record_count": record_count,
+            "block_rows": block_rows,
+            "metrics": metrics,
+            "node_id": node_id,
+        },
+    )
 
 
 def sampling_dataset(
@@ -314,23 +412,17 @@ def sampling_dataset(
     import ray
 
     chunks = math.ceil(record_count / block_rows)
-    if workers is None:
-        workers = max(1, int(ray.available_resources().get("CPU", 1)))
-    workers = max(1, min(workers, chunks))
     ds = ray.data.range(chunks, override_num_blocks=min(chunks, 10_000))
-    return ds.map_batches(
-        BlockSampler,
-        batch_size=1,
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=actor_cpus,
-        fn_constructor_kwargs={
-            "model_blob": ray.put(model_blob),
-            "seed": seed,
-            "locale": locale,
-            "record_count": record_count,
-            "block_rows": block_rows,
-            "metrics": metrics,
-            "node_id": node_id,
-        },
+    return sampling_stage(
+        ds,
+        chunks=chunks,
+        seed=seed,
+        locale=locale,
+        record_count=record_count,
+        block_rows=block_rows,
+        model_blob=ray.put(model_blob),
+        workers=workers,
+        actor_cpus=actor_cpus,
+        metrics=metrics,
+        node_id=node_id,
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from nodes.privacy.synthetic.columns import LEARNABLE_SDTYPES, ColumnPlan
+from nodes.privacy.synthetic.columns import ColumnPlan
 from nodes.privacy.synthetic.template import SyntheticTemplate
 
 TABLE = "table"
@@ -41,6 +41,9 @@ class FittedModel:
     metadata: dict[str, Any] = field(default_factory=dict)
     fitted_rows: int = 0
     created_at: str = ""
+    # Generated values of fake columns (see ``generate.fake_pool``), drawn once at fit
+    # time with every value equal to a sampled real cell removed.
+    pools: dict[str, list[Any]] = field(default_factory=dict)
 
     def manifest(self, template: SyntheticTemplate) -> dict[str, Any]:
         import sdv
@@ -53,6 +56,7 @@ class FittedModel:
             "createdAt": self.created_at,
             "sdvVersion": sdv.__version__,
             "columns": {c.name: c.describe() for c in self.columns},
+            "reasons": {c.name: c.reason for c in self.columns},
         }
 
 
@@ -64,18 +68,26 @@ def detect_metadata(frame: Any) -> dict[str, dict[str, Any]]:
     return dict(detected["tables"][TABLE]["columns"])
 
 
-def learned_metadata(
-    plans: list[ColumnPlan], template: SyntheticTemplate, detected: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
-    """SDV metadata of the learned columns only: PII and id columns never reach SDV."""
+def model_sdtype(plan: ColumnPlan) -> str:
+    """The sdtype SDV models a learned column as (dates and times are encoded numbers)."""
+    return "numerical" if plan.sdtype == "datetime" else plan.sdtype
+
+
+def learned_metadata(plans: list[ColumnPlan], template: SyntheticTemplate) -> dict[str, Any]:
+    """SDV metadata of the learned columns only: PII and id columns never reach SDV.
+
+    Columns are described as ``encode`` hands them over; a template's explicit metadata
+    adds its options (``computer_representation``...) when its sdtype agrees.
+    """
     explicit = (template.table_metadata() or {}).get("columns", {})
     columns: dict[str, Any] = {}
     for plan in plans:
         if plan.role != "learned":
             continue
-        info = dict(explicit.get(plan.name) or detected.get(plan.name) or {})
-        if info.get("sdtype") not in LEARNABLE_SDTYPES or plan.source == "hint":
-            info = {"sdtype": plan.sdtype}
+        sdtype = model_sdtype(plan)
+        info = dict(explicit.get(plan.name) or {})
+        if info.get("sdtype") != sdtype:
+            info = {"sdtype": sdtype}
         info.pop("pii", None)
         columns[plan.name] = info
     return {
@@ -106,9 +118,11 @@ def fit_synthesizer(
     import sdv.single_table
     from sdv.metadata import Metadata
 
+    from nodes.privacy.synthetic.encode import encode_table
+
     names = [p.name for p in plans if p.role == "learned"]
     # ``sample`` is the bounded fit sample (at most ``fitSampleSize`` rows), not the input.
-    frame = sample.select(names).to_pandas()
+    frame = encode_table(sample, names)
     cls = getattr(sdv.single_table, _SYNTHESIZERS[template.synthesizer])
     synth = cls(Metadata.load_from_dict(metadata), **template.synthesizerOptions)
     constraints = _constraints(template)
@@ -133,16 +147,17 @@ def build_model(
     the model holds column profiles (types, ranges, categories) only.
     """
     from nodes.privacy.synthetic import columns as cols
+    from nodes.privacy.synthetic.encode import encode_table
+    from nodes.privacy.synthetic.generate import real_free_pools
 
     plans = cols.classify_columns(schema, sample, template.columns, upstream)
-    detected: dict[str, dict[str, Any]] = {}
     if sample is not None:
-        learned = [p.name for p in plans if p.role == "learned"]
-        if learned:
-            detected = detect_metadata(sample.select(learned).to_pandas())
-            cols.apply_sdv_detection(plans, detected)
+        undecided = [p.name for p in plans if p.role == "learned" and p.source == "default"]
+        if undecided:
+            detected = detect_metadata(encode_table(sample, undecided))
+            cols.apply_sdv_detection(plans, detected, sample)
     cols.profile_columns(plans, sample, template.columns)
-    metadata = learned_metadata(plans, template, detected)
+    metadata = learned_metadata(plans, template)
     synthesizer = None
     if preserve_distribution and sample is not None and any(p.role == "learned" for p in plans):
         synthesizer = fit_synthesizer(plans, sample, template, metadata)
@@ -153,6 +168,7 @@ def build_model(
         metadata=metadata,
         fitted_rows=sample.num_rows if sample is not None else 0,
         created_at=now(),
+        pools=real_free_pools(plans, sample, seed=template.seed, locale=template.locale),
     )
 
 

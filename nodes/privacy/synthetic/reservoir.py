@@ -27,12 +27,24 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return z
 
 
-def _row_keys(batch: pa.Table, seed: int) -> np.ndarray:
+def _hashable(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return not pa.types.is_nested(t) and not pa.types.is_null(t)
+
+
+def row_keys(batch: pa.Table, seed: int) -> np.ndarray:
+    """One pseudo-random uint64 per row, from the row's (flat) values and ``seed``."""
     import pandas as pd
 
+    flat = [f.name for f in batch.schema if _hashable(f.type)]
+    if not flat:  # only nested columns: their text form identifies the row
+        frame = pd.DataFrame({"row": [str(r) for r in batch.to_pylist()]})
+    else:
+        frame = batch.select(flat).to_pandas()
     # hash_pandas_object hashes each row's values; the seed is mixed in afterwards
     # (its hash_key only salts strings, not numbers).
-    hashes = pd.util.hash_pandas_object(batch.to_pandas(), index=False).to_numpy(np.uint64)
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy(np.uint64)
     salt = _mix(np.array([seed], dtype=np.uint64))[0]
     return _mix(hashes ^ salt)
 
@@ -61,7 +73,7 @@ class BottomKSample:
         if batch.num_rows == 0:
             return
         self.rows_seen += batch.num_rows
-        keys = _row_keys(batch, self.seed)
+        keys = row_keys(batch, self.seed)
         if self._table is None:
             table, all_keys = batch, keys
         else:
@@ -71,6 +83,10 @@ class BottomKSample:
             keep = np.argpartition(all_keys, self.size - 1)[: self.size]
             table, all_keys = table.take(pa.array(keep)), all_keys[keep]
         self._table, self._keys = table, all_keys
+
+    def keyed(self) -> tuple[pa.Table | None, np.ndarray]:
+        """The kept rows (unordered) and their keys."""
+        return self._table, self._keys
 
     def result(self) -> pa.Table | None:
         """The sample ordered by key (a fixed order for a given input and seed)."""

@@ -10,9 +10,11 @@ leakage the run tolerates::
         synthesizer: gaussian_copula        # ctgan | tvae | copula_gan
         fitSampleSize: 10000
         seed: 7
-        columns: {customer_id: id, email: email, segment: categorical}
+        columns: {customer_id: id, email: email, segment: categorical,
+                  notes: {sdtype: text, generator: sentence}, scan: drop}
         modelUri: s3://models/customers     # default: $PIPELINE_BUILDER_HOME/models/<id>
-        maxLeakage: 0.0
+        maxLeakage: 0.0                     # share of sampled rows allowed to copy a real one
+        minDistance: 0.0                    # closer than this to a real row counts as a copy
 
 Imports no SDV; only pydantic and the standard library.
 """
@@ -29,6 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.errors import NodeConfigError
 
 SynthesizerName = Literal["gaussian_copula", "ctgan", "tvae", "copula_gan"]
+# Bumped whenever the stored model's layout or the column encodings change, so a model
+# stored by an older version is refitted instead of being misread.
+MODEL_FORMAT = 2
 
 
 class ColumnHint(BaseModel):
@@ -38,9 +43,14 @@ class ColumnHint(BaseModel):
         sdtype: SDV semantic type (``numerical``, ``categorical``, ``datetime``,
             ``boolean``, ``id``) or a personal-data type (``name``, ``email``,
             ``phone_number``, ``address``, ...). Personal-data types are never learned.
+            ``text`` is free text (generated, never resampled); ``drop`` removes the
+            column from the output.
         min: Lower bound when generating without fitting (numbers, ISO dates).
         max: Upper bound when generating without fitting.
         values: Categories to draw from when generating without fitting.
+        generator: Faker method that generates the column (``sentence``, ``company``,
+            ``bothify``...); the default follows the sdtype.
+        generatorArgs: Keyword arguments of ``generator`` (``{text: "??-####"}``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,6 +59,8 @@ class ColumnHint(BaseModel):
     min: float | str | None = None
     max: float | str | None = None
     values: list[Any] | None = None
+    generator: str | None = None
+    generatorArgs: dict[str, Any] = Field(default_factory=dict)
 
 
 class SyntheticTemplate(BaseModel):
@@ -70,6 +82,9 @@ class SyntheticTemplate(BaseModel):
     seed: int = Field(0, ge=0)
     modelUri: str | None = None
     maxLeakage: float | None = Field(None, ge=0, le=1)
+    minDistance: float = Field(
+        0.0, ge=0, le=1, description="Synthetic rows this close to a real row count as copies."
+    )
     locale: str = "en_US"
     blockRows: int = Field(50_000, gt=0, le=5_000_000)
     storageOptions: dict[str, Any] = Field(
@@ -96,6 +111,7 @@ class SyntheticTemplate(BaseModel):
     def fit_fingerprint(self, schema_fields: list[tuple[str, str]]) -> str:
         """Hash of everything a fitted model depends on: input schema + fit settings."""
         doc = {
+            "modelFormat": MODEL_FORMAT,
             "schema": schema_fields,
             "synthesizer": self.synthesizer,
             "metadata": self.metadata,

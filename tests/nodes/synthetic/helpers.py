@@ -44,6 +44,7 @@ def make_ctx(
     inputs: tuple[str, ...] = ("load",),
     execution_id: str = "exec-1",
     input_type: tuple[str, str] = ("source", "file"),
+    metrics: Any = None,
 ) -> BuildContext:
     """A BuildContext for one ``privacy/synthetic`` node reading from node ``load``."""
     nodes: list[dict[str, Any]] = [
@@ -67,4 +68,51 @@ def make_ctx(
         catalog=catalog,
         execution_id=execution_id,
         options=RunOptions(home=home, base_dir=home),
+        **({"metrics": metrics} if metrics is not None else {}),
     )
+
+
+class RecordingMetrics:
+    """A picklable metrics handle that keeps what Ray workers send (counters, states).
+
+    Run-time facts of the synthetic node arrive as its ``synthetic`` state; tests that
+    call ``build`` directly read them here.
+    """
+
+    def __init__(self) -> None:
+        import ray
+
+        @ray.remote(num_cpus=0)
+        class _Store:
+            def __init__(self) -> None:
+                self.counters: dict[str, float] = {}
+                self.states: dict[str, Any] = {}
+
+            def add(self, counters: dict[str, float]) -> None:
+                for k, v in counters.items():
+                    self.counters[k] = self.counters.get(k, 0.0) + v
+
+            def merge_state(self, name: str, state: Any) -> None:
+                cur = self.states.get(name)
+                self.states[name] = state if cur is None else cur.merge(state)
+
+            def get(self) -> tuple[dict[str, float], dict[str, Any]]:
+                return self.counters, {k: v.to_dict() for k, v in self.states.items()}
+
+        self.actor = _Store.remote()  # type: ignore[attr-defined]
+
+    def add(self, node_id: str, counters: dict[str, float]) -> None:
+        self.actor.add.remote(counters)
+
+    def merge_state(self, node_id: str, name: str, state: Any) -> None:
+        self.actor.merge_state.remote(name, state)
+
+    def counters(self) -> dict[str, float]:
+        import ray
+
+        return ray.get(self.actor.get.remote())[0]
+
+    def states(self) -> dict[str, Any]:
+        import ray
+
+        return ray.get(self.actor.get.remote())[1]

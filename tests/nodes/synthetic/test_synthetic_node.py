@@ -12,7 +12,7 @@ import pytest
 
 from engine.errors import NodeError
 from nodes.privacy.synthetic import SyntheticConfig, build
-from tests.nodes.synthetic.helpers import correlated_table, make_ctx
+from tests.nodes.synthetic.helpers import RecordingMetrics, correlated_table, make_ctx
 
 BLOCK = 500
 RECORDS = 2100  # not a multiple of the chunk size: the last chunk is partial
@@ -21,21 +21,27 @@ LEARNED = ["age", "income", "spend", "segment", "region"]
 IDENTIFIERS = ["customer_id", "full_name", "email", "phone"]
 
 
-def collect(ds: Any) -> pa.Table:
-    batches = [
-        pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
-        for b in ds.iter_batches(batch_format="pyarrow")
-    ]
-    return pa.concat_tables(batches).sort_by("customer_id")
-
-
 def run_node(home: Path, real: pa.Table | None, config: dict, template: dict = TEMPLATE):
+    """Build the node and run its Dataset; returns (facts, output rows, build context).
+
+    Facts are the build-time facts with the run-time ``synthetic`` state (fit, scores)
+    merged in, as a run result shows them under ``facts`` and ``states``.
+    """
     import ray
 
-    ctx = make_ctx(home, template, config, inputs=("load",) if real is not None else ())
+    metrics = RecordingMetrics()
+    ctx = make_ctx(
+        home, template, config, inputs=("load",) if real is not None else (), metrics=metrics
+    )
     inputs = [ray.data.from_arrow(real)] if real is not None else []
     ds = build(ctx=ctx, inputs=inputs, config=SyntheticConfig.model_validate(config))
-    return ctx, ds
+    out = pa.concat_tables(list(ds.iter_batches(batch_format="pyarrow")))
+    out = out.sort_by(out.column_names[0]) if out.num_rows else out
+    state = metrics.states().get("synthetic", {})
+    facts = {**ctx.facts, "synthetic": {**ctx.facts["synthetic"], **state}}
+    if "privacy" in state:
+        facts["privacy"] = state["privacy"]
+    return facts, out, ctx
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +49,8 @@ def fitted(ray_session, tmp_path_factory, real_table):
     """One fit + one parallel sampling run shared by the tests of this module."""
     home = tmp_path_factory.mktemp("home")
     config = {"syntheticTemplateId": "tmpl_customers", "recordCount": RECORDS, "workers": 2}
-    ctx, ds = run_node(home, real_table, config)
-    return {"home": home, "ctx": ctx, "out": collect(ds), "config": config}
+    facts, out, ctx = run_node(home, real_table, config)
+    return {"home": home, "facts": facts, "ctx": ctx, "out": out, "config": config}
 
 
 def test_exact_record_count_and_schema(fitted, real_table):
@@ -56,8 +62,10 @@ def test_exact_record_count_and_schema(fitted, real_table):
 
 
 def test_quality_score_and_correlation_preserved(fitted):
-    facts = fitted["ctx"].facts
-    assert facts["qualityScore"] > 0.8
+    facts = fitted["facts"]
+    # The sdmetrics score is the node's own; it does not become the run's qualityScore.
+    assert "qualityScore" not in fitted["ctx"].facts
+    assert facts["synthetic"]["quality"]["score"] > 0.8
     assert set(facts["synthetic"]["quality"]["properties"]) == {
         "Column Shapes",
         "Column Pair Trends",
@@ -72,7 +80,7 @@ def test_no_synthetic_row_equals_a_real_row(fitted, real_table):
     real_rows = set(zip(*(real_table[c].to_pylist() for c in LEARNED), strict=True))
     synthetic_rows = list(zip(*(out[c].to_pylist() for c in LEARNED), strict=True))
     assert not [r for r in synthetic_rows if r in real_rows]
-    privacy = fitted["ctx"].facts["privacy"]
+    privacy = fitted["facts"]["privacy"]
     assert privacy["identicalRowShare"] == 0.0
     assert privacy["leakage"] == 0.0
     assert privacy["distanceToClosestRecord"]["min"] > 0
@@ -83,7 +91,7 @@ def test_no_real_identifiers_in_output(fitted, real_table):
     for column in IDENTIFIERS:
         leaked = set(out[column].to_pylist()) & set(real_table[column].to_pylist())
         assert not leaked, f"{column} copied real values: {sorted(leaked)[:5]}"
-    roles = {k: v["role"] for k, v in fitted["ctx"].facts["synthetic"]["columns"].items()}
+    roles = {k: v["role"] for k, v in fitted["facts"]["synthetic"]["columns"].items()}
     assert roles == {
         "customer_id": "id",
         "full_name": "fake",
@@ -113,7 +121,7 @@ def test_output_is_reproducible_for_a_seed(fitted, real_table):
 
     from nodes.privacy.synthetic.generate import ChunkGenerator
 
-    location = fitted["ctx"].facts["synthetic"]["modelUri"]
+    location = fitted["facts"]["synthetic"]["modelUri"]
     model = cloudpickle.loads((Path(location) / "model.pkl").read_bytes())
     gen = ChunkGenerator(model.columns, model.synthesizer, seed=TEMPLATE["seed"])
     again = pa.concat_tables([gen.rows(s, min(BLOCK, RECORDS - s)) for s in (1500, 2000)])
@@ -124,20 +132,21 @@ def test_output_is_reproducible_for_a_seed(fitted, real_table):
 
 def test_model_is_reused_without_refitting(fitted, real_table):
     home = fitted["home"]
-    model_file = Path(fitted["ctx"].facts["synthetic"]["modelUri"]) / "model.pkl"
-    assert fitted["ctx"].facts["synthetic"]["refitted"] is True
+    model_file = Path(fitted["facts"]["synthetic"]["modelUri"]) / "model.pkl"
+    assert fitted["facts"]["synthetic"]["refitted"] is True
     before = model_file.stat().st_mtime_ns
-    ctx, _ = run_node(home, real_table, {**fitted["config"], "recordCount": 10})
-    assert ctx.facts["synthetic"]["refitted"] is False
-    assert ctx.facts["synthetic"]["fingerprint"] == fitted["ctx"].facts["synthetic"]["fingerprint"]
+    facts, _, _ = run_node(home, real_table, {**fitted["config"], "recordCount": 10})
+    assert facts["synthetic"]["refitted"] is False
+    assert facts["synthetic"]["fingerprint"] == fitted["facts"]["synthetic"]["fingerprint"]
     assert model_file.stat().st_mtime_ns == before
     # refit on request
-    ctx, _ = run_node(home, real_table, {**fitted["config"], "recordCount": 10, "refit": True})
-    assert ctx.facts["synthetic"]["refitted"] is True
+    config = {**fitted["config"], "recordCount": 10, "refit": True}
+    facts, _, _ = run_node(home, real_table, config)
+    assert facts["synthetic"]["refitted"] is True
     # a changed input schema makes the stored model stale
     changed = real_table.append_column("tenure", pa.array(np.arange(real_table.num_rows)))
-    ctx, _ = run_node(home, changed, {**fitted["config"], "recordCount": 10})
-    assert ctx.facts["synthetic"]["refitted"] is True
+    facts, _, _ = run_node(home, changed, {**fitted["config"], "recordCount": 10})
+    assert facts["synthetic"]["refitted"] is True
 
 
 def test_without_preserve_distribution_uses_types_and_ranges(ray_session, home, real_table):
@@ -146,10 +155,9 @@ def test_without_preserve_distribution_uses_types_and_ranges(ray_session, home, 
         "recordCount": 700,
         "preserveDistribution": False,
     }
-    ctx, ds = run_node(home, real_table, config)
-    out = collect(ds)
+    facts, out, _ = run_node(home, real_table, config)
     assert out.num_rows == 700
-    assert ctx.facts["synthetic"]["synthesizer"] == "metadata_only"
+    assert facts["synthetic"]["synthesizer"] == "metadata_only"
     assert pc.min(out["age"]).as_py() >= pc.min(real_table["age"]).as_py()
     assert pc.max(out["age"]).as_py() <= pc.max(real_table["age"]).as_py()
     assert set(out["region"].to_pylist()) <= {"north", "south", "east", "west"}
@@ -171,8 +179,8 @@ def test_no_input_generates_from_column_hints(ray_session, home):
         "recordCount": 50,
         "preserveDistribution": False,
     }
-    ctx, ds = run_node(home, None, config, template)
-    out = collect_by(ds, "user_id")
+    _, out, ctx = run_node(home, None, config, template)
+    out = out.sort_by("user_id")
     assert out.num_rows == 50
     assert out.column_names == ["user_id", "name", "score", "tier"]
     assert pc.min(out["score"]).as_py() >= 0 and pc.max(out["score"]).as_py() <= 10
@@ -208,7 +216,7 @@ def test_invalid_template_names_the_field(ray_session, home, real_table):
 
 def test_empty_input_is_an_error(ray_session, home, real_table):
     config = {"syntheticTemplateId": "tmpl_customers", "recordCount": 10}
-    with pytest.raises(NodeError, match="input is empty"):
+    with pytest.raises(NodeError, match=r"node 'synth'.*input is empty"):
         run_node(home, real_table.slice(0, 0), config)
 
 

@@ -15,7 +15,7 @@ from engine.context import RunOptions
 from engine.spec.models import PipelineSpec
 from tests.nodes.synthetic.helpers import correlated_table
 
-runner = pytest.importorskip("engine.runner")
+runner = pytest.importorskip("engine.run.runner")
 
 
 def _spec(synth_config: dict) -> PipelineSpec:

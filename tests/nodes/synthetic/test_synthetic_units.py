@@ -151,6 +151,7 @@ def test_template_errors_name_the_node_and_field():
 
 def test_upstream_detection_classification_is_used(tmp_path):
     from nodes.privacy.classify import ColumnClass
+
     from nodes.privacy.detection import DetectionResult, remember
     from nodes.privacy.synthetic.columns import upstream_classification
     from tests.nodes.synthetic.helpers import make_ctx
@@ -221,8 +222,8 @@ def test_numeric_personal_data_columns_stay_numeric():
 
 def test_spec_validation_checks_template_reference_and_config():
     from engine.catalog import DictCatalog
+    from engine.plan.validation import check
     from engine.spec.models import PipelineSpec
-    from engine.validation import check
 
     def spec(config: dict) -> PipelineSpec:
         return PipelineSpec.model_validate({"id": "p", "nodes": [
