@@ -154,6 +154,7 @@ def check_host(
     *,
     what: str = "connection",
     extra_allow_envs: Iterable[str] = (),
+    allow: Allowlist | None = None,
 ) -> list[IPAddress]:
     """Resolve ``host`` and refuse it unless every address is public or allow-listed.
 
@@ -162,6 +163,8 @@ def check_host(
         port: TCP port (for resolution and messages).
         what: What connects (``API source 'x'``, ``webhook``...), for the message.
         extra_allow_envs: Further allow-list variables honoured for this purpose.
+        allow: An allow-list taken earlier (:func:`allowlist`), e.g. on the driver and
+            carried to the Ray task that connects; default: read the environment now.
 
     Returns:
         The checked addresses, in resolver order (connect to one of these).
@@ -174,7 +177,7 @@ def check_host(
     target = f"{host}:{port}"
     if not host:
         raise EgressRefused(f"egress: {what} has no host", target=target)
-    allow = allowlist(extra_allow_envs)
+    allow = allow if allow is not None else allowlist(extra_allow_envs)
     envs = ", ".join((ALLOW_ENV, *extra_allow_envs))
     if allow.allows_name(host):
         return resolve(host, port)
@@ -217,6 +220,7 @@ def check_url(
     what: str = "connection",
     schemes: tuple[str, ...] = ("http", "https"),
     extra_allow_envs: Iterable[str] = (),
+    allow: Allowlist | None = None,
 ) -> Target:
     """Check an outbound URL (scheme, no embedded credentials, host) with :func:`check_host`."""
     try:
@@ -239,7 +243,9 @@ def check_url(
         parts.scheme.lower(), 443
     )
     port = port or default
-    addresses = check_host(host, port, what=what, extra_allow_envs=extra_allow_envs)
+    addresses = check_host(
+        host, port, what=what, extra_allow_envs=extra_allow_envs, allow=allow
+    )
     return Target(url, parts.scheme.lower(), host.lower(), port, tuple(addresses))
 
 
@@ -271,16 +277,20 @@ class PinnedTransport:
         what: str = "connection",
         extra_allow_envs: Iterable[str] = (),
         inner: Any = None,
+        allow: Allowlist | None = None,
         **transport_kwargs: Any,
     ) -> None:
         httpx = _httpx()
         self.what = what
         self.extra_allow_envs = tuple(extra_allow_envs)
+        self.allow = allow
         self.inner = inner or httpx.HTTPTransport(**transport_kwargs)
 
     def handle_request(self, request: Any) -> Any:
         url = request.url
-        target = check_url(str(url), what=self.what, extra_allow_envs=self.extra_allow_envs)
+        target = check_url(
+            str(url), what=self.what, extra_allow_envs=self.extra_allow_envs, allow=self.allow
+        )
         ip = target.addresses[0]
         ip_host = f"[{ip}]" if ip.version == 6 else str(ip)
         request.url = url.copy_with(host=ip_host.strip("[]"))
@@ -314,10 +324,16 @@ def _as_base_transport() -> type:
 
 
 def pinned_transport(
-    *, what: str = "connection", extra_allow_envs: Iterable[str] = (), inner: Any = None
+    *,
+    what: str = "connection",
+    extra_allow_envs: Iterable[str] = (),
+    inner: Any = None,
+    allow: Allowlist | None = None,
 ) -> Any:
     """A :class:`PinnedTransport` that httpx accepts as a ``BaseTransport``."""
-    return _as_base_transport()(what=what, extra_allow_envs=extra_allow_envs, inner=inner)
+    return _as_base_transport()(
+        what=what, extra_allow_envs=extra_allow_envs, inner=inner, allow=allow
+    )
 
 
 def http_client(
@@ -325,15 +341,123 @@ def http_client(
     what: str = "connection",
     extra_allow_envs: Iterable[str] = (),
     inner: Any = None,
+    allow: Allowlist | None = None,
     **client_kwargs: Any,
 ) -> Any:
     """An ``httpx.Client`` whose every request goes through the guard, pinned, no redirects."""
     httpx = _httpx()
     client_kwargs["follow_redirects"] = False
     return httpx.Client(
-        transport=pinned_transport(what=what, extra_allow_envs=extra_allow_envs, inner=inner),
+        transport=pinned_transport(
+            what=what, extra_allow_envs=extra_allow_envs, inner=inner, allow=allow
+        ),
         **client_kwargs,
     )
+
+
+MAX_REDIRECTS = 5
+
+
+def open_stream(
+    url: str,
+    *,
+    what: str = "connection",
+    allow: Allowlist | None = None,
+    timeout: float = 60.0,
+    max_redirects: int = MAX_REDIRECTS,
+) -> Any:
+    """A readable binary stream of ``GET url``; redirects followed up to ``max_redirects``
+    hops, each hop's target checked and pinned again. Raises :class:`EgressRefused` for a
+    refused hop, ``OSError`` for an HTTP error status."""
+    from urllib.parse import urljoin
+
+    client = http_client(what=what, allow=allow, timeout=timeout)
+    current = url
+    try:
+        for _hop in range(max_redirects + 1):
+            request = client.build_request("GET", current)
+            response = client.send(request, stream=True)
+            if response.is_redirect:
+                location = response.headers.get("location", "")
+                response.close()
+                current = urljoin(current, location)
+                continue
+            if response.status_code >= 400:
+                response.close()
+                raise OSError(f"GET {current} failed with HTTP {response.status_code}")
+            return _ResponseStream(client, response)
+    except BaseException:
+        client.close()
+        raise
+    client.close()
+    raise EgressRefused(
+        f"egress: {what} {url!r} redirected more than {max_redirects} times; refused",
+        target=url,
+    )
+
+
+class _ResponseStream:
+    """A file-like reader over a streamed httpx response (closes the client with it)."""
+
+    def __init__(self, client: Any, response: Any) -> None:
+        self._client = client
+        self._response = response
+        self._chunks = response.iter_bytes()
+        self._buf = b""
+        self.closed = False
+
+    mode = "rb"
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            try:
+                self._buf += next(self._chunks)
+            except StopIteration:
+                break
+        if n < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def readline(self, limit: int = -1) -> bytes:
+        while b"\n" not in self._buf:
+            try:
+                self._buf += next(self._chunks)
+            except StopIteration:
+                break
+        i = self._buf.find(b"\n")
+        end = len(self._buf) if i < 0 else i + 1
+        if limit >= 0:
+            end = min(end, limit)
+        out, self._buf = self._buf[:end], self._buf[end:]
+        return out
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._response.close()
+            self._client.close()
+
+    def __enter__(self) -> _ResponseStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 # -- database hosts ---------------------------------------------------------------------
@@ -380,6 +504,7 @@ def check_database_url(url: str, *, what: str = "database") -> list[IPAddress]:
 __all__ = [
     "ALLOW_ENV",
     "RULE",
+    "Allowlist",
     "EgressRefused",
     "PinnedTransport",
     "Target",
@@ -389,6 +514,7 @@ __all__ = [
     "check_url",
     "http_client",
     "is_public",
+    "open_stream",
     "pinned_transport",
     "resolve",
 ]

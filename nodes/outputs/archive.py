@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow.fs as pafs
 from pydantic import Field
 
+from engine import roots
 from engine.context import BuildContext
 from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, register
@@ -63,9 +64,12 @@ class ArchiveSink:
     def __init__(self, ctx: BuildContext, config: ArchiveConfig) -> None:
         self.ctx = ctx
         self.config = config
-        self.uri = ctx.resolve_path(config.uri)
+        self.uri = roots.for_node(
+            ctx, ctx.resolve_path(config.uri), storage=config.storage, what="output"
+        )
         self.opts = StorageOptions.from_config(config.storage)
         self.fs, self.path = filesystem(self.uri, self.opts)
+        self._refuse_foreign()
         if config.partitionBy and config.format != "parquet":
             raise NodeConfigError(ctx.node_id, "partitionBy is supported for parquet only")
 
@@ -219,8 +223,36 @@ class ArchiveSink:
         with self.fs.open_output_stream(path) as f:
             f.write(json.dumps(doc, indent=2).encode())
 
+    def _refuse_foreign(self) -> None:
+        """Fail unless the target is absent, empty or a folder this sink committed
+        (it holds our ``_manifest.json``): an output never deletes what it did not write."""
+        root = self.path.rstrip("/")
+        info = self.fs.get_file_info(root)
+        if info.type == pafs.FileType.NotFound:
+            return
+        if info.type == pafs.FileType.Directory:
+            sel = pafs.FileSelector(root, recursive=False, allow_not_found=True)
+            entries = [i.base_name for i in self.fs.get_file_info(sel)]
+            if not entries:
+                return
+            if MANIFEST in entries:
+                try:
+                    with self.fs.open_input_stream(f"{root}/{MANIFEST}") as f:
+                        doc = json.loads(f.read())
+                    if isinstance(doc, dict) and "executionId" in doc and "files" in doc:
+                        return
+                except (OSError, ValueError):
+                    pass
+        raise NodeError(
+            self.ctx.node_id,
+            f"output-ownership: {self.uri!r} exists and was not written by output/archive "
+            f"(no {MANIFEST} of ours); an output never replaces or deletes data it did not "
+            "write: choose a new location or remove it yourself",
+        )
+
     def _commit_local(self, staging: str) -> None:
         target = self.path.rstrip("/")
+        self._refuse_foreign()
         parent, name = os.path.split(target)
         old = os.path.join(parent, f".{name}.old-{self.ctx.execution_id}")
         if os.path.exists(target):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine import roots
 from engine.catalog import Catalog
 from engine.context import BuildContext
 from engine.errors import NodeConfigError, NodeError
@@ -128,6 +129,7 @@ class EnvironmentSink:
         self.ctx = ctx
         self.config = config
         self.env = load_environment(ctx.catalog, config.environmentId)
+        roots.for_node(ctx, self.env.uri, what=f"environment '{config.environmentId}'")
         self.strategy: Strategy = config.deploymentStrategy or self.env.defaultStrategy
         self.gates = gate_lib.resolve_gates(config.qualityGates, ctx.catalog, node_id=ctx.node_id)
 

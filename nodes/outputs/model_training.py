@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine import roots
 from engine.context import BuildContext
 from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, ResourceRef, register
@@ -235,6 +236,7 @@ class ModelTrainingSink:
             self.target, self.retention = env.uri, env.retention
         else:
             self.target = ctx.resolve_path(config.location or "")
+        self.target = roots.for_node(ctx, self.target, what="model location")
 
     def _columns(self, ds: Dataset) -> tuple[list[str], list[str]]:
         cfg = self.config

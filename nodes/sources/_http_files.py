@@ -19,17 +19,28 @@ import pyarrow.parquet as pq
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
+from engine import egress
+
 BLOCK_BYTES = 16 * 1024 * 1024
 
 
-def _open(uri: str):
+def _open(uri: str, allow: egress.Allowlist | None = None):
+    """The file as a stream; http(s) through the egress guard (every redirect hop is
+    checked and pinned again), decompressed by extension."""
+    from smart_open.compression import compression_wrapper
+
+    if uri.split(":", 1)[0].lower() in ("http", "https"):
+        raw = egress.open_stream(uri, what="file source", allow=allow)
+        return compression_wrapper(raw, "rb", filename=uri.split("?", 1)[0])
     import smart_open
 
     return smart_open.open(uri, "rb", compression="infer_from_extension")
 
 
-def _read_csv(uri: str, delimiter: str | None) -> Iterator[pa.Table]:
-    with _open(uri) as f:
+def _read_csv(
+    uri: str, delimiter: str | None, allow: egress.Allowlist | None = None
+) -> Iterator[pa.Table]:
+    with _open(uri, allow) as f:
         parse = pacsv.ParseOptions(delimiter=delimiter) if delimiter else None
         reader = pacsv.open_csv(
             f, read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES), parse_options=parse
@@ -38,8 +49,8 @@ def _read_csv(uri: str, delimiter: str | None) -> Iterator[pa.Table]:
             yield pa.Table.from_batches([batch])
 
 
-def _read_jsonl(uri: str) -> Iterator[pa.Table]:
-    with _open(uri) as f:
+def _read_jsonl(uri: str, allow: egress.Allowlist | None = None) -> Iterator[pa.Table]:
+    with _open(uri, allow) as f:
         while True:
             chunk = f.read(BLOCK_BYTES)
             if not chunk:
@@ -50,9 +61,9 @@ def _read_jsonl(uri: str) -> Iterator[pa.Table]:
                 yield pajson.read_json(io.BytesIO(data))
 
 
-def _read_parquet(uri: str) -> Iterator[pa.Table]:
+def _read_parquet(uri: str, allow: egress.Allowlist | None = None) -> Iterator[pa.Table]:
     with tempfile.TemporaryFile() as tmp:
-        with _open(uri) as f:
+        with _open(uri, allow) as f:
             while buf := f.read(BLOCK_BYTES):
                 tmp.write(buf)
         tmp.seek(0)
@@ -64,8 +75,17 @@ def _read_parquet(uri: str) -> Iterator[pa.Table]:
 class HttpFileDatasource(Datasource):
     """Files read through smart-open, one read task per file."""
 
-    def __init__(self, uris: list[str], fmt: str, *, delimiter: str | None = None) -> None:
+    def __init__(
+        self,
+        uris: list[str],
+        fmt: str,
+        *,
+        delimiter: str | None = None,
+        allow: egress.Allowlist | None = None,
+    ) -> None:
         super().__init__()
+        # the operator's egress allow-list as the driver saw it (workers may lack the env)
+        self.allow = allow if allow is not None else egress.allowlist()
         self.uris = uris
         self.fmt = fmt
         self.delimiter = delimiter
@@ -75,16 +95,16 @@ class HttpFileDatasource(Datasource):
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit=None, data_context=None):
         tasks = []
-        fmt, delim = self.fmt, self.delimiter
+        fmt, delim, allow = self.fmt, self.delimiter, self.allow
         for uri in self.uris:
 
             def read(uri: str = uri) -> Iterator[pa.Table]:
                 if fmt == "csv":
-                    yield from _read_csv(uri, delim)
+                    yield from _read_csv(uri, delim, allow)
                 elif fmt == "jsonl":
-                    yield from _read_jsonl(uri)
+                    yield from _read_jsonl(uri, allow)
                 else:
-                    yield from _read_parquet(uri)
+                    yield from _read_parquet(uri, allow)
 
             meta = BlockMetadata(
                 num_rows=None, size_bytes=None, input_files=(uri,), exec_stats=None

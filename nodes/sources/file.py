@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import pyarrow as pa
 from pydantic import Field, model_validator
 
+from engine import roots
 from engine.context import BuildContext
 from engine.errors import NodeConfigError
 from engine.registry import NodeConfig, ResourceRef, register
@@ -86,6 +87,7 @@ def resolve_location(ctx: BuildContext, config: FileSourceConfig) -> dict[str, A
     if "://" not in uri and not uri.startswith("/"):
         base = getattr(ctx.catalog, "base_dir", None) if res else None
         uri = str((base / uri).resolve()) if base else ctx.resolve_path(uri)
+    uri = roots.for_node(ctx, uri, storage=res.get("storage"), what="input", scan_links=True)
     fmt = config.format or res.get("format") or infer_format(uri)
     if fmt is None:
         raise NodeConfigError(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import egress, roots
 from engine.errors import NodeConfigError, NodeError
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class ConnectionInfo:
     url: str
     password: Secret | None = field(default=None, repr=False)
     display_url: str = ""
+    # the operator's egress allow-list as the driver saw it (workers may lack the env)
+    allow: Any = field(default=None, repr=False)
 
     @property
     def dialect(self) -> str:
@@ -75,7 +78,18 @@ class ConnectionInfo:
             # Every transaction of the session is read-only: the source can never write.
             connect_args["options"] = "-c default_transaction_read_only=on"
             connect_args.setdefault("connect_timeout", 10)
-        return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+            # Connect to the address the egress guard checked (no DNS rebinding).
+            if url.host:
+                ips = egress.check_host(
+                    url.host, int(url.port or 5432), what="database", allow=self.allow
+                )
+                connect_args["hostaddr"] = str(ips[0])
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+        if url.get_backend_name() == "sqlite":
+            from sqlalchemy import event
+
+            event.listen(engine, "connect", _deny_attach)
+        return engine
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -158,15 +172,72 @@ def connection_info(
     ref = resource.get("password")
     if ref is not None:
         password = Secret(resolve_secret(ref, what=f"password of data source '{rid}'"))
-    if url.get_backend_name() == "sqlite":
-        url = _read_only_sqlite(url, base_dir)
+    try:
+        if url.get_backend_name() == "sqlite":
+            url = _read_only_sqlite(url, base_dir)
+            _check_sqlite_path(url, rid, base_dir)
+        else:
+            egress.check_database_url(raw, what=f"data source '{rid}' database")
+            _refuse_metadata_store(url, rid)
+    except (egress.EgressRefused, roots.OutsideDataRoots) as exc:
+        raise NodeConfigError(node_id, str(exc)) from None
     raw = make_url(raw).render_as_string(hide_password=True)
     return ConnectionInfo(
         node_id=node_id,
         url=url.render_as_string(hide_password=False),
         password=password,
         display_url=raw,
+        allow=egress.allowlist(),
     )
+
+
+def _deny_attach(dbapi_conn: Any, _record: Any) -> None:
+    """SQLite sources cannot ATTACH other files (which could create or read any file)."""
+    import sqlite3
+
+    def authorize(action: int, *_args: Any) -> int:
+        if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    dbapi_conn.set_authorizer(authorize)
+
+
+def _check_sqlite_path(url: Any, rid: Any, base_dir: Path | None) -> None:
+    """The SQLite file must be inside the data roots and never the metadata store."""
+    database = url.database or ""
+    if not database or database == ":memory:":
+        return
+    path = database[len("file:") :] if database.startswith("file:") else database
+    path = path.split("?", 1)[0]
+    roots.check(path, base_dir=base_dir, what=f"data source '{rid}' database file")
+
+
+def _refuse_metadata_store(url: Any, rid: Any) -> None:
+    """A network database source may not be the product's own metadata database."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    meta = os.environ.get("PIPELINE_BUILDER_DB_URL")
+    if not meta or meta.startswith("sqlite"):
+        return
+    try:
+        m = make_url(meta)
+    except Exception:
+        return
+    same = (
+        (m.host or "").lower() == (url.host or "").lower()
+        and int(m.port or 5432) == int(url.port or 5432)
+        and (m.database or "") == (url.database or "")
+    )
+    if same:
+        raise roots.OutsideDataRoots(
+            f"{roots.PROTECTED_RULE}: data source '{rid}' points at the product's metadata "
+            "database, which is never a data source",
+            location=str(url.host),
+            rule=roots.PROTECTED_RULE,
+        )
 
 
 def _read_only_sqlite(url: Any, base_dir: Path | None) -> Any:
