@@ -1,35 +1,28 @@
-"""``privacy/detection``: find which columns hold personal data, and how much.
+"""``privacy/detection``: find personal data in every cell of every column, while streaming.
 
-How it works (and how the redaction node learns the result):
+Fail closed. Nothing is decided from a sample and no data is read while the graph is
+built: the build resolves the pattern library, the recognizers and the NER model into a
+picklable scanner spec and writes a report of *what will be looked for*. At run time,
+every batch (``map_batches``, ``batch_format="pyarrow"``) is scanned cell by cell
+(:mod:`nodes.privacy.batch`): free text, short strings, and integer/decimal/other typed
+columns as their text. Findings become metrics: ``privacy.<ENTITY>`` counters,
+``privacy.rows``/``privacy.cellsScanned`` and a mergeable ``privacyFindings`` state (per
+column and entity counts, unscannable columns), reported with the run's results.
 
-1. At build time, on the driver, a sample (``sampleRows``, default 1,000) of the input
-   is classified per column (:mod:`nodes.privacy.classify`): *structured* columns get
-   one entity type and a confidence, *text* columns are marked for cell-by-cell scans.
-2. The classification is stored as a :class:`DetectionResult` in a per-process registry
-   keyed by ``(execution_id, node_id)`` (the compiler builds nodes in topological order
-   in one driver process), reported as facts (``columns``, ``findings``,
-   ``privacyReport``) and written to ``<artifact_dir>/privacy-report.json``.
-   A downstream ``privacy/redaction`` node finds its upstream detection node in
-   ``ctx.spec`` and reads the result with :func:`result_for`; if it is absent (another
-   process) it re-derives it from its own input with the same config.
-3. At run time the node passes rows through unchanged and counts findings per column
-   and entity (vectorized: structured columns count non-null cells, text columns use
-   the RE2 fast path) into ``ctx.metrics`` counters and a ``privacyFindings`` state.
+When every consumer of this node is a ``privacy/redaction`` that uses it, the redaction
+does the one scan (it must examine every cell it writes anyway) and reports the findings
+under this node's id; this node then passes its input through. Otherwise this node scans
+and counts itself, in an actor pool (one scanner and NER model per actor).
 
-No value ever reaches a report, metric or log: only column names, entity types,
-counts and scores.
+No value ever reaches a report, metric or log: only column names, entity types and counts.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field
 
 from engine.context import BuildContext
@@ -37,10 +30,10 @@ from engine.errors import NodeConfigError
 from engine.registry import NodeConfig, ResourceRef, register
 from engine.spec.models import NodeSpec, PipelineSpec
 from nodes.privacy import patterns as _patterns  # noqa: F401  (registers built-ins)
-from nodes.privacy.classify import ColumnClass, classify_table
+from nodes.privacy.batch import ScanActor
 from nodes.privacy.frameworks import get_framework
-from nodes.privacy.library import check_library, resolve_library, scanner_for, scanner_spec
-from nodes.privacy.report import FindingsState, summarize, write_report
+from nodes.privacy.library import check_library, resolve_library, scanner_spec
+from nodes.privacy.report import write_report
 
 if TYPE_CHECKING:
     from ray.data import Dataset
@@ -49,6 +42,7 @@ log = logging.getLogger(__name__)
 
 FrameworkName = Literal["HIPAA", "GDPR", "PCI-DSS", "CCPA"]
 PASS_THROUGH_TYPES = {"privacy/redaction", "privacy/synthetic"}
+REDACTION = "privacy/redaction"
 
 
 class DetectionConfig(NodeConfig):
@@ -59,58 +53,23 @@ class DetectionConfig(NodeConfig):
     contextualAnalysis: bool = True
     complianceFramework: FrameworkName | None = None
     entities: list[str] | None = Field(None, description="Only these entity types.")
-    columns: list[str] | None = Field(None, description="Only these columns (default all).")
-    sampleRows: int = Field(1000, ge=10, le=1_000_000)
+    columns: list[str] | None = Field(
+        None,
+        description="Only these columns (default all). Ignored under a compliance framework, "
+        "which scans every column.",
+    )
     nerModel: str | None = Field(
         "en_core_web_sm", description="Installed spaCy model for PERSON/LOCATION; null = off."
     )
+    workers: int | None = Field(
+        None, ge=1, description="Scanner actors (default: up to the cluster's CPUs)."
+    )
 
 
-@dataclass
-class DetectionResult:
-    """What a detection node decided at build time (no values)."""
-
-    node_id: str
-    scanner: dict[str, Any]
-    columns: dict[str, ColumnClass]
-    framework: str | None
-    library: str
-    hints: list[dict[str, Any]]
-    warnings: list[str]
-
-    def affected(self) -> dict[str, ColumnClass]:
-        return {k: c for k, c in self.columns.items() if c.mode != "none"}
-
-
-_RESULTS: dict[tuple[str, str], DetectionResult] = {}
-_RESULTS_LOCK = threading.Lock()
-_RESULTS_LIMIT = 256
-
-
-def remember(execution_id: str, result: DetectionResult) -> None:
-    with _RESULTS_LOCK:
-        if len(_RESULTS) >= _RESULTS_LIMIT:  # old executions: forget the oldest
-            _RESULTS.pop(next(iter(_RESULTS)))
-        _RESULTS[(execution_id, result.node_id)] = result
-
-
-def result_for(execution_id: str, node_id: str) -> DetectionResult | None:
-    """The detection result of node ``node_id`` in this execution, if built here."""
-    return _RESULTS.get((execution_id, node_id))
-
-
-def sample_table(ds: Dataset, rows: int) -> pa.Table | None:
-    """Up to ``rows`` rows of ``ds`` as one Arrow table (streams only what it needs)."""
-    parts = [b for b in ds.limit(rows).iter_batches(batch_format="pyarrow", batch_size=rows)]
-    if not parts:
-        return None
-    return pa.concat_tables(parts, promote_options="permissive")
-
-
-def detect(
-    *, ds: Dataset, config: DetectionConfig, catalog_get: Any, node_id: str
-) -> DetectionResult:
-    """Resolve the library, build the scanner and classify a sample of ``ds``."""
+def scanner_setup(
+    config: DetectionConfig, catalog_get: Any, node_id: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The picklable scanner spec of a detection config, and warnings (no data read)."""
     try:
         lib = resolve_library(catalog_get, config.patternLibraryId)
     except ValueError as exc:
@@ -128,65 +87,64 @@ def detect(
         ner_model=config.nerModel,
     )
     notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        scanner = scanner_for(spec)
-    for w in caught:
-        notes.append(str(w.message))
-        log.warning("node '%s': %s", node_id, w.message)
-    if spec["ner_model"] and scanner.ner is None:
-        spec = {**spec, "ner_model": None}  # workers need not retry a missing model
-    hints = [h for h in lib["columnHints"] if not config.entities or h["entity"] in config.entities]
-    sample = sample_table(ds, config.sampleRows)
-    classes: dict[str, ColumnClass] = {}
-    if sample is not None:
-        if config.columns:
-            missing = [c for c in config.columns if c not in sample.column_names]
-            if missing:
-                raise NodeConfigError(
-                    node_id,
-                    f"columns {missing} not in the input; available: {sample.column_names}",
-                )
-            sample = sample.select(config.columns)
-        classes = classify_table(
-            sample,
-            scanner,
-            hints,
-            contextual=config.contextualAnalysis,
-            threshold=config.confidenceThreshold,
-        )
-    return DetectionResult(
-        node_id=node_id,
-        scanner=spec,
-        columns=classes,
-        framework=config.complianceFramework,
-        library=config.patternLibraryId,
-        hints=hints,
-        warnings=notes,
-    )
+    if spec["ner_model"]:
+        from nodes.privacy.presidio_bridge import installed_model_name, load_spacy
+
+        if installed_model_name(spec["ner_model"]) is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                load_spacy(spec["ner_model"])
+            notes += [str(w.message) for w in caught]
+            for n in notes:
+                log.warning("node '%s': %s", node_id, n)
+            spec = {**spec, "ner_model": None}  # workers need not retry a missing model
+    return spec, notes
 
 
-def count_findings(
-    batch: pa.Table, scanner_desc: dict[str, Any], columns: dict[str, ColumnClass]
-) -> FindingsState:
-    """Per column/entity counts in one batch (structured: non-null cells)."""
-    state = FindingsState(rows=batch.num_rows)
-    scanner = scanner_for(scanner_desc)
-    for name, c in columns.items():
-        if name not in batch.column_names or c.mode == "none":
-            continue
-        arr = batch.column(name)
-        if c.mode == "structured" and c.entity:
-            state.add(name, c.entity, len(arr) - arr.null_count)
-            continue
-        indices, _values, findings = scanner.scan_array(arr, name)
-        vc = pc.value_counts(indices.drop_null())
-        for idx, n in zip(
-            vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True
-        ):
-            for f in findings[idx]:
-                state.add(name, f.entity, n)
-    return state
+def scanned_entities(spec: dict[str, Any]) -> list[str]:
+    """Every entity type a scanner spec can report."""
+    from nodes.privacy.recognizers import RECOGNIZERS
+
+    ents = {p["entity"] for p in spec["patterns"]} | set(spec["deny"])
+    ents |= {e for r in spec.get("recognizers", []) for e in RECOGNIZERS[r].entities}
+    ents |= {h["entity"] for h in spec.get("hints", [])}
+    if spec.get("ner_model"):
+        ents |= set(spec.get("ner_entities", []))
+    return sorted(ents)
+
+
+def actor_options(ctx: BuildContext, workers: int | None) -> dict[str, Any]:
+    """``map_batches`` options for a scanner actor pool sized to the cluster."""
+    import ray.data
+
+    opts = ctx.map_options(batch_format="pyarrow")
+    size = opts.pop("concurrency", None) or workers
+    if size:
+        opts["compute"] = ray.data.ActorPoolStrategy(size=int(size))
+    else:
+        try:
+            import ray
+
+            cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
+        except Exception:
+            cpus = 1
+        opts["compute"] = ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, cpus))
+    return opts
+
+
+def redaction_consumers(spec: PipelineSpec, node_id: str) -> bool:
+    """True when every consumer of ``node_id`` is a redaction that uses this detection."""
+    consumers = list(spec.consumers(node_id))
+    if not consumers:
+        return False
+    for cid in consumers:
+        c = spec.node(cid)
+        if c.type_key != REDACTION:
+            return False
+        ref = c.config.get("detectionNodeId")
+        if ref and ref != node_id:
+            return False
+    return True
 
 
 def _framework_checks(*, spec: PipelineSpec, node: NodeSpec, config: DetectionConfig) -> list[str]:
@@ -217,35 +175,26 @@ def _framework_checks(*, spec: PipelineSpec, node: NodeSpec, config: DetectionCo
 @register(
     "privacy",
     "detection",
+    privacy_role="detect",
+    lineage_name="pii_detection",
     config=DetectionConfig,
     checks=(_framework_checks,),
-    description="Find personal data per column (patterns + validators + NER); rows unchanged.",
+    description="Find personal data in every cell (patterns, validators, recognizers, NER); "
+    "rows unchanged, findings as run metrics.",
 )
 def build(*, ctx: BuildContext, inputs: list[Dataset], config: DetectionConfig) -> Dataset:
-    """Classify columns from a sample, report findings, count them while streaming."""
-    if config.complianceFramework:
-        get_framework(config.complianceFramework)
-    result = detect(
-        ds=ctx.preview_input(inputs),
-        config=config,
-        catalog_get=ctx.catalog.get,
-        node_id=ctx.node_id,
-    )
-    remember(ctx.execution_id, result)
-    summary = summarize(result.columns)
+    """Plan the scan (no data read); scan and count every batch at run time."""
     framework = get_framework(config.complianceFramework)
+    spec, notes = scanner_setup(config, ctx.catalog.get, ctx.node_id)
+    entities = scanned_entities(spec)
+    deferred = redaction_consumers(ctx.spec, ctx.node_id)
     required = []
     if framework:
-        for col, c in result.affected().items():
-            for ent in c.entities or ({c.entity: 1} if c.entity else {}):
-                if framework.treatment(ent) is not None:
-                    required.append(
-                        {
-                            "column": col,
-                            "entity": ent,
-                            "identifier": framework.identifiers.get(ent, ent),
-                        }
-                    )
+        required = [
+            {"entity": e, "identifier": framework.identifiers.get(e, e)}
+            for e in entities
+            if framework.treatment(e) is not None
+        ]
     body = {
         "node": ctx.node_id,
         "executionId": ctx.execution_id,
@@ -254,37 +203,33 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: DetectionConfig) 
         "confidenceThreshold": config.confidenceThreshold,
         "contextualAnalysis": config.contextualAnalysis,
         "complianceFramework": config.complianceFramework,
-        "ner": result.scanner.get("ner_model"),
-        "warnings": result.warnings,
+        "ner": spec.get("ner_model"),
+        "recognizers": spec.get("recognizers", []),
+        "entities": entities,
+        "scope": "every cell of every column, every batch",
+        "scannedBy": "downstream privacy/redaction" if deferred else ctx.node_id,
+        "findings": "run metrics: privacyFindings state and privacy.* counters of this node",
+        "warnings": notes,
         "requiredTreatment": required,
-        **summary,
     }
     path = write_report(ctx.artifact_dir() / "privacy-report.json", body)
     ctx.report("privacyReport", str(path))
-    ctx.report("findings", summary)
-    ctx.report("columns", {k: c.to_dict() for k, c in result.columns.items()})
-    if result.warnings:
-        ctx.report("warnings", result.warnings)
-
-    scanner_desc, columns, node_id, metrics = (
-        result.scanner,
-        result.affected(),
-        ctx.node_id,
-        ctx.metrics,
-    )
-
-    def count(batch: pa.Table) -> pa.Table:
-        state = count_findings(batch, scanner_desc, columns)
-        metrics.merge_state(node_id, "privacyFindings", state)
-        counters = {"privacy.rows": float(batch.num_rows)}
-        for ents in state.counts.values():
-            for ent, n in ents.items():
-                counters[f"privacy.{ent}"] = counters.get(f"privacy.{ent}", 0.0) + n
-        metrics.add(node_id, counters)
-        return batch
-
-    if not columns:
+    ctx.report("entities", entities)
+    ctx.report("scannedBy", body["scannedBy"])
+    if notes:
+        ctx.report("warnings", notes)
+    if deferred:
         return inputs[0]
+    columns = None if framework else config.columns
     return inputs[0].map_batches(
-        count, **ctx.map_options(batch_format="pyarrow", zero_copy_batch=True)
+        ScanActor,
+        fn_constructor_kwargs={
+            "spec": spec,
+            "node_id": ctx.node_id,
+            "metrics": ctx.metrics,
+            "mode": "count",
+            "columns": columns,
+        },
+        zero_copy_batch=True,
+        **actor_options(ctx, config.workers),
     )

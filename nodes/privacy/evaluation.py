@@ -1,4 +1,7 @@
-"""A labeled evaluation set (Faker, fixed seed) and per-entity precision/recall.
+"""A labeled evaluation set (Faker en_US, fixed seed) and per-entity precision/recall.
+
+The detector uses no Faker data (no name lists), so drawing the set from Faker does not
+feed the thing under test.
 
 Used by the test suite and ``benchmarks/privacy_throughput.py`` to measure this
 engine and Presidio on exactly the same cells. The table mixes structured columns
@@ -235,24 +238,22 @@ def score(
 
 
 def predict_engine(
-    table: Any, scanner: Any, hints: list[dict[str, Any]], *, threshold: float = 0.5
+    table: Any, scanner: Any, hints: list[dict[str, Any]] | None = None, *, threshold: float = 0.5
 ) -> list[tuple[int, str, str, int, int]]:
-    """This engine's predictions: classify columns, then whole cells or text spans."""
-    from nodes.privacy.classify import classify_table
+    """This engine's predictions: every cell of every column scanned (as the nodes do).
 
-    classes = classify_table(table, scanner, hints, threshold=threshold)
+    ``hints`` and ``threshold`` are part of the scanner itself; the arguments remain for
+    callers that pass them.
+    """
+    del hints, threshold
+    from nodes.privacy.batch import scan_batch
+
+    scanned, _unscanned = scan_batch(table, scanner)
     out: list[tuple[int, str, str, int, int]] = []
-    for col, c in classes.items():
-        values = table.column(col).to_pylist()
-        if c.mode == "structured" and c.entity:
-            out += [
-                (r, col, c.entity, 0, len(str(v))) for r, v in enumerate(values) if v is not None
-            ]
-        elif c.mode == "text":
-            idx, _vals, found = scanner.scan_array(table.column(col), col)
-            for r, i in enumerate(idx.to_pylist()):
-                if i is not None:
-                    out += [(r, col, f.entity, f.start, f.end) for f in found[i]]
+    for col, sc in scanned.items():
+        for r, i in enumerate(sc.indices.to_pylist()):
+            if i is not None:
+                out += [(r, col, f.entity, f.start, f.end) for f in sc.findings[i]]
     return out
 
 

@@ -45,6 +45,7 @@ def resolve_library(
         "allowList": [],
         "ner": False,
         "entities": None,
+        "recognizers": [],
     }
     for parent in lib.get("extends", []) or []:
         _merge(merged, resolve_library(get, parent, (*_seen, library_id)))
@@ -64,13 +65,21 @@ def _merge(into: dict[str, Any], lib: dict[str, Any]) -> None:
         into["denyList"][ent] += list(words)
     into["allowList"] += list(lib.get("allowList", []) or [])
     into["ner"] = bool(lib.get("ner", into["ner"]))
+    if lib.get("recognizers") is not None:
+        into["recognizers"] = list(lib["recognizers"])
     if lib.get("entities"):
         into["entities"] = list(lib["entities"])
 
 
 def check_library(lib: dict[str, Any]) -> list[str]:
     """Problems of a resolved library (bad regexes, unknown validators...)."""
-    problems = []
+    from nodes.privacy.recognizers import RECOGNIZERS
+
+    problems = [
+        f"unknown recognizer {r!r}; known: {', '.join(sorted(RECOGNIZERS))}"
+        for r in lib.get("recognizers", [])
+        if r not in RECOGNIZERS
+    ]
     for i, p in enumerate(lib["patterns"]):
         try:
             compile_pattern(p, where=f"patterns[{i}] ({p.get('name', '?')})")
@@ -94,8 +103,18 @@ def scanner_spec(
         for p in lib["patterns"]
         if p.get("enabled", True) and (not wanted or p["entity"] in wanted)
     ]
+    from nodes.privacy.recognizers import RECOGNIZERS
+
+    recognizers = [
+        r
+        for r in lib.get("recognizers", [])
+        if r in RECOGNIZERS and (not wanted or set(RECOGNIZERS[r].entities) & set(wanted))
+    ]
+    hints = [h for h in lib.get("columnHints", []) if not wanted or h["entity"] in wanted]
     spec = {
         "patterns": patterns,
+        "recognizers": recognizers,
+        "hints": hints if contextual else [],
         "threshold": threshold,
         "contextual": contextual,
         "deny": {k: v for k, v in lib["denyList"].items() if not wanted or k in wanted},
@@ -120,8 +139,13 @@ def scanner_for(spec: dict[str, Any]) -> Scanner:
                 from nodes.privacy.presidio_bridge import spacy_ner
 
                 ner = spacy_ner(spec["ner_model"], tuple(spec["ner_entities"]))
+            from nodes.privacy.recognizers import RECOGNIZERS
+            from nodes.privacy.scan import compile_hint
+
             found = Scanner(
                 patterns=[compile_pattern(p) for p in spec["patterns"]],
+                recognizers=[RECOGNIZERS[r] for r in spec.get("recognizers", [])],
+                hints=[compile_hint(h) for h in spec.get("hints", [])],
                 threshold=spec["threshold"],
                 contextual=spec["contextual"],
                 deny=spec["deny"],

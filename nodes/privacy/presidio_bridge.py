@@ -15,7 +15,10 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nodes.privacy.scan import Finding
+from nodes.privacy.names import name_sentences, name_shaped
+from nodes.privacy.scan_types import Finding
+
+__all__ = ["name_sentences", "spacy_ner"]
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,13 @@ def load_spacy(model: str) -> Any | None:
     import spacy
 
     nlp = spacy.load(name)
-    keep = {"tok2vec", "ner", "transformer"}
+    # The small English models' NER has its own embedding layer: the shared tok2vec,
+    # tagger, parser and lemmatizer are not needed for entities.
+    ner = nlp.get_pipe("ner") if "ner" in nlp.pipe_names else None
+    listens = ner is not None and any(
+        getattr(layer, "name", "").startswith("tok2vec-listener") for layer in ner.model.walk()
+    )
+    keep = {"ner", "transformer"} | ({"tok2vec"} if listens else set())
     nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
     return nlp
 
@@ -94,12 +103,25 @@ def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[
         todo = sorted({s for ps in pieces for _off, s in ps if s not in memo})
         nlp = load_spacy(model) if todo else None
         for sent, doc in zip(todo, nlp.pipe(todo, batch_size=256) if nlp else (), strict=True):
-            memo[sent] = [
-                (e.start_char, e.end_char, _LABELS[e.label_])
-                for e in doc.ents
-                if _LABELS.get(e.label_) in wanted
-            ]
+            found = []
+            for e in doc.ents:
+                label = _LABELS.get(e.label_)
+                if e.label_ in ("ORG", "NORP") and name_shaped(e.text):
+                    label = "PERSON"  # the small models often call a person an ORG
+                if label not in wanted or (e.text.isupper() and len(e.text) <= 5):
+                    continue
+                found.append(_strip_title(sent, e.start_char, e.end_char, label))
+            memo[sent] = found
         return [_from_memo(ps) for ps in pieces]
+
+    def _strip_title(sent: str, start: int, end: int, label: str) -> tuple[int, int, str]:
+        # "Dr. Ana Lima" -> "Ana Lima": the honorific is not part of the name
+        m = _TITLE.match(sent, start, end)
+        if m and m.end() < end:
+            start = m.end()
+        while end > start and sent[end - 1] in ".,;:'\")":
+            end -= 1
+        return start, end, label
 
     def _from_memo(ps: list[tuple[int, str]]) -> list[Finding]:
         return [
@@ -111,48 +133,7 @@ def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[
     return run
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
-_TITLE_START = re.compile(r"(?:^|(?<=[\s\"'(\[{]))[A-Z][a-z]")
-
-
-def name_sentences(text: str, known: Sequence[Finding] = ()) -> list[tuple[int, str]]:
-    """Sentences of ``text`` that may hold a name, with their offsets.
-
-    spaCy's English models tag PERSON/LOCATION on title-case tokens. A sentence is
-    sent to NER when a title-case token appears after its first word (which covers
-    "Karen Holt visited..."), or when it is a single title-case word. Tokens inside
-    ``known`` findings (dates, gazetteer names...) do not count: exact recognizers
-    already explain them. Sentences made only of lower-case words, codes, numbers and
-    explained tokens skip NER, which is most of its cost.
-    """
-    titles = [m.start() for m in _TITLE_START.finditer(text)]
-    if not titles:
-        return []
-    if known:
-        covered = bytearray(len(text) + 1)
-        for f in known:
-            covered[f.start : f.end] = b"\x01" * (f.end - f.start)
-        titles = [p for p in titles if not covered[p]]
-        if not titles:
-            return []
-    out = []
-    start = 0
-    k = 0
-    for m in [*_SENTENCE_END.finditer(text), None]:
-        end = m.start() if m else len(text)
-        first_end = text.find(" ", start, end)
-        first_end = end if first_end < 0 else first_end
-        hit = False
-        while k < len(titles) and titles[k] < end:
-            if titles[k] >= first_end or first_end == end:
-                hit = True
-            k += 1
-        if hit:
-            out.append((start, text[start:end]))
-        if m:
-            start = m.end()
-    return out
-
+_TITLE = re.compile(r"(?i:dr|mr|mrs|ms|miss|mx|prof|herr|frau|mme|mlle|pt)\.?\s+")
 
 PRESIDIO_ENTITY_MAP = {  # this engine's entity names that Presidio also knows
     "EMAIL_ADDRESS": "EMAIL_ADDRESS",
@@ -168,6 +149,12 @@ PRESIDIO_ENTITY_MAP = {  # this engine's entity names that Presidio also knows
     "NPI": "US_NPI",
     "ABA_ROUTING_NUMBER": "ABA_ROUTING_NUMBER",
     "US_BANK_NUMBER": "US_BANK_NUMBER",
+    "US_ITIN": "US_ITIN",
+    "US_PASSPORT": "US_PASSPORT",
+    "US_DRIVER_LICENSE": "US_DRIVER_LICENSE",
+    "UK_NHS": "UK_NHS",
+    "CRYPTO": "CRYPTO",
+    "DEA_NUMBER": "MEDICAL_LICENSE",
 }
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nodes.privacy.classify import ColumnClass
 
 
 @dataclass
@@ -21,6 +19,7 @@ class FindingsState:
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     rows: int = 0
+    unscanned: dict[str, int] = field(default_factory=dict)  # column -> rows not scanned
 
     def add(self, column: str, entity: str, n: int) -> None:
         if n:
@@ -28,39 +27,30 @@ class FindingsState:
             col[entity] = col.get(entity, 0) + int(n)
 
     def merge(self, other: FindingsState) -> FindingsState:
-        out = FindingsState({k: dict(v) for k, v in self.counts.items()}, self.rows + other.rows)
+        out = FindingsState(
+            {k: dict(v) for k, v in self.counts.items()},
+            self.rows + other.rows,
+            dict(self.unscanned),
+        )
+        for col, n in other.unscanned.items():
+            out.unscanned[col] = out.unscanned.get(col, 0) + n
         for col, ents in other.counts.items():
             for ent, n in ents.items():
                 out.add(col, ent, n)
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "columns": self.counts}
-
-
-def summarize(classes: dict[str, ColumnClass]) -> dict[str, Any]:
-    """The ``findings`` fact: affected columns with entity types and confidence."""
-    cols: dict[str, dict[str, Any]] = {}
-    for name, c in classes.items():
-        if c.mode == "none":
-            continue
-        cols[name] = {
-            "mode": c.mode,
-            "entity": c.entity,
-            "confidence": c.confidence,
-            "entities": dict(c.entities),
-            "scores": dict(c.scores),
-            "sampleCells": c.sample_cells,
-            "reason": c.reason,
+        totals: dict[str, int] = {}
+        for ents in self.counts.values():
+            for ent, n in ents.items():
+                totals[ent] = totals.get(ent, 0) + n
+        return {
+            "rows": self.rows,
+            "columns": self.counts,
+            "affectedColumns": sorted(self.counts),
+            "entityTotals": totals,
+            "unscannedColumns": dict(self.unscanned),
         }
-    totals: Counter[str] = Counter()
-    for entry in cols.values():
-        totals.update(entry["entities"])
-    return {
-        "affectedColumns": sorted(cols),
-        "columns": cols,
-        "entityTotals": dict(totals),
-    }
 
 
 def write_report(path: Path, body: dict[str, Any]) -> Path:

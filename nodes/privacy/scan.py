@@ -1,20 +1,22 @@
 """Find personal data in text: a vectorized fast path and a plain per-cell path.
 
 Both paths share :meth:`Scanner.confirm_cell`, the exact check (Python ``re`` in ASCII
-mode, validators, boundaries, context boost, deny/allow lists, overlap resolution). They
-differ only in which cells reach it:
+mode, validators, boundaries, context boost, negative context, deny/allow lists, overlap
+resolution) and the built-in recognizers (:mod:`nodes.privacy.recognizers`). They
+differ only in which cells reach them:
 
 * :meth:`Scanner.scan_cells` (plain path) checks every pattern on every cell.
 * :meth:`Scanner.scan_array` (fast path) dictionary-encodes an Arrow column, runs one
   combined RE2 regex (``pyarrow.compute.match_substring_regex``) over the distinct
-  values, then per-pattern RE2 filters over the survivors, and confirms only the
-  (value, pattern) pairs RE2 flagged. Because the RE2 patterns are the same regexes
-  without boundary checks, the prefilter is a superset and cannot miss; the test suite
-  checks that both paths give identical findings.
+  values, then per-pattern/per-recognizer RE2 filters over the survivors, and confirms
+  only the (value, pattern) pairs RE2 flagged. The RE2 prefilters are supersets of the
+  exact checks, so the fast path cannot miss; the test suite checks that both paths give
+  identical findings.
 
-NER (spaCy, through :mod:`nodes.privacy.presidio_bridge`) runs on distinct free-text
-values only, with a bounded per-process memo so detection and redaction of the same
-batch do not pay twice.
+Every cell is scanned: typed columns (integers, decimals...) are scanned as their text,
+and column hints (a column name plus a value shape) apply cell by cell. NER (spaCy,
+through :mod:`nodes.privacy.presidio_bridge`) runs on the sentences that could hold a
+name (:mod:`nodes.privacy.names`), with a bounded per-process memo.
 """
 
 from __future__ import annotations
@@ -27,24 +29,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nodes.privacy.recognizers import Recognizer
+from nodes.privacy.scan_types import Finding
 from nodes.privacy.validators import VALIDATORS
+
+__all__ = ["CompiledPattern", "Finding", "Scanner", "compile_pattern", "distinct"]
 
 CONTEXT_BOOST = 0.35  # Presidio's default context similarity factor
 CONTEXT_MIN_SCORE = 0.4  # ... and minimum score once context is found
 CONTEXT_WINDOW_WORDS = 5
 _WORD = re.compile(r"[a-z0-9#\-]+")
 _MEMO_LIMIT = 200_000
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One entity found inside a cell (character offsets; never stores the value)."""
-
-    start: int
-    end: int
-    entity: str
-    score: float
-    source: str = "pattern"
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,8 @@ class CompiledPattern:
     group: int
     trim: str
     overlapping: bool = False
+    negative: tuple[str, ...] = ()
+    text_only: bool = False
 
 
 def compile_pattern(raw: dict[str, Any], where: str = "pattern") -> CompiledPattern:
@@ -105,6 +102,37 @@ def compile_pattern(raw: dict[str, Any], where: str = "pattern") -> CompiledPatt
         group=group,
         trim=str(raw.get("trimTrailing", "")),
         overlapping=bool(raw.get("overlapping", False)),
+        negative=tuple(str(c).lower() for c in raw.get("negativeContext", ())),
+        text_only=bool(raw.get("textOnly", False)),
+    )
+
+
+@dataclass(frozen=True)
+class CompiledHint:
+    """A column hint: cells of a column whose name matches and whose value fits."""
+
+    entity: str
+    column: re.Pattern[str]
+    value: Callable[[str], bool]
+    score: float
+
+
+def compile_hint(raw: dict[str, Any]) -> CompiledHint:
+    """Compile a ``columnHints`` entry (``value``: a validator name or a regex)."""
+    check = raw.get("value")
+    fn: Callable[[str], bool]
+    if check in VALIDATORS:
+        fn = VALIDATORS[check]
+    elif check:
+        rx = re.compile(check)
+        fn = lambda v, rx=rx: rx.search(v) is not None  # noqa: E731
+    else:
+        fn = lambda v: True  # noqa: E731
+    return CompiledHint(
+        entity=raw["entity"],
+        column=re.compile(raw["column"]),
+        value=fn,
+        score=float(raw.get("score", 0.9)),
     )
 
 
@@ -147,7 +175,11 @@ class Scanner:
     deny: dict[str, list[str]] = field(default_factory=dict)
     allow: frozenset[str] = frozenset()
     ner: Callable[[list[str], list[list[Finding]]], list[list[Finding]]] | None = None
-    _memo: dict[tuple[str, str], tuple[Finding, ...]] = field(default_factory=dict, repr=False)
+    recognizers: list[Recognizer] = field(default_factory=list)
+    hints: list[CompiledHint] = field(default_factory=list)
+    _memo: dict[tuple[str, bool, str], tuple[Finding, ...]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._deny_patterns = [
@@ -163,27 +195,64 @@ class Scanner:
             if words
         ]
         self._all = [*self.patterns, *self._deny_patterns]
-        self._combined = "|".join(f"(?:{p.regex})" for p in self._all) if self._all else None
+        self._typed = [p for p in self._all if not p.text_only]
+        alts = [p.regex for p in self._all] + [r.prefilter for r in self.recognizers]
+        self._combined = "|".join(f"(?:{a})" for a in alts) if alts else None
 
     @property
     def entities(self) -> set[str]:
-        return {p.entity for p in self._all}
+        return {p.entity for p in self._all} | {
+            e for r in self.recognizers for e in r.entities
+        } | {h.entity for h in self.hints}
+
+    def hint_findings(self, text: str, column: str | None) -> list[Finding]:
+        """Column hints: the whole (stripped) cell, when the column and the value fit."""
+        if not column or not self.hints or not self.contextual:
+            return []
+        out = []
+        stripped = text.strip()
+        if not stripped:
+            return []
+        start = text.index(stripped[0])
+        for h in self.hints:
+            if h.column.search(column) and h.value(stripped):
+                out.append(Finding(start, start + len(stripped), h.entity, h.score, "hint"))
+                break
+        return out
+
+    def _recognize(
+        self, text: str, recs: Iterable[Recognizer], column: str | None, typed: bool
+    ) -> list[Finding]:
+        found: list[Finding] = []
+        for r in recs:
+            if typed and r.name in ("person_context", "street_address"):
+                continue
+            for f in r.find(text):
+                if f.score >= self.threshold and text[f.start : f.end] not in self.allow:
+                    found.append(f)
+        return found
 
     # ---------------------------------------------------------------- exact check
     def confirm_cell(
-        self, text: str, pats: Iterable[CompiledPattern], column: str | None = None
+        self,
+        text: str,
+        pats: Iterable[CompiledPattern],
+        column: str | None = None,
+        recs: Iterable[Recognizer] = (),
+        typed: bool = False,
     ) -> list[Finding]:
-        """Exact findings of ``pats`` in ``text`` (no NER), overlaps resolved."""
-        found: list[Finding] = []
+        """Exact findings of ``pats`` and ``recs`` in ``text`` (no NER), overlaps resolved."""
+        found: list[Finding] = self.hint_findings(text, column)
         lowered: str | None = None
         for p in pats:
+            if typed and p.text_only:
+                continue
             pos = 0
             while True:
                 m = p.py.search(text, pos)
                 if m is None:
                     break
-                # Overlapping patterns retry from the next word after a rejected match
-                # (a gazetteer pair may start inside a rejected one: "Saw May Lee").
+                # Overlapping patterns retry from the next word after a rejected match.
                 pos = max(m.end(), m.start() + 1)
                 start, end = m.span(p.group)
                 if start < 0 or end <= start:
@@ -201,6 +270,11 @@ class Scanner:
                         pos = _next_word(text, m.start())
                     continue
                 score = p.score
+                if p.negative:
+                    if lowered is None:
+                        lowered = text.lower()
+                    if self._has_context(lowered, m.start(), p.negative, None, 3):
+                        continue
                 if self.contextual and p.context and score < 1.0:
                     if lowered is None:
                         lowered = text.lower()
@@ -208,10 +282,16 @@ class Scanner:
                         score = max(min(1.0, score + CONTEXT_BOOST), CONTEXT_MIN_SCORE)
                 if score >= self.threshold:
                     found.append(Finding(start, end, p.entity, round(score, 4)))
+        found += self._recognize(text, recs, column, typed)
         return resolve_overlaps(found)
 
     def _has_context(
-        self, lowered: str, start: int, words: Sequence[str], column: str | None
+        self,
+        lowered: str,
+        start: int,
+        words: Sequence[str],
+        column: str | None,
+        window_words: int = CONTEXT_WINDOW_WORDS,
     ) -> bool:
         # Prefix match on words stands in for lemmas ("phones", "emailed" -> phone, email),
         # which Presidio gets from spaCy's lemmatizer and a blank pipeline would lose.
@@ -219,7 +299,7 @@ class Scanner:
         cut = max(window_text.rfind(". "), window_text.rfind("; "), window_text.rfind("\n"))
         if cut >= 0:  # context words count within the same sentence only
             window_text = window_text[cut + 1 :]
-        before = _WORD.findall(window_text)[-CONTEXT_WINDOW_WORDS:]
+        before = _WORD.findall(window_text)[-window_words:]
         if column:
             before += _WORD.findall(column.lower().replace("_", " "))
         window = " ".join(before)
@@ -233,49 +313,71 @@ class Scanner:
 
     # ---------------------------------------------------------------- plain path
     def scan_cells(
-        self, values: Sequence[str | None], column: str | None = None
+        self, values: Sequence[str | None], column: str | None = None, typed: bool = False
     ) -> list[list[Finding]]:
-        """Per-cell reference path: every pattern on every cell, then NER."""
+        """Per-cell reference path: every pattern and recognizer on every cell, then NER."""
         out = [
-            self.confirm_cell(v, self._all, column) if isinstance(v, str) and v else []
+            self.confirm_cell(v, self._all, column, self.recognizers, typed)
+            if isinstance(v, str) and v
+            else []
             for v in values
         ]
-        return self._add_ner(values, out)
+        return out if typed else self._add_ner(values, out)
 
     # ---------------------------------------------------------------- fast path
-    def scan_array(self, arr: pa.Array | pa.ChunkedArray, column: str | None = None):
-        """Fast path over an Arrow column.
+    def scan_array(
+        self, arr: pa.Array | pa.ChunkedArray, column: str | None = None
+    ) -> tuple[pa.Array, list[str], list[list[Finding]]]:
+        """Fast path over an Arrow column (any type: non-strings are scanned as text).
 
         Returns:
             ``(indices, dictionary, findings)``: ``indices`` (Int32 array, null for null
             cells) maps each row to a distinct value in ``dictionary`` (a Python list of
             str); ``findings[i]`` are the findings of ``dictionary[i]``.
         """
+        typ = arr.type
+        temporal = pa.types.is_date(typ) or pa.types.is_timestamp(typ)
+        typed = not (pa.types.is_string(typ) or pa.types.is_large_string(typ)) and not (
+            pa.types.is_dictionary(typ) and pa.types.is_string(typ.value_type)
+        )
         indices, dictionary = distinct(arr)
-        return indices, dictionary, self.scan_distinct(dictionary, column)
+        if temporal:  # a date/timestamp column: every value is a date
+            return indices, dictionary, [
+                [Finding(0, len(v), "DATE_TIME", 0.85, "type")] if v else [] for v in dictionary
+            ]
+        return indices, dictionary, self.scan_distinct(dictionary, column, typed=typed)
 
-    def scan_distinct(self, values: list[str], column: str | None = None) -> list[list[Finding]]:
+    def scan_distinct(
+        self, values: list[str], column: str | None = None, typed: bool = False
+    ) -> list[list[Finding]]:
         """Findings for each of ``values`` (already distinct), with a per-process memo."""
         results: list[list[Finding] | None] = [None] * len(values)
         todo: list[int] = []
         key_col = column or ""
         for i, v in enumerate(values):
-            hit = self._memo.get((key_col, v))
+            hit = self._memo.get((key_col, typed, v))
             if hit is not None:
                 results[i] = list(hit)
             else:
                 todo.append(i)
         if todo:
-            fresh = self._scan_distinct_uncached([values[i] for i in todo], column)
+            fresh = self._scan_distinct_uncached([values[i] for i in todo], column, typed)
             if len(self._memo) > _MEMO_LIMIT:
                 self._memo.clear()
             for i, f in zip(todo, fresh, strict=True):
                 results[i] = f
-                self._memo[(key_col, values[i])] = tuple(f)
+                self._memo[(key_col, typed, values[i])] = tuple(f)
         return [r or [] for r in results]
 
-    def _scan_distinct_uncached(self, values: list[str], column: str | None) -> list[list[Finding]]:
+    def _scan_distinct_uncached(
+        self, values: list[str], column: str | None, typed: bool = False
+    ) -> list[list[Finding]]:
         out: list[list[Finding]] = [[] for _ in values]
+        hinted = bool(column and self.contextual and any(h.column.search(column)
+                                                          for h in self.hints))  # fmt: skip
+        if hinted:  # column hints apply to every cell: no prefilter can skip one
+            for i, v in enumerate(values):
+                out[i] = self.hint_findings(v, column)
         if self._combined and values:
             dict_arr = pa.array(values, pa.string())
             hit = pc.match_substring_regex(dict_arr, self._combined)
@@ -284,15 +386,20 @@ class Scanner:
                 sub = pc.take(dict_arr, cand)
                 cand_py = cand.to_pylist()
                 per_value: dict[int, list[CompiledPattern]] = {}
-                for p in self._all:
+                per_rec: dict[int, list[Recognizer]] = {}
+                for p in self._all if not typed else self._typed:
                     mask = pc.match_substring_regex(sub, p.regex)
                     for j in pc.indices_nonzero(mask).to_pylist():
                         per_value.setdefault(cand_py[j], []).append(p)
+                for r in self.recognizers:
+                    mask = pc.match_substring_regex(sub, r.prefilter)
+                    for j in pc.indices_nonzero(mask).to_pylist():
+                        per_rec.setdefault(cand_py[j], []).append(r)
                 order = {id(p): k for k, p in enumerate(self._all)}
-                for i, pats in per_value.items():
-                    pats.sort(key=lambda p: order[id(p)])
-                    out[i] = self.confirm_cell(values[i], pats, column)
-        return self._add_ner(values, out)
+                for i in set(per_value) | set(per_rec):
+                    pats = sorted(per_value.get(i, ()), key=lambda p: order[id(p)])
+                    out[i] = self.confirm_cell(values[i], pats, column, per_rec.get(i, ()), typed)
+        return out if typed else self._add_ner(values, out)
 
     def _add_ner(
         self, values: Sequence[str | None], out: list[list[Finding]]
@@ -311,9 +418,9 @@ class Scanner:
 
 
 def _may_hold_name(text: str) -> bool:
-    # NER only tags title-case tokens; cells without an upper-case letter skip it
-    # (presidio_bridge.name_sentences narrows further, per sentence).
-    return any(c.isupper() for c in text)
+    # Any cell with a letter may hold a name (lower-case text is truecased before NER;
+    # presidio_bridge/names choose the sentences).
+    return any(c.isalpha() for c in text)
 
 
 def resolve_overlaps(found: list[Finding]) -> list[Finding]:

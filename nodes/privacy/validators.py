@@ -181,21 +181,94 @@ def phone(text: str) -> bool:
 
 
 def email(text: str) -> bool:
-    """Local part and a domain with a letters-only top-level label."""
+    """Local part and a domain with a letters-only (or IDNA ``xn--``) top-level label."""
     local, _, domain = text.rpartition("@")
     tld = domain.rsplit(".", 1)[-1]
-    return bool(local) and "." in domain and tld.isalpha() and ".." not in domain
+    tld_ok = tld.isalpha() or (tld.lower().startswith("xn--") and tld[4:].isalnum())
+    return bool(local) and "." in domain and tld_ok and ".." not in domain
 
 
-def person_name(text: str) -> bool:
-    """A given name + surname pair from the name gazetteer (see nodes.privacy.names)."""
-    from nodes.privacy.names import person_name as check
+def itin(text: str) -> bool:
+    """US ITIN: 9xx, group 50-65/70-88/90-92/94-99, consistent separators."""
+    ds = digits(text)
+    if len(ds) != 9 or ds[0] != "9":
+        return False
+    seps = _NON_ALNUM.findall(text)
+    if seps and len(set(seps)) != 1:
+        return False
+    g = int(ds[3:5])
+    return 50 <= g <= 65 or 70 <= g <= 88 or 90 <= g <= 92 or 94 <= g <= 99
 
-    return check(text)
+
+def uk_nhs(text: str) -> bool:
+    """UK NHS number: 10 digits, modulus-11 check digit."""
+    ds = digits(text)
+    if len(ds) != 10 or len(set(ds)) == 1:
+        return False
+    total = sum(int(d) * w for d, w in zip(ds[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(ds[9])
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        b = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (b >> i) & 1 else 0
+    return chk
+
+
+def bitcoin_address(text: str) -> bool:
+    """A Bitcoin address: Base58Check (P2PKH/P2SH) or Bech32/Bech32m (segwit) checksum."""
+    import hashlib
+
+    s = text.strip()
+    if s[:3].lower() == "bc1":
+        s = s.lower()
+        hrp, _, data = s.rpartition("1")
+        if hrp != "bc" or not 6 <= len(data) <= 87 or any(c not in _BECH32 for c in data):
+            return False
+        values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+        values += [_BECH32.index(c) for c in data]
+        return _bech32_polymod(values) in (1, 0x2BC830A3)
+    if not 26 <= len(s) <= 35 or s[0] not in "13" or any(c not in _B58 for c in s):
+        return False
+    n = 0
+    for c in s:
+        n = n * 58 + _B58.index(c)
+    try:
+        raw = n.to_bytes(25, "big")
+    except OverflowError:
+        return False
+    return hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+
+
+def medical_license(text: str) -> bool:
+    """DEA registration number (Presidio's MEDICAL_LICENSE): letter, letter or 9, 7 digits."""
+    return dea(text)
+
+
+def us_bank_number(text: str) -> bool:
+    """8-17 digits, not one repeated digit."""
+    ds = digits(text)
+    return 8 <= len(ds) <= 17 and len(set(ds)) > 1
+
+
+def long_number(text: str) -> bool:
+    """An unexplained 9-19 digit number (not one repeated digit, not 0-padded zeros)."""
+    ds = digits(text)
+    return 9 <= len(ds) <= 19 and len(set(ds)) > 1 and ds.strip("0") != ""
 
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {
-    "person_name": person_name,
     "luhn": luhn,
     "credit_card": credit_card,
     "us_ssn": us_ssn,
@@ -208,6 +281,12 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "swift_bic": swift_bic,
     "phone": phone,
     "email": email,
+    "itin": itin,
+    "uk_nhs": uk_nhs,
+    "bitcoin_address": bitcoin_address,
+    "medical_license": medical_license,
+    "us_bank_number": us_bank_number,
+    "long_number": long_number,
 }
 
 _IBAN_LENGTHS = {
@@ -220,6 +299,8 @@ _IBAN_LENGTHS = {
     "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24,
     "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31,
     "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
-    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "LY": 25, "SD": 18, "BI": 27,
+    "DJ": 27, "RU": 33, "SO": 23, "NI": 28, "MN": 20, "OM": 23, "FK": 18, "YE": 30,
+    "HN": 28,
 }  # fmt: skip
 _EXTRA_CC = {"US", "CA", "AU", "JP", "CN", "IN", "SG", "HK", "MX", "NZ", "ZA", "KR", "AR", "CL"}

@@ -1,57 +1,56 @@
-"""``patterns_default``: contact details, cards, SSN, IBAN, IP, URL, dates, names."""
+"""``patterns_default``: Presidio's predefined recognizers and the HIPAA identifiers.
+
+Regex patterns (with checksum validators where Presidio has them) for emails, cards,
+SSN, ITIN, IBAN, crypto wallets, UK NHS, ABA routing, DEA numbers, driver's licences,
+passports, medical record and health plan numbers; built-in recognizers
+(:mod:`nodes.privacy.recognizers`) for IP addresses, phone numbers, URLs, dates, postal
+codes, street addresses and names in context; NER for names and places.
+
+``ID_NUMBER`` is the fail-closed catch-all: a standalone run of 9-19 digits (or one or
+two letters and 6-12 digits) that no other recognizer explains is treated as an
+identifier, unless a business label right before it says what it is (``order``,
+``invoice``, ``sku``, ``tracking``...).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nodes.privacy.names import NAME_REGEX
+from nodes.privacy.recognizers import RECOGNIZERS
 
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*"
+# Labels of business numbers that are not personal identifiers.
+BUSINESS_LABELS = [
+    "order", "invoice", "inv", "po", "sku", "product", "item", "part", "model", "ticket",
+    "tracking", "shipment", "parcel", "batch", "lot", "build", "version", "ver", "release",
+    "transaction", "txn", "confirmation", "booking", "flight", "room", "isbn", "upc", "ean",
+    "gtin", "asin", "catalog", "catalogue", "incident", "job", "request", "req", "quote",
+    "receipt", "reference", "ref", "case", "sample", "specimen", "accession", "revision",
+    "rev", "commit", "page", "issue", "bug", "pr", "run", "step", "error", "code",
+]  # fmt: skip
+
+_SSN_CONTEXT = ["ssn", "social security", "social", "ss#", "ss #", "tin"]
 
 DEFAULT_LIBRARY: dict[str, Any] = {
     "id": "patterns_default",
     "name": "Default personal data patterns",
     "ner": True,
+    "recognizers": sorted(RECOGNIZERS),
     "patterns": [
-        {
-            "name": "person_gazetteer",
-            "entity": "PERSON",
-            "regex": NAME_REGEX,
-            "validator": "person_name",
-            "score": 0.6,
-            "overlapping": True,
-            "context": ["patient", "name", "mr", "mrs", "ms", "dr", "seen", "visited"],
-        },
         {
             "name": "email",
             "entity": "EMAIL_ADDRESS",
-            "regex": r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}",
+            "regex": r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+            r"\.(?:xn--[A-Za-z0-9]{1,59}|[A-Za-z]{2,24})",
             "validator": "email",
             "score": 1.0,
             "context": ["email", "e-mail", "mail", "contact"],
         },
         {
-            "name": "phone_formatted",
-            "entity": "PHONE_NUMBER",
-            "regex": r"(?:\+[0-9]{1,3}[ .\-]?|00[0-9]{1,2}[ .\-]?)?"
-            r"(?:\([0-9]{3}\) ?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
-            r"(?: ?(?:x|ext\.?|#) ?[0-9]{1,5})?",
-            "validator": "phone",
-            "score": 0.85,
-            "context": ["phone", "call", "tel", "telephone", "mobile", "cell", "fax", "contact"],
-        },
-        {
-            "name": "phone_plain",
-            "entity": "PHONE_NUMBER",
-            "regex": r"\+?[0-9]{10,11}",
-            "validator": "phone",
-            "score": 0.3,
-            "context": ["phone", "call", "tel", "telephone", "mobile", "cell", "fax"],
-        },
-        {
             "name": "credit_card",
             "entity": "CREDIT_CARD",
-            "regex": r"[0-9](?:[ \-]?[0-9]){11,18}",
+            "regex": r"[0-9]{12,19}|[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{1,7}"
+            r"|[0-9]{4} [0-9]{4} [0-9]{4} [0-9]{1,7}|[0-9]{4}\.[0-9]{4}\.[0-9]{4}\.[0-9]{1,7}"
+            r"|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}",
             "validator": "credit_card",
             "score": 1.0,
             "context": ["card", "credit", "visa", "mastercard", "amex", "payment", "cc"],
@@ -59,93 +58,160 @@ DEFAULT_LIBRARY: dict[str, Any] = {
         {
             "name": "us_ssn",
             "entity": "US_SSN",
-            "regex": r"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}",
+            "regex": r"[0-9]{3}[\-. ]?[0-9]{2}[\-. ]?[0-9]{4}",
             "validator": "us_ssn",
-            "score": 0.85,
-            "context": ["ssn", "social security", "social"],
+            "score": 0.6,
+            "context": _SSN_CONTEXT,
         },
         {
-            "name": "us_ssn_plain",
-            "entity": "US_SSN",
-            "regex": r"[0-9]{9}",
-            "validator": "us_ssn",
-            "score": 0.3,
-            "context": ["ssn", "social security"],
+            "name": "us_itin",
+            "entity": "US_ITIN",
+            "regex": r"9[0-9]{2}[\-. ]?[0-9]{2}[\-. ]?[0-9]{4}",
+            "validator": "itin",
+            "score": 0.65,
+            "context": ["itin", "taxpayer", "tax id", "tax"],
         },
         {
             "name": "iban",
             "entity": "IBAN_CODE",
-            "regex": r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
+            "regex": r"[A-Z]{2}[0-9]{2}(?:[ \-]?[A-Z0-9]{4}){2,7}(?:[ \-]?[A-Z0-9]{1,3})?",
             "validator": "iban",
             "score": 1.0,
+            "overlapping": True,
             "context": ["iban", "bank", "account", "transfer"],
         },
         {
-            "name": "ipv4",
-            "entity": "IP_ADDRESS",
-            "regex": r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}",
-            "validator": "ip_address",
-            "score": 0.95,
-            "context": ["ip", "address", "host", "client", "server"],
+            "name": "iban_short",
+            "entity": "IBAN_CODE",
+            "regex": r"[A-Z]{2}[0-9]{2}(?:[ \-]?[A-Z0-9]{4}){2,7}",
+            "validator": "iban",
+            "score": 1.0,
         },
         {
-            "name": "ipv6",
-            "entity": "IP_ADDRESS",
-            "regex": r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}",
-            "validator": "ip_address",
-            "score": 0.95,
-            "context": ["ip", "ipv6", "address", "host"],
+            "name": "crypto_btc",
+            "entity": "CRYPTO",
+            "regex": r"[13][a-km-zA-HJ-NP-Z1-9]{25,34}|bc1[a-zA-HJ-NP-Z0-9]{6,87}",
+            "validator": "bitcoin_address",
+            "score": 1.0,
+            "context": ["wallet", "btc", "bitcoin", "crypto"],
         },
         {
-            "name": "url",
-            "entity": "URL",
-            "regex": r"(?:https?|ftp)://[^ \t\r\n<>\"']+|www\.[^ \t\r\n<>\"']+",
+            "name": "uk_nhs",
+            "entity": "UK_NHS",
+            "regex": r"[0-9]{3}[\- ]?[0-9]{3}[\- ]?[0-9]{4}",
+            "validator": "uk_nhs",
+            "score": 0.55,
+            "context": ["nhs", "health", "national health"],
+        },
+        {
+            "name": "aba_routing",
+            "entity": "ABA_ROUTING_NUMBER",
+            "regex": r"[0-9]{4}-[0-9]{4}-[0-9]|[0-9]{9}",
+            "validator": "aba_routing",
+            "score": 0.55,
+            "context": ["routing", "aba", "rtn", "transit", "bank"],
+        },
+        {
+            "name": "dea",
+            "entity": "DEA_NUMBER",
+            "regex": r"[A-Z][A-Z9][0-9]{7}",
+            "validator": "dea",
+            "score": 0.8,
+            "context": ["dea", "registration", "prescriber", "certificate", "license"],
+        },
+        {
+            "name": "passport_labeled",
+            "entity": "US_PASSPORT",
+            "regex": r"[A-Z][0-9]{8}|[0-9]{9}",
+            "score": 0.2,
+            "context": ["passport", "travel document", "travel"],
+        },
+        {
+            "name": "driver_license_labeled",
+            "entity": "US_DRIVER_LICENSE",
+            "regex": r"(?i:driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e|dl)"
+            r"(?i: number| no\.?| #| id)?[:# ]*([A-Z0-9][A-Z0-9\-]{3,18}[0-9])",
+            "group": 1,
             "score": 0.85,
-            "trimTrailing": ".,;:!?)]}'\"",
-            "context": ["url", "website", "link", "site", "web"],
         },
         {
-            "name": "date_iso",
-            "entity": "DATE_TIME",
-            "regex": r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-            r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+\-][0-9]{2}:?[0-9]{2})?)?",
-            "validator": "date",
-            "score": 0.85,
-            "context": ["date", "born", "birth", "dob", "admitted", "discharged", "visit"],
+            "name": "mrn_labeled",
+            "entity": "MEDICAL_RECORD_NUMBER",
+            "regex": r"(?i:mrn|mr#|mr #|medical record(?: number| no\.?| #| num)?"
+            r"|(?:patient|hospital|chart|record|case|health record) ?(?:id|no\.?|number|num|#))"
+            r"[:# \-]*([A-Z]{0,4}-?[0-9][0-9\-]{3,14}[0-9])",
+            "group": 1,
+            "score": 0.9,
         },
         {
-            "name": "date_numeric",
-            "entity": "DATE_TIME",
-            "regex": r"[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})"
-            r"|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}",
-            "validator": "date",
-            "score": 0.85,
-            "context": ["date", "born", "birth", "dob", "admitted", "discharged", "visit"],
+            "name": "health_plan_labeled",
+            "entity": "HEALTH_PLAN_ID",
+            "regex": r"(?i:member id|member #|member no\.?|subscriber id|medicaid(?: id)?"
+            r"|medicare(?: id)?|policy(?: number| no\.?| #)?|plan id|insurance id|group no\.?)"
+            r"[:# \-]*([A-Z0-9]{1,4}-?[0-9][0-9\-]{4,14}[0-9A-Z]?)",
+            "group": 1,
+            "score": 0.9,
         },
         {
-            "name": "date_words",
-            "entity": "DATE_TIME",
-            "regex": _MONTH + r"\.? [0-9]{1,2},? [0-9]{4}|[0-9]{1,2} " + _MONTH + r" [0-9]{4}",
-            "validator": "date",
-            "score": 0.85,
-            "context": ["date", "born", "birth", "dob"],
+            "name": "npi",
+            "entity": "NPI",
+            "regex": r"[0-9]{10}",
+            "validator": "npi",
+            "score": 0.4,
+            "context": ["npi", "provider", "prescriber", "physician"],
+        },
+        {
+            "name": "long_number",
+            "entity": "ID_NUMBER",
+            "regex": r"[0-9]{9,19}",
+            "validator": "long_number",
+            "score": 0.5,
+            "textOnly": True,
+            "negativeContext": BUSINESS_LABELS,
+        },
+        {
+            "name": "alnum_id",
+            "entity": "US_DRIVER_LICENSE",
+            "regex": r"[A-Z]{1,2}[0-9]{6,12}",
+            "score": 0.5,
+            "textOnly": True,
+            "negativeContext": BUSINESS_LABELS,
         },
     ],
     "columnHints": [
         {
             "entity": "PERSON",
             "column": r"(?i)^(full_?|first_?|last_?|middle_?|given_?|family_?|sur|patient_?|"
-            r"customer_?|contact_?|employee_?)?name$|^(?i:patient|customer)$",
-            "value": r"^[A-Za-z][A-Za-z'.\-]*(?: [A-Za-z][A-Za-z'.\-]*){0,4}$",
+            r"customer_?|contact_?|employee_?|maiden_?|spouse_?|guardian_?|kin_?)?name$"
+            r"|^(?i:patient|customer|spouse|guardian|next_of_kin|emergency_contact)$",
+            "value": r"^[^\W\d_][\w'.\-]*(?: [^\W\d_][\w'.\-]*){0,4}$",
         },
         {"entity": "US_ZIP", "column": r"(?i)(^|_)(zip|zipcode|zip_code|postal_?code|postcode)$",
          "value": r"^[0-9]{3,5}(?:-[0-9]{4})?$"},
+        {"entity": "POSTAL_CODE", "column": r"(?i)(^|_)(zip|zipcode|zip_code|postal_?code|postcode|plz)$",
+         "value": r"^[A-Z0-9][A-Z0-9 \-]{2,9}$"},
         {"entity": "AGE", "column": r"(?i)(^|_)age(_years)?$", "value": r"^[0-9]{1,3}$"},
         {"entity": "DATE_TIME", "column": r"(?i)(dob|birth|date|_at$|admitted|discharged)",
          "value": "date"},
         {"entity": "STREET_ADDRESS", "column": r"(?i)(^|_)(street|address|addr)(_?line_?[0-9])?$",
          "value": r"[0-9]"},
-        {"entity": "LOCATION", "column": r"(?i)(^|_)(city|town|county)$", "value": r"^[A-Za-z]"},
-        {"entity": "PHONE_NUMBER", "column": r"(?i)(phone|mobile|fax|tel)", "value": r"[0-9]{7}"},
+        {"entity": "LOCATION", "column": r"(?i)(^|_)(city|town|county)$", "value": r"^[^\W\d_]"},
+        {"entity": "PHONE_NUMBER", "column": r"(?i)(phone|mobile|fax|tel)", "value": r"[0-9]{7}|[0-9][ \-.()][0-9]"},
+        {"entity": "US_SSN", "column": r"(?i)(^|_)(ssn|social_?security(_?number)?)$",
+         "value": r"^[0-9]{3}[\- .]?[0-9]{2}[\- .]?[0-9]{4}$"},
+        {"entity": "CREDIT_CARD", "column": r"(?i)(card|pan|cc)_?(number|no|num)?$",
+         "value": r"^[0-9][0-9 \-]{10,22}$"},
+        {"entity": "MEDICAL_RECORD_NUMBER",
+         "column": r"(?i)(^|_)(mrn|medical_?record(_?(number|no|id))?|patient_?id|chart_?(no|number))$",
+         "value": r"^[A-Z]{0,4}-?[0-9]{4,12}$"},
+        {"entity": "HEALTH_PLAN_ID",
+         "column": r"(?i)(member|policy|plan|insurance|subscriber)_?(id|number|no)$",
+         "value": r"^[A-Z0-9\-]{6,20}$"},
+        {"entity": "US_DRIVER_LICENSE", "column": r"(?i)(driver_?s?_?licen[cs]e|dl_?(number|no)|licen[cs]e_?(number|no))$",
+         "value": r"[0-9]"},
+        {"entity": "US_PASSPORT", "column": r"(?i)passport(_?(number|no))?$", "value": r"[0-9]{6}"},
+        {"entity": "NPI", "column": r"(?i)(^|_)npi$", "value": r"^[0-9]{10}$"},
+        {"entity": "EMAIL_ADDRESS", "column": r"(?i)e_?mail", "value": r"@"},
+        {"entity": "IP_ADDRESS", "column": r"(?i)(^|_)ip(_?addr(ess)?)?$", "value": r"[0-9a-fA-F][.:]"},
     ],
 }  # fmt: skip

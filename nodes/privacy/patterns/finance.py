@@ -1,4 +1,4 @@
-"""``patterns_finance``: default patterns plus SWIFT/BIC, ABA routing, account numbers."""
+"""``patterns_finance``: default patterns plus SWIFT/BIC and account numbers."""
 
 from __future__ import annotations
 
@@ -16,14 +16,6 @@ FINANCE_LIBRARY: dict[str, Any] = {
             "validator": "swift_bic",
             "score": 0.3,
             "context": ["swift", "bic", "bank"],
-        },
-        {
-            "name": "aba_routing",
-            "entity": "ABA_ROUTING_NUMBER",
-            "regex": r"[0-9]{9}",
-            "validator": "aba_routing",
-            "score": 0.3,
-            "context": ["routing", "aba", "rtn", "transit"],
         },
         {
             "name": "account_labeled",

@@ -130,6 +130,8 @@ def check_output_format(*, spec: Any, node: Any, config: SyntheticConfig) -> lis
 @register(
     "privacy",
     "synthetic",
+    privacy_role="synthesize",
+    lineage_name="synthetic_generation",
     config=SyntheticConfig,
     inputs=(0, 1),
     description="Generate a synthetic table from an SDV template, in parallel on Ray.",

@@ -1,0 +1,483 @@
+"""Built-in recognizers that a regex and a validator alone cannot express.
+
+Each recognizer has an RE2 *prefilter* (run vectorized over a whole Arrow column by
+:class:`~nodes.privacy.scan.Scanner`; only matching cells reach Python) and a ``find``
+function that returns exact findings with Presidio-like validation semantics:
+
+* ``ip_address``: IPv4 and IPv6 in every textual form (``::``, ``::1``, zone ids,
+  embedded IPv4, CIDR prefixes), validated by :mod:`ipaddress`.
+* ``phone_number``: the ``phonenumbers`` library (what Presidio uses) on phone-shaped
+  candidates, for international (``+44 (20) 7123 4567``) and national forms of a set of
+  regions, plus North American numbers written with separators.
+* ``url``: scheme URLs and bare domains (``microsoft.com``) whose top-level label is a
+  real public suffix (tldextract's bundled list, offline).
+* ``date``: the date formats of Presidio's date recognizer (``5-20-2021``, ``21.5.21``,
+  ``May-2021``, ``05/21``, ISO 8601 with time and offset...), calendar-checked.
+* ``postal_code``: US ZIP codes after a state or a ZIP label, UK and Canadian postcodes.
+* ``street_address``: street lines in US, UK and continental European forms, with an
+  optional unit, city, state and postal code that follow.
+* ``person_context``: names after an honorific or a relation word (see
+  :mod:`nodes.privacy.names`).
+
+Libraries list the recognizers they use under ``recognizers`` (default: all).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nodes.privacy.scan_types import Finding
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """A Python recognizer behind an RE2 prefilter."""
+
+    name: str
+    entities: tuple[str, ...]
+    prefilter: str
+    find: Callable[[str], list[Finding]]
+
+
+# ------------------------------------------------------------------------------ IP
+_V4 = r"\d{1,3}(?:\.\d{1,3}){3}"
+_IPV4 = re.compile(r"(?<![\w.])(" + _V4 + r")(?:/(\d{1,3}))?(?![\w])")
+_IPV6 = re.compile(
+    r"(?<![\w:.%])((?:[0-9A-Fa-f]{0,4}:){2,7}(?:" + _V4 + r"|[0-9A-Fa-f]{0,4}))"
+    r"(%[0-9A-Za-z]+)?(?:/(\d{1,4}))?(?!\.?[\w:])"
+)
+
+
+def find_ip(text: str) -> list[Finding]:
+    out = []
+    for rx, limit in ((_IPV4, 32), (_IPV6, 128)):
+        for m in rx.finditer(text):
+            addr = m.group(1)
+            zone = m.group(2) if rx is _IPV6 else None
+            try:
+                ipaddress.ip_address(addr + (zone or ""))
+            except ValueError:
+                continue
+            end = m.end(1) + (len(zone) if zone else 0)
+            pfx = m.group(3) if rx is _IPV6 else m.group(2)
+            if pfx is not None and int(pfx) <= limit:
+                end = m.end()
+            out.append(Finding(m.start(1), end, "IP_ADDRESS", 0.95))
+    return out
+
+
+# --------------------------------------------------------------------------- phone
+# Presidio's default regions, plus the larger European ones. National numbers outside
+# North America are only tried when written with their trunk prefix 0.
+PHONE_REGIONS = ("US", "GB", "DE", "IL", "IN", "CA", "BR", "FR", "IT", "ES", "NL", "AU")
+_PHONE_CAND = re.compile(
+    r"(?<![\w+\-./:])(?:\+|00)?\(?\d[\d ()./\-]{5,22}\d(?: ?(?:x|ext\.?|#) ?\d{1,5})?"
+    r"(?![\w]|[./\-:]\d)"
+)
+_EXT = re.compile(r" ?(?:x|ext\.?|#) ?\d{1,5}$")
+_NANP_BODY = (r"(?:(?:\+?1|001)[ .\-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .\-])[2-9]\d{2}[ .\-]\d{4}"
+              r"(?: ?(?:x|ext\.?) ?\d{1,5})?")
+_NANP = re.compile(_NANP_BODY + "$")
+_NANP_IN = re.compile(r"(?<![\d\-.])" + _NANP_BODY + r"(?![\d\-.])")
+_IP_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){2,3}$")
+_CODE_GROUP = re.compile(r"(?:^|\s)(?=[A-Z0-9]{2,4}\s*$)[A-Z0-9]*[A-Z][A-Z0-9]*\s*$")
+_DATE_SHAPE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}$")
+
+
+@functools.lru_cache(maxsize=1)
+def _phonenumbers():  # type: ignore[no-untyped-def]
+    import phonenumbers
+
+    return phonenumbers
+
+
+def _valid_phone(cand: str) -> bool:
+    pn = _phonenumbers()
+    digits = sum(c.isdigit() for c in cand)
+    if digits < 7 or digits > 15 or _DATE_SHAPE.match(cand) or _IP_SHAPE.match(cand):
+        return False
+    if "." in cand and ("-" in cand or " " in cand):  # mixed separators: not a phone
+        return False
+    international = cand.startswith(("+", "00"))
+    if international:
+        try:
+            num = pn.parse("+" + cand[2:] if cand.startswith("00") else cand, None)
+        except pn.NumberParseException:
+            return False
+        return bool(pn.is_valid_number(num))
+    grouped = any(c in cand for c in " ()-./")
+    # A bare run of digits is a phone number only in North American form (10 digits,
+    # or 11 with the leading 1); other bare runs are left to the long-number pattern.
+    if not grouped and not (
+        (digits == 10 and cand[0] in "23456789") or (digits == 11 and cand[0] == "1")
+    ):
+        return False
+    groups = re.split(r"[ ()./\-]+", cand.strip("()"))
+    if len(groups) >= 3 and len(groups[0]) <= 3 and groups[0][0] != "0":
+        # a country code written without its "+": 91-415-555-0132, 44 20 7123 4567
+        try:
+            num = pn.parse("+" + cand.strip("()"), None)
+            if pn.is_valid_number(num) and not _NANP.match(cand):
+                return True
+        except pn.NumberParseException:
+            pass
+    national = cand.lstrip("(")[0] == "0"
+    for region in PHONE_REGIONS if national else ("US", "CA"):
+        try:
+            num = pn.parse(cand, region)
+        except pn.NumberParseException:
+            continue
+        if pn.is_valid_number(num):
+            return True
+    return False
+
+
+def find_phone(text: str) -> list[Finding]:
+    out = []
+    for m in _PHONE_CAND.finditer(text):
+        cand = m.group(0)
+        start = m.start()
+        if _CODE_GROUP.search(text, 0, start):  # inside a grouped code (IBAN-like)
+            continue
+        # keep parentheses balanced at the edges: "(415) 555-0132" but not "555-0132)"
+        while cand and cand[-1] in " ()-./" and not (cand[-1] == ")" and "(" in cand):
+            cand = cand[:-1]
+        if cand.startswith("(") and ")" not in cand:
+            cand, start = cand[1:], start + 1
+        if _NANP.match(cand):
+            out.append(Finding(start, start + len(cand), "PHONE_NUMBER", 0.75))
+            continue
+        inner = [p for p in _NANP_IN.finditer(cand)]
+        if inner:
+            out += [Finding(start + p.start(), start + p.end(), "PHONE_NUMBER", 0.75)
+                    for p in inner]  # fmt: skip
+            continue
+        if _valid_phone(_EXT.sub("", cand)):
+            out.append(Finding(start, start + len(cand), "PHONE_NUMBER", 0.75))
+            continue
+        # two numbers glued by separators ("... 0132 / 020 7123 4567"): try the parts
+        for part in re.finditer(r"(?:\+|00)?\(?\d[\d ()\-.]{5,}\d", cand):
+            p = part.group(0).strip()
+            if p != cand and (_NANP.match(p) or _valid_phone(p)):
+                s = start + part.start()
+                out.append(Finding(s, s + len(p), "PHONE_NUMBER", 0.7))
+    return out
+
+
+# ----------------------------------------------------------------------------- URL
+_FILE_EXTENSIONS = frozenset(
+    "py md sh js ts rs pl pm cs cc cpp hpp h c so txt csv json yaml yml xml html htm pdf doc "
+    "docx xls xlsx png jpg jpeg gif svg zip gz tar log cfg ini conf java kt go rb php sql "
+    "exe dll bin dat bak tmp".split()
+)
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24}|xn--[a-z0-9\-]{1,59})"
+_URL_SCHEME = re.compile(
+    r"(?:https?|ftp)://(?:\[[0-9A-Fa-f:.%A-Za-z]+\]|[^\s/<>\"'?#:]+)(?::\d{1,5})?"
+    r"(?:[/?#][^\s<>\"']*)?"
+)
+_URL_WWW = re.compile(r"(?<![\w@.\-/])www\.[^\s<>\"'/]+(?:/[^\s<>\"']*)?")
+_DOMAIN = re.compile(
+    r"(?<![\w@.\-/:])(" + _HOST + r")(?::\d{2,5})?(?:/[^\s<>\"']*)?(?![\w@\-]|\.[A-Za-z0-9])"
+)
+_TRAIL = ".,;:!?)]}'\""
+
+
+@functools.lru_cache(maxsize=1)
+def _suffixes() -> frozenset[str]:
+    from nodes.privacy.presidio_bridge import offline_tldextract
+
+    ext = offline_tldextract()
+    try:
+        lists = ext._get_tld_extractor()
+        names = set(lists.tlds())  # type: ignore[attr-defined]
+    except Exception:  # tldextract internals moved: fall back to a plain lookup
+        names = set()
+    return frozenset(n.lower() for n in names if "." not in n)
+
+
+def _real_host(host: str) -> bool:
+    host = host.rstrip(".").lower()
+    if host.startswith("[") or host.replace(".", "").isdigit():
+        return True
+    if "." not in host:
+        return False
+    tld = host.rsplit(".", 1)[1]
+    sfx = _suffixes()
+    if sfx:
+        return tld in sfx or tld.startswith("xn--")
+    from nodes.privacy.presidio_bridge import offline_tldextract
+
+    return bool(offline_tldextract()(host).suffix)
+
+
+def _trim(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in _TRAIL:
+        if text[end - 1] == ")" and "(" in text[start:end]:
+            break
+        end -= 1
+    return end
+
+
+def find_url(text: str) -> list[Finding]:
+    out = []
+    for m in _URL_SCHEME.finditer(text):
+        host = re.sub(r"^[a-z]+://", "", m.group(0)).split("/")[0].split(":")[0]
+        if m.group(0).split("://", 1)[1].startswith("["):
+            host = "[v6]"
+        if not _real_host(host):
+            continue
+        out.append(Finding(m.start(), _trim(text, m.start(), m.end()), "URL", 0.85))
+    for m in _URL_WWW.finditer(text):
+        host = m.group(0).split("/")[0].rstrip(_TRAIL)
+        if _real_host(host) and host.count(".") >= 2:
+            out.append(Finding(m.start(), _trim(text, m.start(), m.end()), "URL", 0.85))
+    for m in _DOMAIN.finditer(text):
+        host = m.group(1)
+        tld = host.rsplit(".", 1)[1].lower()
+        if tld in _FILE_EXTENSIONS or not _real_host(host):
+            continue
+        labels = host.split(".")
+        if (labels[0].lower() == "www" and len(labels) < 3) or len(labels[-2]) < 2 or any(lab.isdigit() for lab in labels):
+            continue
+        out.append(Finding(m.start(), _trim(text, m.start(), m.end()), "URL", 0.6))
+    return out
+
+
+# ---------------------------------------------------------------------------- dates
+_MON = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+        r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")  # fmt: skip
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_L = r"(?<![\w.\-/:])"
+_R = r"(?![\w]|[.\-/:]\d)"
+_DATE_RX: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(_L + r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?"
+                r"(?:Z|[+\-]\d{2}:?\d{2})?)?" + _R), "ymd"),
+    (re.compile(_L + r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})" + _R), "y_md"),
+    (re.compile(_L + r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})" + _R), "ab_y"),
+    (re.compile(_L + r"(\d{1,2})(?:st|nd|rd|th)?[\- ](" + _MON + r")\.?,?[\- ](\d{4}|\d{2})" + _R,
+                re.IGNORECASE), "d_mon_y"),
+    (re.compile(_L + r"(" + _MON + r")\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})" + _R,
+                re.IGNORECASE), "mon_d_y"),
+    (re.compile(_L + r"(" + _MON + r")[\- ](\d{4})" + _R), "mon_y"),
+    (re.compile(_L + r"(" + _MON + r")-(\d{2})" + _R), "mon_yy"),
+    (re.compile(_L + r"(\d{1,2})-(" + _MON + r")" + _R), "d_mon"),
+    (re.compile(_L + r"(\d{1,2})(?:st|nd|rd|th)? (" + _MON + r")" + _R), "d_mon"),
+    (re.compile(_L + r"(January|February|March|April|June|July|August|September|October"
+                r"|November|December) (\d{1,2})(?:st|nd|rd|th)?" + _R), "mon_d"),
+    (re.compile(_L + r"(\d{1,2})/(\d{4}|\d{2})" + _R), "m_y"),
+]
+
+
+def _ok_date(y: int | None, m: int, d: int | None) -> bool:
+    import datetime as dt
+
+    if not 1 <= m <= 12:
+        return False
+    if d is None:
+        return y is None or 1900 <= y <= 2100
+    try:
+        dt.date(y if y is not None else 2000, m, d)
+    except ValueError:
+        return False
+    return y is None or 1900 <= y <= 2100
+
+
+def _year(s: str) -> int:
+    y = int(s)
+    if len(s) == 2:
+        y += 2000 if y < 69 else 1900
+    return y
+
+
+def _mon(s: str) -> int:
+    return _MONTHS.get(s[:3].lower(), 0)
+
+
+def _date_ok(kind: str, m: re.Match[str]) -> bool:
+    g = m.groups()
+    if kind == "ymd":
+        if g[3] is not None and (int(g[3]) > 23 or int(g[4]) > 59):
+            return False
+        return _ok_date(int(g[0]), int(g[1]), int(g[2]))
+    if kind == "y_md":
+        return _ok_date(int(g[0]), int(g[2]), int(g[3]))
+    if kind == "ab_y":
+        y = _year(g[3])
+        a, b = int(g[0]), int(g[2])
+        return _ok_date(y, a, b) or _ok_date(y, b, a)
+    if kind == "d_mon_y":
+        return _ok_date(_year(g[2]), _mon(g[1]), int(g[0]))
+    if kind == "mon_d_y":
+        return _ok_date(int(g[2]), _mon(g[0]), int(g[1]))
+    if kind == "mon_y":
+        return _ok_date(int(g[1]), _mon(g[0]), None)
+    if kind == "mon_yy":
+        return _mon(g[0]) > 0
+    if kind == "d_mon":
+        return _ok_date(None, _mon(g[1]), int(g[0]))
+    if kind == "mon_d":
+        return _ok_date(None, _mon(g[0]), int(g[1]))
+    if kind == "m_y":
+        return _ok_date(_year(g[1]), int(g[0]), None) and (len(g[1]) == 4 or int(g[0]) <= 12)
+    return False
+
+
+def find_date(text: str) -> list[Finding]:
+    out = []
+    for rx, kind in _DATE_RX:
+        for m in rx.finditer(text):
+            if _date_ok(kind, m):
+                score = 0.85 if kind in ("ymd", "ab_y", "d_mon_y", "mon_d_y", "y_md") else 0.6
+                out.append(Finding(m.start(), m.end(), "DATE_TIME", score))
+    return out
+
+
+# ---------------------------------------------------------------------- postal codes
+_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT "
+           "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR").split()
+_STATE_NAMES = ("Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|"
+                "Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|"
+                "Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|"
+                "Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|"
+                "North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|"
+                "South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|"
+                "Wisconsin|Wyoming")  # fmt: skip
+_US_ZIP = re.compile(
+    r"(?:\b(?:" + "|".join(_STATES) + r")\.?,?\s+|\b(?:" + _STATE_NAMES + r"),?\s+"
+    r"|(?i:\bzip(?:\s*code)?|\bpostal\s*code|\bpost\s*code|\bpostcode)\s*[:#]?\s*)"
+    r"(\d{5}(?:-\d{4})?)(?![\w\-])"
+)
+_POSTAL_LABELED = re.compile(
+    r"(?i:\b(?:postal\s*code|post\s*code|postcode|plz|code\s*postal|cap|cp)\s*[:#]?\s*)"
+    r"([A-Z0-9]{2,4}[ \-]?[A-Z0-9]{2,4})(?![\w\-])"
+)
+_UK_POSTCODE = re.compile(r"(?<![\w\-])([A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w\-])")
+_CA_POSTCODE = re.compile(
+    r"(?<![\w\-])([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d)(?![\w\-])"
+)
+
+
+def find_postal(text: str) -> list[Finding]:
+    out = [Finding(m.start(1), m.end(1), "US_ZIP", 0.7) for m in _US_ZIP.finditer(text)]
+    for rx in (_UK_POSTCODE, _CA_POSTCODE, _POSTAL_LABELED):
+        for m in rx.finditer(text):
+            if any(c.isdigit() for c in m.group(1)):
+                out.append(Finding(m.start(1), m.end(1), "POSTAL_CODE", 0.6))
+    return out
+
+
+# -------------------------------------------------------------------- street address
+_STREET_TYPES = (
+    "Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|"
+    "Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Cres|Close|"
+    "Row|Alley|Loop|Path|Pike|Plaza|Grove|Gardens|Gdns|Mews|Hill|Park|Walk|Green|Rise|Vale|"
+    "View|Wharf|Quay|Broadway|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Run|Point|Pt|Heights"
+)
+_UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Rm|Room|#)\.?\s*#?[\w\-]{1,6})?"
+_NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ0-9][\w'’.\-]*)"
+_CITY_TAIL = (
+    r"(?:,\s*(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*\s?){1,3}(?:,?\s*(?:[A-Z]{2}|" + _STATE_NAMES + r"))?"
+    r"(?:,?\s*\d{5}(?:-\d{4})?|,?\s*[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})?)?"
+)
+_US_STREET = re.compile(
+    r"(?<![\w\-./])\d{1,6}[A-Za-z]?(?:-\d{1,5})?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|"
+    r"West)\.?\s+)?(?:" + _NAME_WORD + r"\s+){1,4}(?:" + _STREET_TYPES + r")\b\.?"
+    r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?" + _UNIT + _CITY_TAIL
+)
+_US_STREET_LOWER = re.compile(
+    r"(?<![\w\-./])\d{1,6}[a-z]?\s+(?:[a-z][\w'.\-]*\s+){1,3}(?:street|st|avenue|ave|road|rd|"
+    r"boulevard|blvd|lane|ln|drive|court|ct|place|way|terrace|circle|parkway|pkwy|highway|hwy)"
+    r"\b\.?(?:,?\s*(?:apt|suite|ste|unit)\.?\s*#?[\w\-]{1,6})?"
+)
+_EU_SUFFIX = (
+    r"(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|laan|straat|gracht|plein|"
+    r"kade|dijk|vej|gade|alle|gatan|vägen|gata|veien|vegen|gate|katu|tie|utca|ulica|ulice|cesta)"
+)
+_EU_STREET = re.compile(
+    r"(?<![\w\-])(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*\s)?[A-ZÀ-ÖØ-Þ]?[\w'’\-]*" + _EU_SUFFIX +
+    r"\s+\d{1,5}\s?[a-zA-Z]?\b(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?",
+    re.IGNORECASE,
+)
+_ROMANCE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd|Bld|Chemin|Allée|Quai|Impasse|Via|Viale|Piazza|"
+            r"Corso|Largo|Vicolo|Calle|Avenida|Avda\.?|Paseo|Plaza|Carrer|Passeig|Rua|Praça|"
+            r"Travessa|Estrada|Ulica|ul\.)")  # fmt: skip
+_ROMANCE_STREET = re.compile(
+    r"(?<![\w\-])(?:\d{1,5}\s?(?:bis|ter)?,?\s+)?" + _ROMANCE +
+    r"\s+(?:(?:de|del|de la|des|du|di|della|da|do|dos|das|la|le|les)\s+)*"
+    r"[A-ZÀ-ÖØ-Þ][\w'’\-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’\-]*){0,3}"
+    r"(?:,?\s+(?:n[º°.]?\s*)?\d{1,5}[a-zA-Z]?\b)?(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?"
+)
+
+
+def find_address(text: str) -> list[Finding]:
+    out = [Finding(m.start(), m.end(), "STREET_ADDRESS", 0.7) for m in _US_STREET.finditer(text)]
+    if not any(c.isupper() for c in text):
+        out += [Finding(m.start(), m.end(), "STREET_ADDRESS", 0.6)
+                for m in _US_STREET_LOWER.finditer(text)]  # fmt: skip
+    for rx in (_EU_STREET, _ROMANCE_STREET):
+        for m in rx.finditer(text):
+            s = m.group(0)
+            if any(c.isdigit() for c in s):  # a street name needs its house number
+                end = m.end()
+                while end > m.start() and text[end - 1] in " ,":
+                    end -= 1
+                out.append(Finding(m.start(), end, "STREET_ADDRESS", 0.7))
+    return out
+
+
+def find_person_context(text: str) -> list[Finding]:
+    from nodes.privacy.names import find_person_context as f
+
+    return f(text)
+
+
+def find_person_shape(text: str) -> list[Finding]:
+    from nodes.privacy.names import find_name_shapes as f
+
+    return f(text)
+
+
+_STREET_WORDS = "|".join(
+    _STREET_TYPES.lower().split("|")
+    + ["straße", "strasse", "str", "weg", "gasse", "allee", "platz", "laan", "straat", "gracht",
+       "vej", "gade", "gatan", "vägen", "gata", "veien", "katu", "utca", "ulica", "rue", "via",
+       "viale", "piazza", "corso", "calle", "avenida", "paseo", "plaza", "carrer", "rua", "praça"]
+)
+_HONORIFIC_PREFILTER = (
+    r"(?i)\b(?:dr|mr|mrs|ms|miss|mx|prof|sr|sra|srta|herr|frau|mme|mlle|spouse|wife|husband|"
+    r"partner|son|daughter|mother|father|mom|dad|brother|sister|pt|patient|guardian|caregiver|"
+    r"contact|kin|name|named|called|signed|nurse|attending|physician|seen by|referred by|"
+    r"dear|hi|hello|thanks|regards|from|to|with|by|cc)\b"
+)
+
+RECOGNIZERS: dict[str, Recognizer] = {
+    r.name: r
+    for r in (
+        Recognizer("ip_address", ("IP_ADDRESS",), r"[0-9]\.[0-9]|[0-9A-Fa-f]?::?[0-9A-Fa-f]?:|::",
+                   find_ip),
+        Recognizer("phone_number", ("PHONE_NUMBER",), r"[0-9][0-9 ()./\-]{5,}[0-9]", find_phone),
+        Recognizer("url", ("URL",), r"(?i)[a-z0-9]\.[a-z]{2}|://", find_url),
+        Recognizer("date", ("DATE_TIME",),
+                   r"[0-9][/.\-][0-9]|[0-9]-[A-Za-z]|[A-Za-z]-[0-9]|[0-9]{4}-|"
+                   r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? ?[0-9]|"
+                   r"(?i)[0-9] ?(st|nd|rd|th)? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+                   find_date),
+        Recognizer("postal_code", ("US_ZIP", "POSTAL_CODE"),
+                   r"[0-9]{5}|[A-Z][0-9][A-Z0-9]? ?[0-9][A-Z]{2}|[A-Z][0-9][A-Z] ?[0-9]|"
+                   r"(?i)(postal|post ?code|plz|zip|cap|cp)", find_postal),
+        Recognizer("street_address", ("STREET_ADDRESS",),
+                   r"(?i)[0-9].*\b(" + _STREET_WORDS + r")\b|(?i)(" + _STREET_WORDS + r")\.? *[0-9]|"
+                   r"(?i)(str\.|straße|strasse|weg|gasse|allee|laan|straat|vej|gade|gatan|vägen|"
+                   r"gata|veien|katu|utca|ulica) *[0-9]",
+                   find_address),
+        Recognizer("person_context", ("PERSON",), _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]",
+                   find_person_context),
+        Recognizer("person_shape", ("PERSON",), r"[A-Z][a-z]+ (?:[A-Z]\.? )?[A-Z][a-z]",
+                   find_person_shape),
+    )
+}
