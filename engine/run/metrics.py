@@ -1,17 +1,34 @@
 """Live run metrics: one small Ray actor per driver collects counters from workers.
 
-Every node's output stream passes through :func:`count_batch` (fused into the node's
-own map stage by Ray Data, so it costs no extra pass); it sends the rows, bytes and
-schema of each block to the actor fire-and-forget. The runner polls the actor for
-progress while the run is in flight. The actor is reused by every run of the driver
-(starting an actor costs a worker process), and keeps each execution's figures apart.
+Every node's output stream passes through a counting function (:func:`counter_fn`,
+fused into the node's own map stage by Ray Data, so it costs no extra pass); it sends
+the rows, bytes and schema of each block to the actor fire-and-forget. The runner polls
+the actor for progress while the run is in flight. The actor is reused by every run of
+the driver (starting an actor costs a worker process), and keeps each execution's
+figures apart.
+
+**Counted once per block.** Each figure sent from inside a Ray task is keyed by the task
+(its id, which Ray keeps when it re-executes a task: a retry, a crashed worker, a lost
+object rebuilt from lineage), the attempt number and the block's position in the task.
+The actor keeps, per task, only the figures of the latest attempt it has heard from, so
+a re-executed task replaces what its earlier attempt counted instead of adding to it.
+Work done while the graph is built (previews, samples) runs on uncounted datasets and
+never reaches the actor.
+
+**Which nodes are done.** :class:`OperatorWatch` is a Ray Data execution callback: at
+every step of a streaming execution it looks at the physical operators (the counting
+function of node ``n`` of execution ``e`` is named ``pb_count[e:n]``, so the operator
+that carries it is known), and records which nodes' operators have completed and how
+many tasks each runs. The runner reads it for ``completedSteps`` and ``currentStep``.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -22,12 +39,21 @@ from engine.errors import ExecutionCancelled
 
 class _Execution:
     def __init__(self) -> None:
+        # node -> task -> (attempt, {seq: counters}); totals kept up to date incrementally
+        self.blocks: dict[str, dict[str, tuple[int, dict[int, dict[str, float]]]]] = defaultdict(
+            dict
+        )
         self.counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.states: dict[str, dict[str, Any]] = defaultdict(dict)
         self.schemas: dict[str, list[list[str]]] = {}
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
         self.cancelled = False
+
+
+def _apply(total: dict[str, float], counters: dict[str, float], sign: float) -> None:
+    for k, v in counters.items():
+        total[k] += sign * v
 
 
 @ray.remote(num_cpus=0)
@@ -40,10 +66,47 @@ class MetricsActor:
     def add(
         self, key: str, node_id: str, counters: dict[str, float], at: float | None = None
     ) -> None:
+        """Add figures that are not tied to a task (driver-side facts)."""
         run = self.runs[key]
-        c = run.counters[node_id]
-        for k, v in counters.items():
-            c[k] += v
+        _apply(run.counters[node_id], counters, 1.0)
+        self._seen(run, node_id, at)
+
+    def add_block(
+        self,
+        key: str,
+        node_id: str,
+        task: str,
+        attempt: int,
+        seq: int,
+        counters: dict[str, float],
+        at: float | None = None,
+    ) -> None:
+        """Record block ``seq`` of ``task``'s attempt ``attempt`` (replacing, not adding).
+
+        A later attempt of the same task discards everything the earlier attempt
+        recorded; figures from an earlier attempt that arrive late are ignored.
+        """
+        run = self.runs[key]
+        total = run.counters[node_id]
+        tasks = run.blocks[node_id]
+        cur = tasks.get(task)
+        if cur is None or attempt > cur[0]:
+            if cur is not None:
+                for old in cur[1].values():
+                    _apply(total, old, -1.0)
+            cur = (attempt, {})
+            tasks[task] = cur
+        elif attempt < cur[0]:
+            return
+        prev = cur[1].get(seq)
+        if prev is not None:
+            _apply(total, prev, -1.0)
+        cur[1][seq] = dict(counters)
+        _apply(total, counters, 1.0)
+        self._seen(run, node_id, at)
+
+    @staticmethod
+    def _seen(run: _Execution, node_id: str, at: float | None) -> None:
         if at is not None:
             run.first.setdefault(node_id, at)
             run.last[node_id] = max(run.last.get(node_id, at), at)
@@ -66,6 +129,7 @@ class MetricsActor:
         run = self.runs[key]
         out: dict[str, Any] = {
             "counters": {k: dict(v) for k, v in run.counters.items()},
+            "blocks": {k: sum(len(b[1]) for b in v.values()) for k, v in run.blocks.items()},
             "schemas": dict(run.schemas),
             "first": dict(run.first),
             "last": dict(run.last),
@@ -111,6 +175,38 @@ def reset_metrics_actor() -> None:
         _ACTOR = None
 
 
+# -- where a call runs: task id, attempt, position in the task ----------------------------
+
+_SEQ: dict[tuple[str, str, str, int], int] = {}
+_SEQ_LIMIT = 20_000  # entries kept per worker process before the oldest are dropped
+_lock = threading.Lock()
+
+
+def _task_position(key: str, node_id: str, stream: str) -> tuple[str, int, int] | None:
+    """``(task id, attempt, seq)`` of this call inside the current Ray task, else None.
+
+    ``seq`` numbers the calls of one attempt of one task for ``(node_id, stream)``; a
+    deterministic task makes the same calls in the same order on every attempt.
+    """
+    try:
+        worker = ray._private.worker.global_worker
+        if worker.mode != ray.WORKER_MODE:
+            return None
+        core = worker.core_worker  # type: ignore[attr-defined]
+        task = core.get_current_task_id().hex()
+        attempt = int(core.get_current_task_attempt_number())
+    except Exception:
+        return None
+    k = (key, f"{node_id}\x00{stream}", task, attempt)
+    with _lock:
+        seq = _SEQ.get(k, 0)
+        _SEQ[k] = seq + 1
+        if len(_SEQ) > _SEQ_LIMIT:
+            for old in list(_SEQ)[: _SEQ_LIMIT // 2]:
+                _SEQ.pop(old, None)
+    return task, attempt, seq
+
+
 class RayMetrics:
     """Picklable handle for one execution (implements engine.context.Metrics)."""
 
@@ -119,7 +215,21 @@ class RayMetrics:
         self.key = key
 
     def add(self, node_id: str, counters: dict[str, float]) -> None:
-        self.actor.add.remote(self.key, node_id, counters)
+        """Add ``counters`` to ``node_id``; inside a task, counted once per task attempt."""
+        self._send(node_id, "c", counters, None)
+
+    def _send(
+        self, node_id: str, stream: str, counters: dict[str, float], at: float | None
+    ) -> None:
+        pos = _task_position(self.key, node_id, stream)
+        if pos is None:
+            self.actor.add.remote(self.key, node_id, counters, at)
+        else:
+            task, attempt, seq = pos
+            # the stream is part of the task key: rows and node counters keep their own seq
+            self.actor.add_block.remote(
+                self.key, node_id, f"{task}/{stream}", attempt, seq, counters, at
+            )
 
     def merge_state(self, node_id: str, name: str, state: Any) -> None:
         self.actor.merge_state.remote(self.key, node_id, name, state)
@@ -132,13 +242,13 @@ class RayMetrics:
 
     def forget(self) -> None:
         self.actor.forget.remote(self.key)
+        OperatorWatch.forget(self.key)
 
 
 # Per-worker-process memo: schemas already sent and the last cancellation check.
 _SENT_SCHEMA: set[tuple[str, str]] = set()
 _CANCEL_CHECK: dict[str, tuple[float, bool]] = {}
 _CANCEL_POLL_SECONDS = 0.25
-_lock = threading.Lock()
 
 
 def count_batch(batch: pa.Table, *, metrics: RayMetrics, node_id: str) -> pa.Table:
@@ -156,9 +266,99 @@ def count_batch(batch: pa.Table, *, metrics: RayMetrics, node_id: str) -> pa.Tab
             _CANCEL_CHECK[key] = last
     if last[1]:
         raise ExecutionCancelled("execution cancelled")
-    actor.add.remote(key, node_id, {"rows": batch.num_rows, "bytes": batch.nbytes}, now)
+    metrics._send(node_id, "rows", {"rows": batch.num_rows, "bytes": batch.nbytes}, now)
     sk = (key, node_id)
     if sk not in _SENT_SCHEMA:
         _SENT_SCHEMA.add(sk)
         actor.set_schema.remote(key, node_id, [[f.name, str(f.type)] for f in batch.schema])
     return batch
+
+
+_NAME = re.compile(r"pb_count\[([^:\]]+):([^\]]+)\]")
+
+
+def counter_fn(metrics: RayMetrics, node_id: str) -> Callable[[pa.Table], pa.Table]:
+    """The counting function of ``node_id``, named ``pb_count[<execution>:<node>]``.
+
+    Ray Data names operators after their functions, so :class:`OperatorWatch` can tell
+    which operator carries which node.
+    """
+
+    def count(batch: pa.Table) -> pa.Table:
+        return count_batch(batch, metrics=metrics, node_id=node_id)
+
+    count.__name__ = count.__qualname__ = f"pb_count[{metrics.key}:{node_id}]"
+    return count
+
+
+try:  # Ray Data's execution callbacks (internal API; progress degrades without them)
+    from ray.data._internal.execution.execution_callback import ExecutionCallback
+except ImportError:  # pragma: no cover - older/newer Ray without the hook
+    ExecutionCallback = object  # type: ignore[misc,assignment]
+
+
+class OperatorWatch(ExecutionCallback):  # type: ignore[misc,valid-type]
+    """Ray Data execution callback: which nodes' operators completed, tasks per node.
+
+    Registered once per driver (:func:`install_operator_watch`); Ray Data makes one
+    instance per execution. Figures are kept per execution id, in this process.
+    """
+
+    _lock = threading.Lock()
+    # execution -> node -> {"completed": bool, "activeTasks": int, "operator": str}
+    _nodes: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def before_execution_starts(self, executor: Any) -> None:
+        self.on_execution_step(executor)
+
+    def on_execution_step(self, executor: Any) -> None:
+        try:
+            topology = getattr(executor, "_topology", None) or {}
+            for op in list(topology):
+                self._record(op, executor)
+        except Exception:  # never break an execution
+            pass
+
+    def after_execution_succeeds(self, executor: Any) -> None:
+        self.on_execution_step(executor)
+
+    def _record(self, op: Any, executor: Any) -> None:
+        found = _NAME.findall(op.name)
+        if not found:
+            return
+        done = bool(op.has_completed())
+        active = int(op.num_active_tasks())
+        with OperatorWatch._lock:
+            for key, node_id in found:
+                nodes = OperatorWatch._nodes.setdefault(key, {})
+                cur = nodes.setdefault(node_id, {"completed": False, "activeTasks": 0})
+                cur["completed"] = cur["completed"] or done
+                cur["activeTasks"] = 0 if done else active
+                cur["operator"] = op.name
+
+    @classmethod
+    def nodes(cls, key: str) -> dict[str, dict[str, Any]]:
+        """A copy of what is known of execution ``key``'s nodes."""
+        with cls._lock:
+            return {n: dict(v) for n, v in cls._nodes.get(key, {}).items()}
+
+    @classmethod
+    def reset(cls, key: str, node_ids: list[str]) -> None:
+        """Forget the completion of ``node_ids`` (their branch runs again)."""
+        with cls._lock:
+            for n in node_ids:
+                cls._nodes.get(key, {}).pop(n, None)
+
+    @classmethod
+    def forget(cls, key: str) -> None:
+        with cls._lock:
+            cls._nodes.pop(key, None)
+
+
+def install_operator_watch(ctx: Any) -> None:
+    """Add :class:`OperatorWatch` to a Ray Data ``DataContext`` (once)."""
+    classes = getattr(ctx, "custom_execution_callback_classes", None)
+    usable = ExecutionCallback is not object
+    if usable and isinstance(classes, list) and OperatorWatch not in classes:
+        # a new list: a copied context may share the list with the one it was copied from
+        ctx.custom_execution_callback_classes = [*classes, OperatorWatch]

@@ -22,7 +22,7 @@ from engine.plan.planner import Plan, PlannedNode, plan
 from engine.plan.validation import validate
 from engine.registry import Registry, default_registry
 from engine.run import checkpoint
-from engine.run.failures import failing_node, message, root_error
+from engine.run.failures import failing_node, keep_trace, message, root_error
 from engine.run.graph import RunGraph
 from engine.run.hooks import RunObserver, notify
 from engine.run.recovery import RetryLedger, configure_ray_data
@@ -89,7 +89,7 @@ def run_pipeline(
 
     from engine.run.compiler import Overrides, compile_plan
     from engine.run.graph import RunGraph
-    from engine.run.metrics import RayMetrics, metrics_actor
+    from engine.run.metrics import RayMetrics, install_operator_watch, metrics_actor
     from engine.run.recovery import RetryLedger
 
     catalog = catalog if catalog is not None else empty_catalog()
@@ -106,6 +106,7 @@ def run_pipeline(
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
     configure_ray_data(ctx)
+    install_operator_watch(ctx)  # which nodes' operators completed (progress)
     if options.object_store_memory:
         ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(
             object_store_memory=options.object_store_memory
@@ -135,7 +136,7 @@ def run_pipeline(
     )
     emit("started", {"pipelineId": spec.id, "totalSteps": len(the_plan.order)})
     metrics = RayMetrics(metrics_actor(), execution_id)
-    tracker = _Tracker(the_plan)
+    tracker = _Tracker(the_plan, execution_id)
     stop = threading.Event()
     watcher = threading.Thread(
         target=_watch,
@@ -159,6 +160,7 @@ def run_pipeline(
 
     try:
         graph = RunGraph(build)
+        tracker.graph = graph  # the progress thread reads the sources' expected sizes
         if cancel is not None and cancel.is_set():
             raise ExecutionCancelled("execution cancelled before it started")
         watcher.start()
@@ -174,6 +176,8 @@ def run_pipeline(
         result.status = "cancelled" if cancelled else "failed"
         result.error = "execution cancelled" if cancelled else message(err)
         result.error_node = None if cancelled else failing_node(err, result.error)
+        if not cancelled:
+            keep_trace(exc, options.home, execution_id)
         if not isinstance(exc, Exception):
             raise
     finally:
@@ -287,16 +291,31 @@ def _drain(ds: Any) -> None:
 
 
 class _Tracker:
-    """Which nodes are pending, running or done, from which terminals have finished."""
+    """Which nodes are pending, running or done, and what the sources are expected to read.
 
-    def __init__(self, the_plan: Plan) -> None:
+    A node is done when the Ray Data operator that carries it has completed and every
+    node it reads is done (:class:`~engine.run.metrics.OperatorWatch`), or when every
+    terminal below it has finished, whichever comes first.
+    """
+
+    def __init__(self, the_plan: Plan, execution_id: str = "") -> None:
         self.plan = the_plan
+        self.execution_id = execution_id
         terminals = [n.id for n in the_plan.outputs] + [n.id for n in the_plan.leaves]
         self.ancestors = {t: self._ancestors(t) | {t} for t in terminals}
+        self.sources = {n.id for n in the_plan.order if n.type_key.startswith("source/")}
         self.done: set[str] = set()
         self.failed: set[str] = set()
         self.finished_terminals: set[str] = set()
+        self.announced: set[str] = set()
         self.lock = threading.Lock()
+        self.graph: Any = None  # the RunGraph, once compiled
+        self.expected: dict[str, dict[str, int | None]] | None = None
+        self.first_row_at: float | None = None
+        # the nodes outputs and leaves read: the last stages whose rows are counted
+        self.last = {i for n in the_plan.outputs for i in n.inputs} | {
+            n.id for n in the_plan.leaves if n.kind != "output"
+        }
 
     def _ancestors(self, nid: str) -> set[str]:
         out: set[str] = set()
@@ -309,28 +328,65 @@ class _Tracker:
         return out
 
     def finish(self, terminal: str) -> list[str]:
+        """Record a finished terminal; the nodes newly done and not yet announced."""
         with self.lock:
             self.finished_terminals.add(terminal)
-            newly = []
             for n in self.ancestors.get(terminal, {terminal}):
-                if n in self.done:
-                    continue
                 users = [t for t, anc in self.ancestors.items() if n in anc]
                 if all(t in self.finished_terminals for t in users):
                     self.done.add(n)
-                    newly.append(n)
-            return sorted(newly, key=lambda x: self.plan.node(x).level)
+        return self.newly_done()
+
+    def newly_done(self) -> list[str]:
+        """Nodes done (by terminals or operators) that were not announced yet."""
+        done = self.completed()
+        with self.lock:
+            newly = sorted(done - self.announced, key=lambda x: self.plan.node(x).level)
+            self.announced |= set(newly)
+        return newly
+
+    def completed(self) -> set[str]:
+        from engine.run.metrics import OperatorWatch
+
+        ops = OperatorWatch.nodes(self.execution_id)
+        with self.lock:
+            done = set(self.done)
+        for pn in self.plan.order:  # topological: inputs are decided first
+            info = ops.get(pn.id)
+            ready = info and info.get("completed") and all(i in done for i in pn.inputs)
+            if pn.id not in done and ready:
+                done.add(pn.id)
+        return done
 
     def fail(self, terminal: str) -> None:
         with self.lock:
             self.failed.add(terminal)
 
-    def status(self, nid: str, rows: float) -> str:
-        if nid in self.done:
+    def status(self, nid: str, rows: float, done: set[str] | None = None) -> str:
+        if nid in (self.done if done is None else done):
             return "completed"
         if nid in self.failed:
             return "failed"
         return "running" if rows > 0 else "pending"
+
+    def expected_input(self) -> dict[str, dict[str, int | None]]:
+        """Expected rows/bytes per source, from metadata (computed once, after the start)."""
+        if self.expected is None:
+            from engine.run.progress import expected_input
+
+            contexts = getattr(self.graph, "contexts", None) or {}
+            found = {}
+            for sid in sorted(self.sources):
+                ctx = contexts.get(sid)
+                try:
+                    found[sid] = expected_input(dict(ctx.facts) if ctx is not None else {})
+                except Exception:
+                    log.debug("no expected size for %s", sid, exc_info=True)
+                    found[sid] = {"rows": None, "bytes": None}
+            if self.graph is None:
+                return found  # not compiled yet: try again at the next event
+            self.expected = found
+        return self.expected
 
 
 def _watch(
@@ -342,44 +398,80 @@ def _watch(
     stop: threading.Event,
     cancel: threading.Event | None,
 ) -> None:
-    """Poll the metrics actor and emit progress until ``stop``; forward cancellation."""
+    """Poll the metrics actor and emit progress until ``stop``; forward cancellation.
+
+    The first event comes after a quarter of ``interval`` at most (then every
+    ``interval``), so a status shows rows from the first second.
+    """
     import ray
 
-    sources = {n.id for n in tracker.plan.order if n.type_key.startswith("source/")}
-    while not stop.wait(interval):
+    wait_s = min(interval, 0.25)
+    while not stop.wait(wait_s):
+        wait_s = interval
         if cancel is not None and cancel.is_set():
             ray.get(metrics.cancel())
         try:
             snap = ray.get(metrics.snapshot(), timeout=10)
         except Exception:
             continue
-        emit("progress", _progress(snap, tracker, sources, result))
+        emit("progress", _progress(snap, tracker, tracker.sources, result))
+        for node_done in tracker.newly_done():
+            emit("node_finished", {"nodeId": node_done})
 
 
 def _progress(
     snap: dict[str, Any], tracker: _Tracker, sources: set[str], result: RunResult
 ) -> dict[str, Any]:
+    """One progress event's figures (see :mod:`engine.run.progress` for the estimate)."""
+    from engine.run.metrics import OperatorWatch
+    from engine.run.progress import estimate_completion, fraction_done
+    from engine.run.result import iso
+
+    now = time.time()
     counters = snap["counters"]
     rows = {n: int(c.get("rows", 0)) for n, c in counters.items()}
+    ops = OperatorWatch.nodes(tracker.execution_id)
+    done = tracker.completed()
     nodes = {}
-    current = None
+    busy: list[tuple[int, int, int, str]] = []
     for pn in tracker.plan.order:
         r = rows.get(pn.id, 0)
-        st = tracker.status(pn.id, r)
+        active = int(ops.get(pn.id, {}).get("activeTasks", 0))
+        st = tracker.status(pn.id, r + active, done)
         nodes[pn.id] = {
             "rowsOut": r,
             "bytesOut": int(counters.get(pn.id, {}).get("bytes", 0)),
             "status": st,
+            "activeTasks": active,
         }
         if st == "running":
-            current = pn.id
+            busy.append((active, pn.level, r, pn.id))
+    # the busiest node: most tasks running, then the deepest stage, then most rows
+    current = max(busy)[3] if busy else None
+    read = records_processed(rows, sources)
+    if read and tracker.first_row_at is None:
+        firsts = [snap["first"][s] for s in sources if s in snap.get("first", {})]
+        tracker.first_row_at = min(firsts) if firsts else now
+    expected = tracker.expected_input()
+    exp_rows = [e.get("rows") for e in expected.values()]
+    exp_bytes = [e.get("bytes") for e in expected.values()]
+    expected_rows = sum(r or 0 for r in exp_rows) if exp_rows and None not in exp_rows else None
+    fraction = fraction_done(
+        rows, sources=sources, last=tracker.last, done=done, expected=expected_rows
+    )
+    eta = estimate_completion(now=now, first_row_at=tracker.first_row_at, fraction=fraction)
     return {
-        "recordsProcessed": records_processed(rows, sources),
+        "recordsProcessed": read,
         "dataSize": int(sum(counters.get(s, {}).get("bytes", 0) for s in sources)),
-        "completedSteps": len(tracker.done),
+        "expectedRecords": expected_rows,
+        "expectedInputBytes": (
+            sum(b or 0 for b in exp_bytes) if exp_bytes and None not in exp_bytes else None
+        ),
+        "completedSteps": len(done),
         "totalSteps": len(tracker.plan.order),
         "currentStep": current,
-        "elapsedSeconds": round(time.time() - result.started_at, 3),
+        "estimatedCompletion": iso(eta),
+        "elapsedSeconds": round(now - result.started_at, 3),
         "nodes": nodes,
     }
 
@@ -391,13 +483,21 @@ def _collect(
     graph: RunGraph | None,
     ledger: RetryLedger,
 ) -> None:
-    """Fill the result's per-node figures from the metrics actor and node contexts."""
+    """Fill the result's per-node figures from the metrics actor and node contexts.
+
+    Rows and bytes are those of committed blocks (each counted once, see
+    :mod:`engine.run.metrics`), less what failed attempts of retried or replaced
+    terminals counted; an output's rows are what it committed.
+    """
     import ray
+
+    from engine.run.progress import committed_output
 
     try:
         snap = ray.get(metrics.snapshot(True), timeout=30)
     except Exception:
         snap = {"counters": {}, "states": {}, "schemas": {}, "first": {}, "last": {}}
+    done = tracker.completed()
     for nid, nr in result.nodes.items():
         c = dict(snap["counters"].get(nid, {}))
         wasted = ledger.wasted.get(nid, {})
@@ -412,18 +512,25 @@ def _collect(
             nr.seconds = round(snap["last"][nid] - snap["first"][nid], 3)
         if graph is not None and nid in graph.contexts:
             nr.facts = _jsonable(graph.contexts[nid].facts)
-        nr.status = tracker.status(nid, nr.rowsOut)  # type: ignore[assignment]
+        nr.status = tracker.status(nid, nr.rowsOut, done)  # type: ignore[assignment]
         if result.status == "completed":
             nr.status = "completed"
         elif nr.status == "running":
             nr.status = "failed" if nid == result.error_node else "cancelled"
         if nid == result.error_node:
             nr.status, nr.error = "failed", result.error
+    committed: dict[str, dict[str, int]] = {}
+    for out in result.outputs:
+        try:
+            committed[out["nodeId"]] = committed_output(out)
+        except Exception:
+            log.debug("could not read what %s committed", out["nodeId"], exc_info=True)
     for nid, nr in result.nodes.items():
         pn = tracker.plan.node(nid)
         nr.rowsIn = sum(result.nodes[i].rowsOut for i in pn.inputs)
         if pn.kind == "output":
-            nr.rowsOut = nr.rowsIn
+            nr.rowsOut = committed.get(nid, {}).get("rows", nr.rowsIn)
+            nr.bytesOut = committed.get(nid, {}).get("size", nr.bytesOut)
             nr.schema = nr.schema or (result.nodes[pn.inputs[0]].schema if pn.inputs else None)
         if pn.type_key.startswith("source/"):
             result.sources.append(
@@ -437,7 +544,13 @@ def _collect(
             )
     for out in result.outputs:
         nr = result.nodes[out["nodeId"]]
+        got = committed.get(out["nodeId"], {})
+        if "rows" in got:
+            out["rows"] = got["rows"]
         out.setdefault("rows", nr.rowsIn)
+        if "size" in got:
+            out["size"] = got["size"]
+            out.setdefault("fileCount", got["fileCount"])
         out.setdefault("schema", nr.schema)
     _ = quality_score  # re-exported for callers computing scores from partial results
 
