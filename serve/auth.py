@@ -3,19 +3,18 @@
 Scopes are ``read`` < ``execute`` < ``admin``; a key holds its scope and every lower one.
 Keys are stored as SHA-256 hashes; the key itself is shown once, when it is created
 (``pipeline-builder keys create --scope admin`` or ``POST /api/keys``). A missing or
-unknown key is 401; a known key without the needed scope is 403.
+unknown key is 401; a known key without the needed scope is 403. Keys are looked up on
+every request, so a revocation takes effect on the next request on every replica.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from engine.store import ApiKey, Store, hash_key
+from engine.store import ApiKey, Store
 from engine.store.records import SCOPES
 from serve.audit_trail import endpoint, record, request_id
 from serve.deps import get_store
@@ -25,26 +24,11 @@ __all__ = ["ApiKey", "require_scope"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pbk_...`")
 
-# Looked-up keys are remembered briefly so that status polling does not hit the
-# database for the key on every request; a revoked key stops working within this time.
-_CACHE_SECONDS = 5.0
-_cache: dict[str, tuple[float, ApiKey | None]] = {}
-_cache_lock = threading.Lock()
-
 
 def _lookup(store: Store, token: str) -> ApiKey | None:
-    digest = hash_key(token)
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(digest)
-        if hit is not None and now - hit[0] < _CACHE_SECONDS:
-            return hit[1]
-    key = store.authenticate(token)
-    with _cache_lock:
-        if len(_cache) > 10_000:
-            _cache.clear()
-        _cache[digest] = (now, key)
-    return key
+    # Read from the database on every request (no cache): a revoked key fails on the
+    # very next request, on every replica.
+    return store.authenticate(token)
 
 
 def require_scope(scope: str) -> Callable[..., ApiKey]:

@@ -1,34 +1,49 @@
-"""Append-only, hash-chained audit log on the metadata database.
+"""Append-only audit log on the metadata database: an HMAC-keyed chain with a signed anchor.
 
 Every entry records who (API key id / ``triggeredBy``), what (action, resource type and
 id), when, the outcome and the request id, plus the hash of the previous entry. Its own
-hash is SHA-256 over all of that (canonical JSON), so the entries form a chain:
+hash is an HMAC-SHA256, keyed with a server secret that never enters the database, over
+all of that (canonical JSON), so the entries form a chain nobody without the key can
+recompute:
 
-- editing any field of an entry changes its hash: the entry no longer matches its
-  stored hash, and the next entry's ``prev_hash`` no longer matches either;
-- deleting an entry leaves a gap in the sequence numbers and breaks the chain;
-- deleting the newest entries is caught by the ``audit_head`` row, which the same
-  transaction that appends an entry updates with the newest sequence number and hash.
+- editing any field of an entry (even recomputing plain hashes) breaks its HMAC;
+- deleting or renumbering entries breaks the sequence and the previous-hash links;
+- the head of the chain (first and newest sequence number and hash) is anchored outside
+  the database in a signed checkpoint file after every append and every purge; deleting
+  the newest entries, the oldest ones, or everything, and "fixing" the ``audit_head`` row
+  to match, no longer agrees with the signed anchor.
 
-:func:`verify` walks the chain and names the first bad entry. Retention
-(:func:`retention_days`: ``PIPELINE_BUILDER_AUDIT_RETENTION_DAYS``, or a framework
-preset such as HIPAA = 6 years, SOX = 7 years) is enforced by :meth:`AuditLog.purge`,
-which removes only the oldest entries and moves the chain's anchor in ``audit_head``
-(the purge itself is audited).
+The key: ``PIPELINE_BUILDER_AUDIT_KEY`` (the secret itself), or the file named by
+``PIPELINE_BUILDER_AUDIT_KEY_FILE``, default ``$PIPELINE_BUILDER_HOME/audit.key`` (created
+with 32 random bytes, mode 0600, on first use). The anchor: the file named by
+``PIPELINE_BUILDER_AUDIT_ANCHOR``, default ``$PIPELINE_BUILDER_HOME/audit-anchor.json``;
+it holds one HMAC-signed checkpoint per database. Keep both off the database host's
+backups of the database (an operator may point the anchor at another volume).
+
+:func:`verify` walks the chain and names the first bad entry or the missing range.
+Retention (:func:`retention_days`: ``PIPELINE_BUILDER_AUDIT_RETENTION_DAYS``, or a
+framework preset such as HIPAA = 6 years, SOX = 7 years) is enforced by
+:meth:`AuditLog.purge`, which removes only the oldest entries and moves the chain's
+start both in ``audit_head`` and in the signed anchor (the purge itself is audited).
 
 The tables live in their own ``MetaData`` on the engine of :func:`engine.store.get_engine`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import hmac
 import json
+import logging
 import os
+import secrets
 import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -48,7 +63,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+log = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
+KEY_ENV = "PIPELINE_BUILDER_AUDIT_KEY"
+KEY_FILE_ENV = "PIPELINE_BUILDER_AUDIT_KEY_FILE"
+ANCHOR_ENV = "PIPELINE_BUILDER_AUDIT_ANCHOR"
 RETENTION_ENV = "PIPELINE_BUILDER_AUDIT_RETENTION_DAYS"
 RETENTION_PRESETS = {"HIPAA": 6 * 365 + 2, "SOX": 7 * 365 + 2, "GDPR": 3 * 365, "PCI": 365}
 
@@ -137,27 +157,143 @@ class VerifyReport:
         return f"audit log TAMPERED at {who}: {self.problem}"
 
 
-def entry_hash(row: dict[str, Any]) -> str:
-    """SHA-256 over every field but the hash itself (canonical JSON)."""
-    body = {
-        k: row[k]
-        for k in (
-            "seq",
-            "entry_id",
-            "at",
-            "actor",
-            "action",
-            "resource_type",
-            "resource_id",
-            "outcome",
-            "request_id",
-            "details",
-            "prev_hash",
-        )
-    }
-    return hashlib.sha256(
-        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+_FIELDS = (
+    "seq",
+    "entry_id",
+    "at",
+    "actor",
+    "action",
+    "resource_type",
+    "resource_id",
+    "outcome",
+    "request_id",
+    "details",
+    "prev_hash",
+)
+
+
+def _home() -> Path:
+    from engine.context import pipeline_home
+
+    return pipeline_home()
+
+
+def key_path() -> Path:
+    """Where the audit key lives (unless ``PIPELINE_BUILDER_AUDIT_KEY`` holds it)."""
+    raw = os.environ.get(KEY_FILE_ENV)
+    return Path(raw) if raw else _home() / "audit.key"
+
+
+def anchor_path() -> Path:
+    """The signed anchor file."""
+    raw = os.environ.get(ANCHOR_ENV)
+    return Path(raw) if raw else _home() / "audit-anchor.json"
+
+
+def audit_key() -> bytes:
+    """The server secret that keys the chain (created on first use when it is a file)."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return env.encode()
+    path = key_path()
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_hex(32).encode())
+    return path.read_bytes().strip()
+
+
+def entry_hash(row: dict[str, Any], key: bytes | None = None) -> str:
+    """HMAC-SHA256 (keyed with :func:`audit_key`) over every field but the hash itself."""
+    body = {k: row[k] for k in _FIELDS}
+    msg = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key if key is not None else audit_key(), msg, hashlib.sha256).hexdigest()
+
+
+def _sign(doc: dict[str, Any], key: bytes) -> str:
+    msg = b"audit-anchor:" + json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def chain_name(engine: Engine) -> str:
+    """The anchor's name for a database: its URL without a password."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Any:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(path) + ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def read_anchor(name: str, key: bytes, path: Path | None = None) -> dict[str, Any] | None:
+    """The signed checkpoint of chain ``name``; raises ValueError if its signature fails."""
+    path = path or anchor_path()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise ValueError(f"the anchor file {path} is not valid JSON") from None
+    entry = (doc.get("chains") or {}).get(name)
+    if entry is None:
+        return None
+    mac = entry.get("mac", "")
+    body = {k: v for k, v in entry.items() if k != "mac"}
+    if body.get("chain") != name or not hmac.compare_digest(mac, _sign(body, key)):
+        raise ValueError(f"the anchor of this database in {path} has a bad signature")
+    return body
+
+
+def write_anchor(
+    name: str,
+    key: bytes,
+    *,
+    first_seq: int,
+    first_prev_hash: str,
+    last_seq: int,
+    last_hash: str,
+    force: bool = False,
+    path: Path | None = None,
+) -> None:
+    """Move the signed checkpoint forward (never back, unless ``force`` for a purge)."""
+    path = path or anchor_path()
+    with _locked(path):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            doc = {}
+        chains = doc.setdefault("chains", {})
+        old = chains.get(name)
+        if old and not force and int(old.get("lastSeq", 0)) >= last_seq:
+            return
+        body = {
+            "chain": name,
+            "firstSeq": first_seq,
+            "firstPrevHash": first_prev_hash,
+            "lastSeq": last_seq,
+            "lastHash": last_hash,
+            "at": round(time.time(), 3),
+        }
+        chains[name] = {**body, "mac": _sign(body, key)}
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
 
 
 def retention_days(framework: str | None = None) -> int | None:
@@ -173,9 +309,31 @@ def retention_days(framework: str | None = None) -> int | None:
 class AuditLog:
     """The audit log on one SQLAlchemy engine (tables created on first use)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, anchor: Path | None = None) -> None:
         self.engine = engine
+        self.name = chain_name(engine)
+        self.anchor = anchor
         metadata.create_all(engine, checkfirst=True)
+
+    def _anchor(self, *, force: bool = False) -> None:
+        """Write the signed checkpoint of the current head (logged, never raised)."""
+        try:
+            with self.engine.connect().execution_options(pb_read=True) as conn:
+                h = conn.execute(select(head).where(head.c.id == 1)).mappings().first()
+            if h is None:
+                return
+            write_anchor(
+                self.name,
+                audit_key(),
+                first_seq=h["first_seq"],
+                first_prev_hash=h["first_prev_hash"],
+                last_seq=h["last_seq"],
+                last_hash=h["last_hash"],
+                force=force,
+                path=self.anchor,
+            )
+        except Exception:
+            log.exception("could not write the audit anchor")
 
     def record(
         self,
@@ -191,9 +349,11 @@ class AuditLog:
         """Append one entry (atomically with the chain head); return it."""
         for _ in range(20):  # lost a race for the next sequence number: try again
             try:
-                return self._append(
+                entry = self._append(
                     action, resource_type, resource_id, actor, outcome, request_id, details or {}
                 )
+                self._anchor()
+                return entry
             except IntegrityError:
                 time.sleep(0.01)
         raise RuntimeError("could not append to the audit log: too much contention")
@@ -208,6 +368,7 @@ class AuditLog:
         request_id: str | None,
         details: dict[str, Any],
     ) -> AuditEntry:
+        key = audit_key()
         with self.engine.begin() as conn:
             h = conn.execute(select(head).where(head.c.id == 1)).mappings().first()
             seq = (h["last_seq"] + 1) if h else 1
@@ -225,7 +386,7 @@ class AuditLog:
                 "details": json.loads(json.dumps(details, default=str)),
                 "prev_hash": prev,
             }
-            row["hash"] = entry_hash(row)
+            row["hash"] = entry_hash(row, key)
             conn.execute(insert(entries).values(**{**row, "details": _dump(row["details"])}))
             if h:
                 conn.execute(
@@ -287,23 +448,50 @@ class AuditLog:
             return [_entry(r) for r in conn.execute(q).mappings()]
 
     def verify(self) -> VerifyReport:
-        """Walk the chain; the first entry that was edited, deleted or re-ordered."""
+        """Walk the chain against the signed anchor; the first bad entry or missing range."""
+        key = audit_key()
+        try:
+            anchor = read_anchor(self.name, key, self.anchor)
+        except ValueError as exc:
+            return VerifyReport(False, 0, None, None, f"{exc} (the anchor was tampered with)")
         with self.engine.connect().execution_options(pb_read=True) as conn:
             h = conn.execute(select(head).where(head.c.id == 1)).mappings().first()
             rows = conn.execute(select(entries).order_by(entries.c.seq)).mappings()
-            expect_seq = h["first_seq"] if h else 1
-            prev = h["first_prev_hash"] if h else GENESIS
+            if anchor is not None:
+                expect_seq, prev = int(anchor["firstSeq"]), str(anchor["firstPrevHash"])
+            else:
+                expect_seq = h["first_seq"] if h else 1
+                prev = h["first_prev_hash"] if h else GENESIS
             checked = 0
+            last_seen: AuditEntry | None = None
             for r in rows:
                 e = _entry(r)
                 if e.seq != expect_seq:
+                    if e.seq > expect_seq:
+                        return VerifyReport(
+                            False,
+                            checked,
+                            expect_seq,
+                            None,
+                            f"entries {expect_seq}..{e.seq - 1} are missing (deleted); the "
+                            f"next entry present is {e.seq}",
+                        )
                     return VerifyReport(
                         False,
                         checked,
-                        expect_seq,
-                        None,
-                        f"entry {expect_seq} is missing (deleted); the next "
-                        f"entry present is {e.seq}",
+                        e.seq,
+                        e.entry_id,
+                        f"entry {e.seq} is out of sequence (expected {expect_seq}): "
+                        "entries were renumbered or inserted",
+                    )
+                if not hmac.compare_digest(entry_hash(asdict(e), key), e.hash):
+                    return VerifyReport(
+                        False,
+                        checked,
+                        e.seq,
+                        e.entry_id,
+                        "its contents do not match its keyed hash (edited, renumbered or "
+                        "forged without the audit key)",
                     )
                 if e.prev_hash != prev:
                     return VerifyReport(
@@ -311,19 +499,42 @@ class AuditLog:
                         checked,
                         e.seq,
                         e.entry_id,
-                        "its previous-hash does not match the entry before it",
+                        "its previous-hash does not match the entry before it (an entry "
+                        "before it was deleted or replaced)",
                     )
-                if entry_hash(asdict(e)) != e.hash:
+                if (
+                    anchor is not None
+                    and e.seq == int(anchor["lastSeq"])
+                    and e.hash != anchor["lastHash"]
+                ):
                     return VerifyReport(
                         False,
                         checked,
                         e.seq,
                         e.entry_id,
-                        "its contents do not match its hash (edited)",
+                        "it differs from the entry the signed anchor recorded",
                     )
                 prev = e.hash
                 expect_seq += 1
                 checked += 1
+                last_seen = e
+        if anchor is not None:
+            last = int(anchor["lastSeq"])
+            if expect_seq - 1 < last:
+                first_missing = expect_seq
+                what = (
+                    "every entry was deleted"
+                    if last_seen is None
+                    else "the newest entries were deleted"
+                )
+                return VerifyReport(
+                    False,
+                    checked,
+                    first_missing,
+                    None,
+                    f"entries {first_missing}..{last} are missing: {what} (the signed "
+                    f"anchor records {last} as the newest entry)",
+                )
         if h is None:
             if checked:
                 return VerifyReport(False, checked, 1, None, "the chain head is missing")
@@ -336,6 +547,26 @@ class AuditLog:
                 None,
                 f"entries after {expect_seq - 1} up to {h['last_seq']} are "
                 "missing (deleted) or the newest entry was edited",
+            )
+        if anchor is not None and (
+            h["first_seq"] != int(anchor["firstSeq"])
+            or h["first_prev_hash"] != anchor["firstPrevHash"]
+        ):
+            return VerifyReport(
+                False,
+                checked,
+                int(anchor["firstSeq"]),
+                None,
+                "the chain head's start was moved without a signed purge",
+            )
+        if anchor is None and checked:
+            return VerifyReport(
+                False,
+                checked,
+                None,
+                None,
+                f"no signed anchor for this database in {self.anchor or anchor_path()}: "
+                "the anchor was deleted or the log was created elsewhere",
             )
         return VerifyReport(True, checked)
 
@@ -362,6 +593,7 @@ class AuditLog:
                 .where(head.c.id == 1)
                 .values(first_seq=last_old + 1, first_prev_hash=anchor)
             )
+        self._anchor(force=True)
         self.record(
             "audit.purge",
             "audit",

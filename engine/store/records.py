@@ -90,6 +90,7 @@ class ApiKey:
     created_at: str
     revoked_at: str | None = None
     last_used_at: str | None = None
+    created_by: str | None = None
 
     @property
     def scopes(self) -> list[str]:

@@ -115,6 +115,7 @@ api_keys = Table(
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40)),
     Column("last_used_at", String(40)),
+    Column("created_by", String(40)),
 )
 
 # The api-keys table as release 1 created it (migration 2 adds last_used_at); migrations
@@ -139,6 +140,31 @@ lineage_events = Table(
     Column("event_time", String(40), nullable=False),
     Column("payload", JSON, nullable=False),
     Index("ix_pb_lineage_execution", "execution_id", "seq"),
+)
+
+
+# What each execution read and wrote, under which identity (data governance): one row
+# per node and location. Written by the access observer at the end of every run.
+access_records = Table(
+    "pb_access",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("execution_id", String(64), nullable=False),
+    Column("pipeline_id", String(128)),
+    Column("identity", String(200), nullable=False),
+    Column("interface", String(20), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("node_id", String(128), nullable=False),
+    Column("node_type", String(80)),
+    Column("data_source_id", String(128)),
+    Column("location", Text),
+    Column("tables", JSON),
+    Column("columns", JSON),
+    Column("rows", Integer),
+    Column("status", String(20)),
+    Index("ix_pb_access_source", "data_source_id", "seq"),
+    Index("ix_pb_access_execution", "execution_id"),
 )
 
 
@@ -175,6 +201,11 @@ def _migration_2(conn: Connection) -> None:
     _add_column(api_keys, api_keys.c.last_used_at)(conn)
 
 
+def _migration_3(conn: Connection) -> None:
+    _create(access_records)(conn)
+    _add_column(api_keys, api_keys.c.created_by)(conn)
+
+
 # Version 1 is the first release's schema; version 2 shows (and tests) the upgrade path:
 # it adds lineage events and the last-use time of API keys to a version-1 database.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -187,6 +218,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "lineage events; api_keys.last_used_at",
         lambda conn: _migration_2(conn),
+    ),
+    Migration(
+        3,
+        "access records; api_keys.created_by",
+        lambda conn: _migration_3(conn),
     ),
 )
 

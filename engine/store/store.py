@@ -288,30 +288,63 @@ class Store(ExecutionStore):
             raise NotFoundError(f"{kind} '{resource_id}' not found")
 
     # -- api keys -------------------------------------------------------------------
-    def create_api_key(self, scope: str, *, name: str | None = None) -> tuple[ApiKey, str]:
-        """Make a new key; returns the record and the key itself (shown only once)."""
+    def create_api_key(
+        self, scope: str, *, name: str | None = None, created_by: str | None = None
+    ) -> tuple[ApiKey, str]:
+        """Make a new key; returns the record and the key itself (shown only once).
+
+        ``created_by`` is the id of the key that minted it (None from the CLI): revoking
+        that key revokes this one too.
+        """
         scopes_for(scope)
         token = KEY_PREFIX + secrets.token_urlsafe(32)
         key_id = "key_" + secrets.token_hex(6)
         now = now_iso()
         with self._write() as conn:
+            if created_by is not None:
+                parent = conn.execute(
+                    select(s.api_keys.c.revoked_at).where(s.api_keys.c.id == created_by)
+                ).first()
+                if parent is None or parent.revoked_at is not None:
+                    raise ConflictError(f"api key '{created_by}' is revoked; it cannot mint keys")
             conn.execute(
                 insert(s.api_keys).values(
-                    id=key_id, name=name, key_hash=hash_key(token), scope=scope, created_at=now
+                    id=key_id,
+                    name=name,
+                    key_hash=hash_key(token),
+                    scope=scope,
+                    created_at=now,
+                    created_by=created_by,
                 )
             )
-        return ApiKey(id=key_id, name=name, scope=scope, created_at=now), token
+        return (
+            ApiKey(id=key_id, name=name, scope=scope, created_at=now, created_by=created_by),
+            token,
+        )
 
     def authenticate(self, token: str) -> ApiKey | None:
-        """The live key whose hash matches ``token``, or None."""
+        """The live key whose hash matches ``token``, or None (read on every call, so a
+        revocation holds on the next request on every replica)."""
         if not token.startswith(KEY_PREFIX):
             return None
         with self._read() as conn:
             row = conn.execute(
                 select(s.api_keys).where(s.api_keys.c.key_hash == hash_key(token))
             ).first()
-        if row is None or row.revoked_at is not None:
-            return None
+            if row is None or row.revoked_at is not None:
+                return None
+            # A key minted by a revoked key is revoked with it, even if it was minted in
+            # the moment the revocation ran: walk the chain of minting keys.
+            parent, depth = row.created_by, 0
+            while parent is not None and depth < 100:
+                up = conn.execute(
+                    select(s.api_keys.c.created_by, s.api_keys.c.revoked_at).where(
+                        s.api_keys.c.id == parent
+                    )
+                ).first()
+                if up is None or up.revoked_at is not None:
+                    return None
+                parent, depth = up.created_by, depth + 1
         return _api_key(row)
 
     def list_api_keys(self) -> list[ApiKey]:
@@ -319,15 +352,82 @@ class Store(ExecutionStore):
             rows = conn.execute(select(s.api_keys).order_by(s.api_keys.c.created_at)).all()
         return [_api_key(r) for r in rows]
 
-    def revoke_api_key(self, key_id: str) -> None:
+    def revoke_api_key(self, key_id: str) -> list[str]:
+        """Revoke ``key_id`` and every live key it minted (transitively); the ids revoked.
+
+        Raises:
+            NotFoundError: no live key has that id.
+            ConflictError: the revocation would leave no live admin key (``last-admin``).
+        """
         with self._write() as conn:
-            res = conn.execute(
+            rows = conn.execute(
+                select(
+                    s.api_keys.c.id,
+                    s.api_keys.c.scope,
+                    s.api_keys.c.created_by,
+                    s.api_keys.c.revoked_at,
+                )
+            ).all()
+            live = {r.id: r for r in rows if r.revoked_at is None}
+            if key_id not in live:
+                raise NotFoundError(f"api key '{key_id}' not found or already revoked")
+            doomed = {key_id}
+            grew = True
+            while grew:
+                grew = False
+                for r in live.values():
+                    if r.id not in doomed and r.created_by in doomed:
+                        doomed.add(r.id)
+                        grew = True
+            admins_left = [r.id for r in live.values() if r.scope == "admin" and r.id not in doomed]
+            if not admins_left:
+                raise ConflictError(
+                    f"last-admin: revoking '{key_id}' would leave no live admin key "
+                    f"(it and the keys it minted: {', '.join(sorted(doomed))}); create "
+                    "another admin key first"
+                )
+            conn.execute(
                 update(s.api_keys)
-                .where(s.api_keys.c.id == key_id, s.api_keys.c.revoked_at.is_(None))
+                .where(s.api_keys.c.id.in_(sorted(doomed)), s.api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now_iso())
             )
-        if res.rowcount == 0:
-            raise NotFoundError(f"api key '{key_id}' not found or already revoked")
+        return sorted(doomed)
+
+    # -- access records (data governance) -----------------------------------------------
+    def add_access_records(self, records: list[dict[str, Any]]) -> None:
+        """Append access records (see :data:`engine.store.schema.access_records`)."""
+        if not records:
+            return
+        now = now_iso()
+        with self._write() as conn:
+            conn.execute(insert(s.access_records), [{"at": now, **r} for r in records])
+
+    def list_access(
+        self,
+        *,
+        data_source_id: str | None = None,
+        execution_id: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Access records, newest first, and their total count."""
+        t = s.access_records
+        q = select(t)
+        c = select(func.count()).select_from(t)
+        if data_source_id is not None:
+            q, c = (
+                q.where(t.c.data_source_id == data_source_id),
+                c.where(t.c.data_source_id == data_source_id),
+            )
+        if execution_id is not None:
+            q, c = (
+                q.where(t.c.execution_id == execution_id),
+                c.where(t.c.execution_id == execution_id),
+            )
+        with self._read() as conn:
+            total = int(conn.execute(c).scalar_one())
+            rows = conn.execute(q.order_by(t.c.seq.desc()).offset(offset).limit(limit)).all()
+        return [dict(r._mapping) for r in rows], total
 
     # -- health ---------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -389,6 +489,7 @@ def _api_key(row: Any) -> ApiKey:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         last_used_at=getattr(row, "last_used_at", None),
+        created_by=getattr(row, "created_by", None),
     )
 
 

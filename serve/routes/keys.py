@@ -33,7 +33,7 @@ def create_key(
     store: Store = Depends(get_store),
 ) -> ApiKeyOut:
     # the new key's id is known only once it exists: record the entry after creating it
-    key, token = store.create_api_key(body.scope, name=body.name)
+    key, token = store.create_api_key(body.scope, name=body.name, created_by=admin.id)
     with audited(req_id, admin.id, "key.create", "apiKey", key.id, scope=body.scope):
         pass
     return _out(key, token)
@@ -53,6 +53,6 @@ def revoke_key(
     admin: ApiKey = Depends(require_scope("admin")),
     store: Store = Depends(get_store),
 ) -> Response:
-    with audited(req_id, admin.id, "key.revoke", "apiKey", key_id):
-        store.revoke_api_key(key_id)
+    with audited(req_id, admin.id, "key.revoke", "apiKey", key_id) as details:
+        details["revoked"] = store.revoke_api_key(key_id)
     return Response(status_code=204)

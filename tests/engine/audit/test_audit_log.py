@@ -101,25 +101,15 @@ def test_retention_purge_keeps_the_chain_verifiable(
     assert retention_days("HIPAA") >= 6 * 365 and retention_days("SOX") >= 7 * 365
     monkeypatch.setenv("PIPELINE_BUILDER_AUDIT_RETENTION_DAYS", "30")
     assert retention_days("HIPAA") == 30
-    log = _fill(4)
-    from engine.audit.log import entry_hash
+    # The first two entries are recorded 40 days ago (the clock, not the rows, is moved).
+    import engine.audit.log as audit_log
 
-    # Age the first two entries by 40 days, re-chaining so the log stays valid.
-
-    old = log.entries(newest_first=False)
-    prev = "0" * 64
-    with sqlite3.connect(db) as conn:
-        for e in old:
-            d = {**e.__dict__, "prev_hash": prev}
-            if e.seq <= 2:
-                d["at"] = e.at - 40 * 86400
-            d["hash"] = entry_hash(d)
-            conn.execute(
-                "UPDATE audit_log SET at=?, prev_hash=?, hash=? WHERE seq=?",
-                (d["at"], d["prev_hash"], d["hash"], e.seq),
-            )
-            prev = d["hash"]
-        conn.execute("UPDATE audit_head SET last_hash=?", (prev,))
+    real = audit_log.time.time
+    monkeypatch.setattr(audit_log.time, "time", lambda: real() - 40 * 86400)
+    log = _fill(2)
+    monkeypatch.setattr(audit_log.time, "time", real)
+    for i in range(2):
+        log.record("pipeline.update", "pipeline", f"q{i}", actor="key_abc")
     assert log.verify().ok
     assert log.purge(older_than_days=30) == 2
     assert [e.seq for e in log.entries(newest_first=False)][:2] == [3, 4]
