@@ -7,6 +7,7 @@ Every request a page makes is recorded, so a test can assert that none left 127.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -75,16 +76,24 @@ def traffic() -> Traffic:
 
 
 @pytest.fixture
-def page(browser, traffic: Traffic) -> Iterator[object]:
+def page(browser, traffic: Traffic, tmp_path: Path) -> Iterator[object]:
     """A fresh browser context and page; asserts afterwards that no request left loopback."""
     context = browser.new_context(viewport={"width": 1440, "height": 960})  # type: ignore[attr-defined]
     context.on("request", lambda req: traffic.urls.append(req.url))
     pg = context.new_page()
     errors: list[str] = []
+    console: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     try:
         yield pg
     finally:
+        # shown when a test fails: what the page said last
+        print("page console:", *console[-20:], sep="\n  ")
+        with contextlib.suppress(Exception):
+            print("page text:", pg.inner_text("#view")[:2000])
+            pg.screenshot(path=str(tmp_path / "last.png"))
+            print("last screenshot:", tmp_path / "last.png")
         context.close()
     assert traffic.urls, "the page made no requests at all"
     assert traffic.foreign() == [], f"requests left 127.0.0.1: {traffic.foreign()}"

@@ -91,6 +91,7 @@ export async function builderView(root, { pipelineId, template }) {
   }
   function changed({ keepText = false } = {}) {
     if (document.activeElement !== idInput) idInput.value = st.doc.id || "";
+    if (document.activeElement !== nameInput) nameInput.value = st.doc.name || "";
     render();
     if (!keepText) syncText();
     scheduleValidate();

@@ -1,0 +1,263 @@
+"""The visual builder and run view in a real headless Chromium against the real Serve app.
+
+The pipeline is built by clicking, the way a user would; what the page shows is checked
+against the public API (validation messages, per-node row counts, lineage) and the
+built spec against the design document's pipeline as written in the API test helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.serve.serve_helpers import (
+    create_example_resources,
+    create_key,
+    create_seed_resources,
+    example_pipeline,
+    seed_pipeline,
+    write_customer_files,
+)
+
+pytestmark = pytest.mark.browser
+
+PIPELINE = "pipeline_prod_training"
+ROWS = 24_000
+
+
+def _rename(pg, new_id: str) -> None:
+    pg.fill("[data-testid=node-id]", new_id)
+    pg.press("[data-testid=node-id]", "Enter")
+    pg.wait_for_selector(f"[data-testid=node-{new_id}]")
+
+
+def _select(pg, node_id: str) -> None:
+    pg.click(f"[data-testid=node-{node_id}] rect.box")
+    pg.wait_for_function(
+        "id => document.querySelector('[data-testid=node-id]')?.value === id", arg=node_id
+    )
+
+
+def _drag_connect(pg, source: str, target: str) -> None:
+    """Drag from the source's output port onto the target node."""
+    port = pg.locator(f"[data-testid=port-out-{source}]").bounding_box()
+    box = pg.locator(f"[data-testid=node-{target}] rect.box").bounding_box()
+    assert port and box
+    pg.mouse.move(port["x"] + port["width"] / 2, port["y"] + port["height"] / 2)
+    pg.mouse.down()
+    pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
+    pg.mouse.up()
+    pg.wait_for_selector(f"[data-testid=edge-{source}-{target}]", state="attached")
+
+
+def _wait_state(pg, state: str) -> None:
+    pg.wait_for_selector(f"[data-testid=validation-status][data-state={state}]", timeout=30_000)
+
+
+def _spec_in_page(pg) -> dict:
+    pg.click("[data-testid=tab-json]")
+    return json.loads(pg.input_value("[data-testid=spec-text]"))
+
+
+def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
+    api = api_server.client()
+    write_customer_files(api_server.home / "data" / "seed", files=8, rows_per_file=ROWS // 8)
+    create_seed_resources(api)
+    pg = page
+    sign_in(pg, api_server, api_server.admin_key)
+    assert pg.text_content("[data-testid=scope]") == "admin"
+    # the navigation follows the workflow
+    nav = pg.text_content("#nav") or ""
+    phases = ["Data & Discovery", "Privacy & Protection", "Generation & Assembly"]
+    phases += ["Automation & Deployment", "Pipelines", "Runs", "Lineage", "Audit"]
+    assert [nav.find(p) for p in phases] == sorted(nav.find(p) for p in phases)
+    assert all(p in nav for p in phases)
+
+    pg.click("[data-testid=new-pipeline]")
+    pg.wait_for_selector("[data-testid=palette]")
+    # the palette is the registry: one entry per node type the API lists
+    listed = {t["key"] for t in api.request("GET", "/api/node-types")}
+    shown = pg.eval_on_selector_all(
+        "[data-testid^='palette-']", "els => els.map(e => e.dataset.testid.slice(8))"
+    )
+    assert set(shown) == listed and "privacy/detection" in listed
+
+    pg.fill("[data-testid=pipeline-id]", PIPELINE)
+    pg.press("[data-testid=pipeline-id]", "Tab")
+    pg.fill("[data-testid=pipeline-name]", "Production training data")
+    pg.press("[data-testid=pipeline-name]", "Tab")
+
+    # source/file from the palette; the data source from the catalog picker
+    pg.click("[data-testid='palette-source/file']")
+    _rename(pg, "load")
+    options = pg.eval_on_selector_all(
+        "[data-testid=picker-dataSourceId] option", "els => els.map(e => e.value)"
+    )
+    assert "ds_12345" in options
+    pg.select_option("[data-testid=picker-dataSourceId]", "ds_12345")
+    pg.select_option("#f-autoProfile", "true")
+
+    # the PII detector from the built-in template, connected by dragging
+    pg.click("[data-testid='template-builtin.pii_detector_hipaa']")
+    _rename(pg, "detect")
+    _drag_connect(pg, "load", "detect")
+
+    # a wrong value: the server's message is pinned to the node and the field
+    pg.fill("#f-confidenceThreshold", "1.8")
+    pg.press("#f-confidenceThreshold", "Tab")
+    pg.wait_for_selector("[data-testid=field-problem-confidenceThreshold]")
+    pg.wait_for_selector("[data-testid=problems-detect]")
+    assert pg.locator("[data-testid=problems-load]").count() == 0
+    expected = [
+        p
+        for p in api.validate(_spec_in_page(pg))["problems"]
+        if p["path"] == "config.confidenceThreshold"
+    ]
+    assert expected and expected[0]["nodeId"] == "detect"
+    shown_msg = pg.text_content("[data-testid=field-problem-confidenceThreshold]")
+    assert shown_msg == expected[0]["message"]
+    assert pg.is_disabled("[data-testid=save]")  # save is refused while invalid
+    pg.fill("#f-confidenceThreshold", "0.8")
+    pg.press("#f-confidenceThreshold", "Tab")
+    pg.wait_for_selector("[data-testid=problems-detect]", state="detached")
+
+    # redaction from the palette, connected with the inspector's input list
+    pg.click("[data-testid='palette-privacy/redaction']")
+    _rename(pg, "redact")
+    pg.check("[data-testid=input-detect]")
+    pg.select_option("[data-testid=picker-redactionRuleId]", "rules_default")
+
+    # add a node by mistake and undo it
+    pg.click("[data-testid='palette-output/archive']")
+    pg.wait_for_selector("[data-testid=node-archive]")
+    pg.click("[data-testid=undo]")
+    pg.wait_for_selector("[data-testid=node-archive]", state="detached")
+
+    # the deployment from its template; disconnect and reconnect once
+    pg.click("[data-testid='template-builtin.environment_deploy']")
+    _rename(pg, "deploy")
+    _drag_connect(pg, "redact", "deploy")
+    pg.click("[data-testid=edge-redact-deploy]", force=True)
+    pg.click("[data-testid=disconnect]")
+    pg.wait_for_selector("[data-testid=edge-redact-deploy]", state="detached")
+    _select(pg, "deploy")
+    pg.check("[data-testid=input-redact]")
+    _wait_state(pg, "valid")
+
+    # the YAML view edits the pipeline too
+    pg.click("[data-testid=tab-yaml]")
+    yaml_text = pg.input_value("[data-testid=spec-text]")
+    assert "name: Production training data" in yaml_text
+    pg.fill(
+        "[data-testid=spec-text]",
+        yaml_text.replace("name: Production training data", "name: Production data"),
+    )
+    pg.wait_for_function(
+        "() => document.querySelector('[data-testid=pipeline-name]').value === 'Production data'"
+    )
+    pg.fill("[data-testid=pipeline-name]", "Production training data")
+    pg.press("[data-testid=pipeline-name]", "Tab")
+    _wait_state(pg, "valid")
+
+    # what was built is the design document's pipeline
+    assert _spec_in_page(pg) == seed_pipeline(PIPELINE)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _select(pg, "detect")
+    pg.screenshot(path=str(SCREENSHOTS / "builder.png"))
+
+    pg.click("[data-testid=save]")
+    pg.wait_for_selector("[data-testid=version]")
+    stored = api.get_pipeline(PIPELINE)
+    assert stored["version"] == 1
+    design = seed_pipeline(PIPELINE)["nodes"]
+    assert [(n["id"], n["config"], n.get("inputs", [])) for n in stored["spec"]["nodes"]] == [
+        (n["id"], n["config"], n.get("inputs", [])) for n in design
+    ]
+
+    # execute with triggeredBy and context
+    pg.click("[data-testid=run]")
+    pg.fill("[data-testid=triggered-by]", "aiops_system")
+    pg.fill("[data-testid=run-context]", '{"modelTrainingJob": "job_98765"}')
+    pg.click("[data-testid=run-start]")
+    pg.wait_for_selector("[data-testid=run-canvas]")
+    m = re.search(r"#/run/([^/]+)/([^/]+)$", pg.url)
+    assert m and m.group(1) == PIPELINE
+    execution_id = m.group(2)
+    pg.wait_for_selector("[data-testid=run-status] .running", timeout=120_000)
+    pg.wait_for_selector("g[data-state=running]", timeout=120_000)
+    pg.screenshot(path=str(SCREENSHOTS / "run-in-progress.png"))
+
+    pg.wait_for_selector("[data-testid=run-status] .completed", timeout=300_000)
+    status = api.status(PIPELINE, execution_id)
+    assert status["status"] == "completed"
+    assert status["triggeredBy"] == "aiops_system"
+    assert status["context"] == {"modelTrainingJob": "job_98765"}
+    pg.wait_for_function("() => !document.querySelector('g[data-state=running]')")
+    for node_id in ("load", "detect", "redact", "deploy"):
+        api_rows = status["nodes"][node_id]["rowsOut"]
+        assert pg.get_attribute(f"[data-testid=node-{node_id}]", "data-rows-out") == str(api_rows)
+        assert pg.text_content(f"[data-testid=rows-out-{node_id}]") == str(api_rows)
+        assert pg.get_attribute(f"[data-testid=node-{node_id}]", "data-state") == "completed"
+    assert status["nodes"]["redact"]["rowsOut"] == ROWS
+    assert pg.locator("[data-testid=progress-bar]").get_attribute("style") == "width: 100%;"
+
+    # lineage of that run
+    pg.click("[data-testid=lineage-link]")
+    pg.wait_for_selector("[data-testid=lineage-sources] li")
+    lineage = api.lineage(PIPELINE, execution_id=execution_id)
+    assert pg.eval_on_selector_all(
+        "[data-testid=lineage-sources] li", "els => els.map(e => e.textContent)"
+    ) == lineage["sourceData"]["originalSources"] == ["ds_12345"]
+    assert pg.eval_on_selector_all(
+        "[data-testid=lineage-transformations] li", "els => els.map(e => e.textContent)"
+    ) == lineage["sourceData"]["transformations"]
+    assert pg.eval_on_selector_all(
+        "[data-testid=lineage-certifications] li", "els => els.map(e => e.textContent)"
+    ) == lineage["outputData"]["certifications"]
+
+    # the audit entries of the run
+    pg.go_back()
+    pg.wait_for_selector("[data-testid=audit-link]")
+    pg.click("[data-testid=audit-link]")
+    pg.wait_for_selector("[data-testid=audit] tr >> nth=1")
+    assert "execution" in (pg.text_content("[data-testid=audit]") or "")
+
+
+def test_read_scope_can_look_but_not_save_or_run(api_server, page, traffic) -> None:
+    api = api_server.client()
+    create_example_resources(api)
+    spec = example_pipeline("readonly_features")
+    api.create_pipeline(spec)
+    read_key = create_key(api_server.db_url, "read")
+    pg = page
+    sign_in(pg, api_server, read_key)
+    assert pg.text_content("[data-testid=scope]") == "read"
+    pg.goto(f"{api_server.base_url}/ui#/builder/readonly_features")
+    pg.wait_for_selector("[data-testid=node-map]")
+    _wait_state(pg, "valid")
+    # a change makes the pipeline unsaved, but neither save nor run is offered
+    pg.fill("[data-testid=pipeline-name]", "Renamed by a reader")
+    pg.press("[data-testid=pipeline-name]", "Tab")
+    _wait_state(pg, "valid")
+    assert pg.is_disabled("[data-testid=save]")
+    assert "admin" in (pg.get_attribute("[data-testid=save]", "title") or "")
+    assert pg.is_disabled("[data-testid=run]")
+    assert "execute" in (pg.get_attribute("[data-testid=run]", "title") or "")
+    # and the server refuses the key too, from the page itself
+    codes = pg.evaluate(
+        """async ([key, spec]) => {
+            const h = {Authorization: `Bearer ${key}`, "Content-Type": "application/json"};
+            const put = await fetch(`/api/pipelines/${spec.id}`,
+                {method: "PUT", headers: h, body: JSON.stringify(spec)});
+            const run = await fetch(`/api/pipelines/${spec.id}/execute`,
+                {method: "POST", headers: h, body: "{}"});
+            return [put.status, run.status];
+        }""",
+        [read_key, {**spec, "name": "Renamed by a reader"}],
+    )
+    assert codes == [403, 403]
+    assert api.get_pipeline("readonly_features")["version"] == 1
+    assert api.request("GET", "/api/pipelines/readonly_features/executions")["total"] == 0
