@@ -12,6 +12,7 @@ shown in status, webhooks and the CLI.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from engine.errors import ExecutionCancelled, NodeConfigError, PipelineBuilderError
 
@@ -123,7 +124,7 @@ def root_error(exc: BaseException) -> BaseException:
         if id(cur) in seen:
             continue
         seen.add(id(cur))
-        if isinstance(cur, PipelineBuilderError):
+        if isinstance(cur, PipelineBuilderError) and not type(cur).__name__.startswith("RayTask"):
             return cur
         if not type(cur).__module__.startswith("ray") and not isinstance(cur, StopIteration):
             inner = inner or cur
@@ -139,16 +140,50 @@ _NODE_IN_MESSAGE = re.compile(r"node '([^']+)'")
 
 def message(err: BaseException) -> str:
     """A one-line message; for Ray's wrappers, the original error's line from its trace."""
-    if isinstance(err, PipelineBuilderError):
-        return str(err)
-    text = str(err)
+    if isinstance(err, PipelineBuilderError) and not type(err).__name__.startswith("RayTask"):
+        return sanitize(str(err))
+    text = _ANSI.sub("", str(err))
     for m in _TRACE_LINE.finditer(text):
         name, msg = m.group(1), m.group(2).strip()
         if not name.startswith("ray."):
             short = name.rsplit(".", 1)[-1]
-            return msg if name.startswith("engine.errors.") else f"{short}: {msg}"
+            return sanitize(msg if name.startswith("engine.errors.") else f"{short}: {msg}")
     lines = text.strip().splitlines()
-    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
+    return sanitize(f"{type(err).__name__}: {lines[-1] if lines else ''}")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+# An absolute local path (not the path part of a URL): shown by its last component.
+_ABS_PATH = re.compile(r"(?<![\w:/.~-])/(?:[\w.@+=~-]+/)+([\w.@+=~-]*)")
+
+
+def sanitize(text: str, limit: int = 500) -> str:
+    """``text`` fit for status, webhooks and logs read by others: one line, no terminal
+    colour codes, no server paths (an absolute path becomes its last component),
+    at most ``limit`` characters. The full trace stays in the run's ``trace.txt``."""
+    text = _ANSI.sub("", text)
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = _ABS_PATH.sub(lambda m: m.group(1) or "/", line)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def keep_trace(exc: BaseException, home: Any, execution_id: str) -> Any:
+    """Write the full trace of a failed run to ``<home>/executions/<id>/trace.txt``."""
+    import traceback
+    from pathlib import Path
+
+    path = Path(home) / "executions" / execution_id / "trace.txt"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(traceback.format_exception(exc))
+        for e in chain(exc)[1:]:
+            inner = getattr(e, "traceback_str", None)
+            if isinstance(inner, str):
+                text += "\n" + inner
+        path.write_text(_ANSI.sub("", text))
+    except OSError:
+        return None
+    return path
 
 
 def failing_node(err: BaseException, message: str) -> str | None:
