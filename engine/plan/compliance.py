@@ -1,26 +1,46 @@
-"""Pre-run compliance validation and the GDPR Article 30 record of processing. Ray-free.
+"""Compliance of a pipeline's graph: every path to an output is redacted. Ray-free.
 
 A pipeline is subject to the frameworks its nodes name (``config.complianceFramework``
-on any node, e.g. ``HIPAA``, or a ``compliance:<FRAMEWORK>`` tag on the pipeline). For
-each such framework, :func:`check` requires that on EVERY path from a source to an
-output the data passes through a ``privacy/detection`` node and then a
-``privacy/redaction`` node (a ``privacy/synthetic`` node, which emits generated rows
-instead of the real ones, also satisfies the rule). A redaction node configured for a
-different framework than the one the pipeline is subject to is reported too.
+on any node, e.g. ``HIPAA``, or a ``compliance:<FRAMEWORK>`` tag on the pipeline). The
+entity types each framework requires treated are declared in the registry
+(``Registry.frameworks``, filled by the plug-ins); node roles are the registered
+``privacy_role`` trait (``detect``, ``redact``, ``synthesize``), never node type names.
+
+For each framework F, :func:`check` requires that no output can be reached from any
+source without passing a node that *satisfies* F:
+
+* a ``synthesize`` node (it emits generated rows instead of the real ones), or
+* a ``redact`` node with a ``detect`` node before it on the path, whose treatments cover
+  every entity F requires. A redaction covers the entities of the framework it applies
+  (its own ``complianceFramework``, else the one of the nearest detection upstream),
+  plus the entities its rules treat (inline ``rules`` and the ``rules``/``default`` of
+  the catalog resources it references; ``entity: "*"`` or a resource ``default`` covers
+  every entity), minus the entities a ``keep`` rule leaves as they are.
+
+A node with a ``fallback`` counts only when its fallback would count too (the fallback
+runs in its place). The search runs over (node, progress) states, so it is linear in the
+graph's size however many paths there are; for each output and framework it reports the
+shortest offending path.
 
 The GDPR Article 30 record of processing lives in :mod:`engine.audit.article30`.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.registry import Registry, default_registry
-from engine.spec.models import PipelineSpec
+from engine.spec.models import NodeSpec, PipelineSpec
 
 DETECT, REDACT, SYNTHETIC = "detect", "redact", "synthesize"  # NodeType.privacy_role values
-MAX_PATHS = 10_000  # DAGs with more source->output paths are checked per node pair
+_ALL = "*"
+_ALIASES = {"PCI": "PCI-DSS", "PCIDSS": "PCI-DSS"}
+
+# progress along a path, for one framework
+_NONE, _DETECTED, _SATISFIED = 0, 1, 2
 
 
 @dataclass
@@ -52,39 +72,27 @@ class ComplianceReport:
         return (
             head
             + f"{len(self.violations)} violation(s)\n"
-            + "\n".join(f"  - [{v['framework']}] {v['message']}" for v in self.violations)
+            + "\n".join(f"  - {v['message']}" for v in self.violations)
         )
+
+
+def framework_key(name: str) -> str:
+    """The registry's name of a framework (``pci`` -> ``PCI-DSS``, ``hipaa`` -> ``HIPAA``)."""
+    key = str(name).strip().upper().replace("_", "-")
+    return _ALIASES.get(key, key)
 
 
 def frameworks(spec: PipelineSpec) -> list[str]:
     """Frameworks the pipeline is subject to (node configs and ``compliance:`` tags)."""
     found = {
-        str(n.config["complianceFramework"]).upper()
+        framework_key(n.config["complianceFramework"])
         for n in spec.nodes
         if n.config.get("complianceFramework")
     }
-    found |= {t.split(":", 1)[1].upper() for t in spec.tags if t.lower().startswith("compliance:")}
+    found |= {
+        framework_key(t.split(":", 1)[1]) for t in spec.tags if t.lower().startswith("compliance:")
+    }
     return sorted(found)
-
-
-def _paths(spec: PipelineSpec) -> list[list[str]]:
-    sources = [n.id for n in spec.nodes if not n.inputs and n.nodeType == "source"]
-    out: list[list[str]] = []
-
-    def walk(nid: str, path: list[str]) -> None:
-        if len(out) >= MAX_PATHS:
-            return
-        path = [*path, nid]
-        node = spec.node(nid)
-        if node.nodeType == "output":
-            out.append(path)
-            return
-        for c in spec.consumers(nid):
-            walk(c, path)
-
-    for s in sources:
-        walk(s, [])
-    return out
 
 
 def roles(spec: PipelineSpec, registry: Registry | None = None) -> dict[str, str | None]:
@@ -97,66 +105,228 @@ def roles(spec: PipelineSpec, registry: Registry | None = None) -> dict[str, str
     return out
 
 
-def check(spec: PipelineSpec, registry: Registry | None = None) -> ComplianceReport:
-    """Check ``spec`` against every framework it names (see module docs)."""
+def required_entities(registry: Registry, framework: str) -> tuple[str, ...]:
+    """Entity types ``framework`` requires treated (empty when the registry lacks it)."""
+    return tuple(registry.frameworks.get(framework_key(framework), ()))
+
+
+def _rules_of(node: NodeSpec, resources: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
+    """``(covered, kept)`` entity types of a redaction's rules (``*`` = every entity)."""
+    covered: set[str] = set()
+    kept: set[str] = set()
+    rules: list[Any] = list(node.config.get("rules") or [])
+    for res in resources:
+        rules += list(res.get("rules") or [])
+        default = res.get("default")
+        if isinstance(default, Mapping) and default.get("operator", "keep") != "keep":
+            covered.add(_ALL)
+    for r in rules:
+        if not isinstance(r, Mapping) or r.get("column"):
+            continue  # a column rule treats one column, not an entity everywhere
+        ent = r.get("entity") or r.get("entityType")
+        if not ent:
+            continue
+        (kept if r.get("operator") == "keep" else covered).add(str(ent))
+    return covered, kept
+
+
+class _Graph:
+    """The pipeline as the compliance search sees it."""
+
+    def __init__(
+        self,
+        spec: PipelineSpec,
+        registry: Registry,
+        resources: Mapping[str, list[Mapping[str, Any]]],
+    ) -> None:
+        self.spec = spec
+        self.registry = registry
+        self.ids = {n.id for n in spec.nodes}
+        self.role = roles(spec, registry)
+        self.resources = resources
+        self.consumers: dict[str, list[str]] = {n.id: [] for n in spec.nodes}
+        for n in spec.nodes:
+            for up in dict.fromkeys(n.inputs):
+                if up in self.consumers and up != n.id:
+                    self.consumers[up].append(n.id)
+        fallback_only = {n.fallback for n in spec.nodes if n.fallback} - {
+            i for n in spec.nodes for i in n.inputs
+        }
+        self.sources = [n.id for n in spec.nodes if not n.inputs and n.id not in fallback_only]
+        self.outputs = [n.id for n in spec.nodes if self._is_output(n)]
+
+    def _is_output(self, n: NodeSpec) -> bool:
+        nt = self.registry.get(n.type_key)
+        return nt.kind == "output" if nt is not None else n.nodeType == "output"
+
+    def node(self, nid: str) -> NodeSpec:
+        return self.spec.node(nid)
+
+    def applied_framework(self, nid: str) -> str | None:
+        """The framework a redaction applies: its own, else the nearest detection's."""
+        own = self.node(nid).config.get("complianceFramework")
+        if own:
+            return framework_key(own)
+        queue, seen = deque(self.node(nid).inputs), set()
+        while queue:
+            up = queue.popleft()
+            if up in seen or up not in self.ids:
+                continue
+            seen.add(up)
+            if self.role[up] == DETECT:
+                fw = self.node(up).config.get("complianceFramework")
+                return framework_key(fw) if fw else None
+            queue.extend(self.node(up).inputs)
+        return None
+
+    def untreated(self, nid: str, framework: str) -> list[str]:
+        """Entities of ``framework`` redaction ``nid`` leaves untreated (empty = satisfies)."""
+        required = required_entities(self.registry, framework)
+        applied = self.applied_framework(nid)
+        covered, kept = _rules_of(self.node(nid), self.resources.get(nid, ()))
+        if applied == framework_key(framework):
+            covered.add(_ALL)
+        elif applied:
+            covered |= set(required_entities(self.registry, applied))
+        if _ALL in covered:
+            return sorted(set(required) & kept)
+        missing = [e for e in required if e not in covered or e in kept]
+        if not required and applied != framework_key(framework):
+            return [f"(the entities {framework} requires are not declared)"]
+        return sorted(missing)
+
+    def _own(self, nid: str, framework: str) -> tuple[bool, bool]:
+        """``(detects, satisfies)`` of node ``nid`` itself."""
+        role = self.role.get(nid)
+        if role == SYNTHETIC:
+            return True, True
+        if role == REDACT:
+            return False, not self.untreated(nid, framework)
+        return role == DETECT, False
+
+    def effective(self, nid: str, framework: str) -> tuple[bool, bool]:
+        """As :meth:`_own`, and true only if the node's fallback would be too."""
+        det, sat = self._own(nid, framework)
+        fb = self.node(nid).fallback
+        if fb and fb in self.ids and fb != nid:
+            fdet, fsat = self._own(fb, framework)
+            det, sat = det and (fdet or fsat), sat and fsat
+        return det, sat
+
+
+def _offending_paths(graph: _Graph, framework: str) -> dict[str, list[str]]:
+    """Output id -> shortest source-to-output path that never satisfies ``framework``."""
+    memo: dict[str, tuple[bool, bool]] = {}
+
+    def traits(nid: str) -> tuple[bool, bool]:
+        if nid not in memo:
+            memo[nid] = graph.effective(nid, framework)
+        return memo[nid]
+
+    def step(nid: str, progress: int) -> int:
+        det, sat = traits(nid)
+        if graph.role.get(nid) == SYNTHETIC and sat:
+            return _SATISFIED
+        if sat and progress >= _DETECTED:
+            return _SATISFIED
+        if det:
+            return max(progress, _DETECTED)
+        return progress
+
+    parent: dict[tuple[str, int], tuple[str, int] | None] = {}
+    queue: deque[tuple[str, int]] = deque()
+    for s in graph.sources:
+        state = (s, step(s, _NONE))
+        if state[1] != _SATISFIED and state not in parent:
+            parent[state] = None
+            queue.append(state)
+    while queue:
+        nid, progress = queue.popleft()
+        for c in graph.consumers.get(nid, []):
+            state = (c, step(c, progress))
+            if state[1] == _SATISFIED or state in parent:
+                continue
+            parent[state] = (nid, progress)
+            queue.append(state)
+    found: dict[str, list[str]] = {}
+    outputs = set(graph.outputs)
+    for state in parent:  # BFS order: the first state reaching an output is the shortest
+        if state[0] in outputs and state[0] not in found:
+            path: list[str] = []
+            cur: tuple[str, int] | None = state
+            while cur is not None:
+                path.append(cur[0])
+                cur = parent[cur]
+            found[state[0]] = path[::-1]
+    return found
+
+
+def _why(graph: _Graph, path: list[str], framework: str) -> str:
+    """Why ``path`` does not satisfy ``framework`` (one clause)."""
+    reasons = []
+    seen_detect = False
+    for nid in path:
+        role = graph.role.get(nid)
+        det, sat = graph.effective(nid, framework)
+        fb = graph.node(nid).fallback
+        if role == REDACT:
+            missing = graph.untreated(nid, framework)
+            if missing:
+                reasons.append(f"redaction '{nid}' leaves {', '.join(missing)} untreated")
+            elif not sat and fb:
+                reasons.append(f"redaction '{nid}' falls back to '{fb}', which does not redact")
+            elif not seen_detect:
+                reasons.append(f"redaction '{nid}' has no detection before it")
+        elif role == SYNTHETIC and not sat and fb:
+            reasons.append(f"synthetic node '{nid}' falls back to '{fb}', which emits real rows")
+        seen_detect = seen_detect or det
+    if not reasons:
+        return "no redaction on this path"
+    return "; ".join(reasons)
+
+
+def check(
+    spec: PipelineSpec,
+    registry: Registry | None = None,
+    resources: Mapping[str, list[Mapping[str, Any]]] | None = None,
+) -> ComplianceReport:
+    """Check ``spec`` against every framework it names (see module docs).
+
+    Args:
+        spec: The pipeline.
+        registry: Node types and frameworks (the default registry when None).
+        resources: Node id -> the catalog resources its config references (redaction
+            rule sets); without it only inline rules count.
+    """
+    registry = registry or default_registry()
     fws = frameworks(spec)
     report = ComplianceReport(spec.id, fws)
     if not fws:
         return report
-    types = roles(spec, registry)
-    fallback_only = {n.fallback for n in spec.nodes if n.fallback}
-    for path in _paths(spec):
-        if path[0] in fallback_only:
-            continue
-        kinds = [types[n] for n in path]
-        if SYNTHETIC in kinds:
-            continue
-        detect = kinds.index(DETECT) if DETECT in kinds else None
-        redact = max((i for i, k in enumerate(kinds) if k == REDACT), default=None)
-        problem = None
-        if detect is None and redact is None:
-            problem = "passes through neither privacy/detection nor privacy/redaction"
-        elif detect is None:
-            problem = "is redacted without a privacy/detection step before it"
-        elif redact is None:
-            problem = "is detected but never passes through privacy/redaction"
-        elif redact < detect:
-            problem = "is redacted before it is detected (privacy/detection must come first)"
-        if problem:
-            for fw in fws:
-                report.violations.append(
-                    {
-                        "framework": fw,
-                        "source": path[0],
-                        "output": path[-1],
-                        "path": path,
-                        "message": f"data from source '{path[0]}' reaches output '{path[-1]}' "
-                        f"({' -> '.join(path)}) but {problem}; {fw} requires detection "
-                        "and redaction of identifiers before any output",
-                    }
-                )
-    for n in spec.nodes:
-        named: Any = n.config.get("complianceFramework")
-        if types[n.id] == REDACT and named and str(named).upper() not in fws:
+    graph = _Graph(spec, registry, resources or {})
+    for fw in fws:
+        if registry.frameworks and fw not in registry.frameworks:
             report.violations.append(
                 {
-                    "framework": str(named).upper(),
-                    "node": n.id,
-                    "message": f"redaction node '{n.id}' applies {named}",
+                    "framework": fw,
+                    "message": f"unknown compliance framework {fw!r}; known: "
+                    + ", ".join(sorted(registry.frameworks)),
                 }
             )
-        if types[n.id] == REDACT and len(fws) > 1 and named and str(named).upper() in fws:
-            for other in fws:
-                if other != str(named).upper():
-                    report.violations.append(
-                        {
-                            "framework": other,
-                            "node": n.id,
-                            "message": f"redaction node '{n.id}' applies {named} only; "
-                            f"the pipeline is also subject to {other}: name its treatments "
-                            "in rules",
-                        }
-                    )
+            continue
+        for out, path in sorted(_offending_paths(graph, fw).items()):
+            report.violations.append(
+                {
+                    "framework": fw,
+                    "source": path[0],
+                    "output": out,
+                    "input": path[-2] if len(path) > 1 else None,
+                    "path": path,
+                    "message": f"{fw}: output '{out}' is reachable from source '{path[0]}' "
+                    f"without a redaction that satisfies {fw}: {' -> '.join(path)} "
+                    f"({_why(graph, path, fw)})",
+                }
+            )
     return report
 
 
@@ -169,10 +339,40 @@ def entities(spec: PipelineSpec, registry: Registry | None = None) -> list[str]:
         if types[n.id] == DETECT and n.config.get("entities"):
             found |= set(n.config["entities"])
         for r in n.config.get("rules") or []:
-            if isinstance(r, dict) and r.get("entityType"):
-                found.add(str(r["entityType"]))
+            if isinstance(r, dict) and (r.get("entity") or r.get("entityType")):
+                ent = str(r.get("entity") or r.get("entityType"))
+                if ent != _ALL:
+                    found.add(ent)
     for fw in frameworks(spec):
-        key = fw.replace("_", "-")
-        key = {"PCI": "PCI-DSS", "PCIDSS": "PCI-DSS"}.get(key, key)
-        found |= set(registry.frameworks.get(key, ()))
+        found |= set(required_entities(registry, fw))
     return sorted(found)
+
+
+def lookup_resources(
+    spec: PipelineSpec,
+    refs: Callable[[NodeSpec], list[tuple[str, str]]],
+    get: Callable[[str, str], Mapping[str, Any]],
+    registry: Registry | None = None,
+) -> dict[str, list[Mapping[str, Any]]]:
+    """The catalog resources each redaction node references, for :func:`check`.
+
+    Args:
+        refs: Node -> its ``(kind, id)`` resource references.
+        get: ``catalog.get``; references it cannot resolve are skipped (validation
+            reports them).
+    """
+    types = roles(spec, registry)
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for n in spec.nodes:
+        if types[n.id] != REDACT:
+            continue
+        found = []
+        for kind, rid in refs(n):
+            try:
+                res = get(kind, rid)
+            except Exception:
+                continue
+            if isinstance(res, Mapping):
+                found.append(res)
+        out[n.id] = found
+    return out

@@ -1,7 +1,10 @@
-"""Validate a parsed spec: node types, configs, graph shape, resource references.
+"""Validate a parsed spec: node types, configs, graph shape, resource references, compliance.
 
 Every problem is collected and reported at once (:class:`ValidationFailed`), each with
-its node id and path. Imports no Ray.
+its node id and path. A pipeline subject to a compliance framework must not let any
+output be reached from a source without a redaction that satisfies the framework
+(:mod:`engine.plan.compliance`); each such output is one problem, pinned to the output
+node and the input the data enters through. Imports no Ray.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine.catalog import Catalog, empty_catalog
 from engine.errors import Problem, ResourceNotFound, ValidationFailed
+from engine.plan import compliance
 from engine.registry import Registry, ResourceRef, default_registry
 from engine.spec.loader import problems_from_pydantic
 from engine.spec.models import PipelineSpec
@@ -95,7 +99,37 @@ def check(
                 problems.append(Problem(n.id, f"config.{path}", str(exc)))
         for fn in nt.checks:
             problems += [Problem(n.id, "", m) for m in fn(spec=spec, node=n, config=cfg)]
+    if not cycle and not any(p.path.startswith("inputs") for p in problems):
+        problems += compliance_problems(spec, catalog, registry, configs)
     return problems
+
+
+def compliance_problems(
+    spec: PipelineSpec,
+    catalog: Catalog,
+    registry: Registry,
+    configs: dict[str, BaseModel] | None = None,
+) -> list[Problem]:
+    """One problem per output (and framework) reachable without a satisfying redaction."""
+    configs = configs or {}
+
+    def refs(node: Any) -> list[tuple[str, str]]:
+        cfg, nt = configs.get(node.id), registry.get(node.type_key)
+        if cfg is None or nt is None:
+            return []
+        found = list(resource_refs(cfg)) + (list(nt.extra_refs(cfg)) if nt.extra_refs else [])
+        return [(kind, rid) for kind, rid, _path in found]
+
+    resources = compliance.lookup_resources(spec, refs, catalog.get, registry)
+    report = compliance.check(spec, registry, resources)
+    out = []
+    for v in report.violations:
+        node_id = v.get("output")
+        path = ""
+        if node_id is not None and v.get("input") is not None:
+            path = f"inputs.{spec.node(node_id).inputs.index(v['input'])}"
+        out.append(Problem(node_id, path, v["message"]))
+    return out
 
 
 def validate(

@@ -44,7 +44,7 @@ def test_an_output_reached_without_redaction_is_a_violation(
     outputs = sorted(v["output"] for v in report.violations)
     assert outputs == ["peek", "raw_copy"]
     assert any(
-        "neither privacy/detection nor privacy/redaction" in v["message"] for v in report.violations
+        "src -> raw_copy (no redaction on this path)" in v["message"] for v in report.violations
     )
     assert main(["compliance", "check", str(_write(tmp_path, spec))]) == 1
     assert "HIPAA" in capsys.readouterr().out
