@@ -29,7 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from engine.cli.run_cmd import _ProgressPrinter, _save, cli_actor, quiet_ray_logs, summary
+    from engine.cli.run_cmd import (
+        _ProgressPrinter,
+        _save,
+        cli_actor,
+        deliver_webhooks_once,
+        quiet_ray_logs,
+        summary,
+    )
     from engine.context import pipeline_home
     from engine.run.checkpoint import load_record
     from engine.run.runner import ensure_ray
@@ -47,6 +54,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     hook = with_webhooks(printer)
     result = resume(args.execution_id, on_event=hook, force=args.force, actor=cli_actor())
     _save(result.to_dict(), pipeline_home())
+    deliver_webhooks_once()
     print(json.dumps(result.to_dict(), indent=2) if args.json else summary(result.to_dict()))
     return 0 if result.ok else 1
 

@@ -9,15 +9,30 @@ gates, ``dataQualityAssertions`` facets; inputs carry ``dataQualityMetrics``.
 
 from __future__ import annotations
 
-import socket
 import uuid
+from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urlparse
 
 PRODUCER = "https://github.com/pipeline-builder/pipeline-builder/tree/0.1.0"
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 JOB_NAMESPACE = "pipeline-builder"
-_FACET = "https://openlineage.io/spec/facets/1-0-1/{}.json#/$defs/{}"
+# The published version of every standard facet this module emits (the facet's schema
+# at https://openlineage.io/spec/facets/<version>/<Facet>.json): each ``_schemaURL``
+# names the version whose structure the facet follows.
+FACET_VERSIONS = {
+    "ColumnLineageDatasetFacet": "1-2-0",
+    "DataQualityAssertionsDatasetFacet": "1-1-0",
+    "DataQualityMetricsInputDatasetFacet": "1-0-3",
+    "DatasetVersionDatasetFacet": "1-0-1",
+    "DatasourceDatasetFacet": "1-0-1",
+    "ErrorMessageRunFacet": "1-0-1",
+    "JobTypeJobFacet": "2-0-4",
+    "OutputStatisticsOutputDatasetFacet": "1-0-2",
+    "ProcessingEngineRunFacet": "1-1-1",
+    "SchemaDatasetFacet": "1-2-0",
+}
+_FACET = "https://openlineage.io/spec/facets/{version}/{name}.json#/$defs/{name}"
 _EVENT_TYPES = {"completed": "COMPLETE", "failed": "FAIL", "cancelled": "ABORT"}
 
 
@@ -30,7 +45,12 @@ def run_id(execution_id: str) -> str:
 
 
 def dataset_name(location: str | None) -> tuple[str, str]:
-    """``(namespace, name)`` of a dataset location per the OpenLineage naming conventions."""
+    """``(namespace, name)`` of a dataset location per the OpenLineage naming conventions.
+
+    Local files: namespace ``file``, name the absolute path; object stores: namespace
+    ``s3://bucket`` (``gs://``, ``abfss://``...), name the key; databases:
+    ``postgres://host:port`` and the table or query name.
+    """
     if not location:
         return "pipeline-builder", "unknown"
     parsed = urlparse(location)
@@ -46,14 +66,24 @@ def dataset_name(location: str | None) -> tuple[str, str]:
         port = f":{parsed.port}" if parsed.port else ""
         return f"{ns}://{host}{port}", parsed.path.lstrip("/") or "default"
     if scheme == "file":
-        return f"file://{parsed.netloc or _host()}", parsed.path
+        return "file", unquote(parsed.path)
     if "://" in location:
         return f"{scheme}://{parsed.netloc}", parsed.path or "/"
-    return f"file://{_host()}", location
+    return "file", str(PurePosixPath(location)) if location.startswith("/") else location
 
 
-def _host() -> str:
-    return socket.gethostname() or "localhost"
+def datasource_uri(location: str) -> str:
+    """A real URI for a location (``file:///abs/path``, ``s3://bucket``...), no credentials."""
+    parsed = urlparse(location)
+    if parsed.scheme and len(parsed.scheme) > 1:
+        host = parsed.hostname or ""
+        if parsed.port:
+            host = f"{host}:{parsed.port}"
+        if parsed.scheme == "file":
+            return "file://" + quote(unquote(parsed.path))
+        return f"{parsed.scheme}://{host}{quote(parsed.path)}"
+    path = location if location.startswith("/") else "/" + location
+    return "file://" + quote(path)
 
 
 def _fields(schema: Any) -> list[dict[str, str]]:
@@ -70,7 +100,8 @@ def _fields(schema: Any) -> list[dict[str, str]]:
 
 
 def _facet(facet_type: str, **body: Any) -> dict[str, Any]:
-    return {"_producer": PRODUCER, "_schemaURL": _FACET.format(facet_type, facet_type), **body}
+    url = _FACET.format(version=FACET_VERSIONS[facet_type], name=facet_type)
+    return {"_producer": PRODUCER, "_schemaURL": url, **body}
 
 
 def _nodes_by_id(spec: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -101,7 +132,9 @@ def _input_datasets(result: dict[str, Any]) -> list[dict[str, Any]]:
         if src.get("schema"):
             facets["schema"] = _facet("SchemaDatasetFacet", fields=_fields(src["schema"]))
         if src.get("location"):
-            facets["dataSource"] = _facet("DatasourceDatasetFacet", name=ns, uri=src["location"])
+            facets["dataSource"] = _facet(
+                "DatasourceDatasetFacet", name=ns, uri=datasource_uri(src["location"])
+            )
         quality = _facet(
             "DataQualityMetricsInputDatasetFacet",
             rowCount=int(node.get("rowsOut", 0)),
@@ -152,6 +185,15 @@ def _column_metrics(node: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
+def output_dataset_name(output: dict[str, Any]) -> tuple[str, str]:
+    """``(namespace, name)`` of an output: stable across runs.
+
+    An environment output writes each run to a new version folder; the dataset is the
+    environment (its ``environmentUri``), the version goes in a ``version`` facet.
+    """
+    return dataset_name(output.get("environmentUri") or output.get("location"))
+
+
 def _output_datasets(
     result: dict[str, Any], spec: dict[str, Any] | None, inputs: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -159,16 +201,25 @@ def _output_datasets(
     by_source = {i["_nodeId"]: i for i in inputs}
     out = []
     for o in result.get("outputs", []):
-        ns, name = dataset_name(o.get("location"))
+        ns, name = output_dataset_name(o)
         fields = _fields(o.get("schema"))
-        upstream = [
-            by_source[s] for s in _upstream_sources(o["nodeId"], spec_nodes, set(by_source))
-        ]
+        upstream_ids = _upstream_sources(o["nodeId"], spec_nodes, set(by_source))
+        upstream = [by_source[s] for s in upstream_ids]
         facets: dict[str, Any] = {}
+        location = o.get("environmentUri") or o.get("location")
+        if location:
+            facets["dataSource"] = _facet(
+                "DatasourceDatasetFacet", name=ns, uri=datasource_uri(location)
+            )
+        if o.get("version") is not None:
+            facets["version"] = _facet(
+                "DatasetVersionDatasetFacet", datasetVersion=str(o["version"])
+            )
         if fields:
             facets["schema"] = _facet("SchemaDatasetFacet", fields=fields)
             facets["columnLineage"] = _facet(
-                "ColumnLineageDatasetFacet", fields=_column_lineage(fields, upstream, result)
+                "ColumnLineageDatasetFacet",
+                fields=_column_lineage(fields, upstream, result, o["nodeId"], spec_nodes),
             )
         node_facts = result.get("nodes", {}).get(o["nodeId"], {}).get("facts", {})
         assertions = node_facts.get("dataQualityAssertions")
@@ -177,44 +228,114 @@ def _output_datasets(
             facets["dataQualityAssertions"] = _facet(
                 "DataQualityAssertionsDatasetFacet", assertions=list(assertions["assertions"])
             )
-        stats = {"rowCount": int(o.get("rows") or 0)}
-        for k_src, k_ol in (("bytes", "size"), ("size", "size"), ("fileCount", "fileCount")):
-            if isinstance(o.get(k_src), int):
-                stats[k_ol] = o[k_src]
-        if "size" not in stats:
-            stats["size"] = int(result.get("nodes", {}).get(o["nodeId"], {}).get("bytesOut", 0))
-        files = o.get("files")
-        if isinstance(files, list | int) and not isinstance(files, bool):
-            stats["fileCount"] = len(files) if isinstance(files, list) else files
         out.append(
             {
                 "namespace": ns,
                 "name": name,
                 "facets": facets,
                 "outputFacets": {
-                    "outputStatistics": _facet("OutputStatisticsOutputDatasetFacet", **stats)
+                    "outputStatistics": _facet(
+                        "OutputStatisticsOutputDatasetFacet", **output_statistics(o, result)
+                    )
                 },
             }
         )
     return out
 
 
-def _column_lineage(
-    fields: list[dict[str, str]], upstream: list[dict[str, Any]], result: dict[str, Any]
-) -> dict[str, Any]:
-    """Map each output column to the input columns it comes from.
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
-    Columns keep their name through most nodes; renames recorded by nodes as a fact
-    ``columnLineage: {outputColumn: [inputColumn, ...]}`` are followed as well.
+
+def output_statistics(o: dict[str, Any], result: dict[str, Any]) -> dict[str, int]:
+    """rowCount, size (bytes committed) and fileCount of one output, as far as known."""
+    node = result.get("nodes", {}).get(o["nodeId"], {})
+    stats = {"rowCount": _int(o.get("rows")) or _int(node.get("rowsOut")) or 0}
+    size = _int(o.get("size"))
+    if size is None:
+        size = _int(node.get("bytesOut"))
+    if size is not None:
+        stats["size"] = size
+    files = o.get("fileCount", o.get("files"))
+    if isinstance(files, list):
+        stats["fileCount"] = len(files)
+    elif (count := _int(files)) is not None:
+        stats["fileCount"] = count
+    return stats
+
+
+def _between(node_id: str, sources: set[str], spec_nodes: dict[str, dict[str, Any]]) -> list[str]:
+    """Nodes on the paths from ``sources`` to ``node_id`` (its ancestors), any order."""
+    seen, stack = set(), [node_id]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(spec_nodes.get(n, {}).get("inputs", []))
+    return [n for n in seen if n not in sources]
+
+
+def masked_columns(result: dict[str, Any], node_ids: list[str]) -> dict[str, str]:
+    """Columns a redaction among ``node_ids`` rewrote: ``{column: "<node>: <how>"}``.
+
+    From the redaction's recorded treatments (column rules other than ``keep``) and the
+    findings its detection recorded (columns where PII was found and an entity
+    operator other than ``keep`` applies).
     """
+    nodes = result.get("nodes", {})
+    out: dict[str, str] = {}
+    for nid in node_ids:
+        facts = nodes.get(nid, {}).get("facts", {}) or {}
+        treat = facts.get("treatments")
+        if not isinstance(treat, dict):
+            continue
+        for col, op in (treat.get("columns") or {}).items():
+            if op not in (None, "keep"):
+                out[str(col)] = f"{nid}: {op}"
+        entity_ops = {e: op for e, op in (treat.get("entities") or {}).items() if op != "keep"}
+        for other in nodes.values():
+            findings = (other.get("states") or {}).get("privacyFindings")
+            if not isinstance(findings, dict):
+                continue
+            for col, ents in (findings.get("columns") or {}).items():
+                hit = sorted(e for e in ents if e in entity_ops)
+                if hit and str(col) not in out:
+                    ops = sorted({str(entity_ops[e]) for e in hit})
+                    out[str(col)] = f"{nid}: {'/'.join(ops)} of {', '.join(hit)}"
+    return out
+
+
+def _column_lineage(
+    fields: list[dict[str, str]],
+    upstream: list[dict[str, Any]],
+    result: dict[str, Any],
+    output_id: str = "",
+    spec_nodes: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Map each output column to the input columns it comes from (facet 1-2-0 shape).
+
+    Columns keep their name through most nodes (``DIRECT``/``IDENTITY``); renames
+    recorded by nodes as a fact ``columnLineage: {outputColumn: [inputColumn, ...]}``
+    are ``DIRECT``/``TRANSFORMATION``; columns a redaction rewrote are
+    ``DIRECT``/``TRANSFORMATION`` with ``masking: true``.
+    """
+    spec_nodes = spec_nodes or {}
+    sources = {ds["_nodeId"] for ds in upstream if "_nodeId" in ds}
+    path = (
+        _between(output_id, sources, spec_nodes)
+        if output_id and spec_nodes
+        else list(result.get("nodes", {}))
+    )
     renames: dict[str, list[str]] = {}
-    for node in result.get("nodes", {}).values():
-        got = node.get("facts", {}).get("columnLineage")
+    for nid in path:
+        got = result.get("nodes", {}).get(nid, {}).get("facts", {}).get("columnLineage")
         if isinstance(got, dict):
             for out_col, in_cols in got.items():
                 renames[str(out_col)] = [
                     str(c) for c in (in_cols if isinstance(in_cols, list) else [in_cols])
                 ]
+    masked = masked_columns(result, path)
     lineage: dict[str, Any] = {}
     for f in fields:
         col = f["name"]
@@ -223,19 +344,40 @@ def _column_lineage(
         for ds in upstream:
             names = {x["name"] for x in ds["facets"].get("schema", {}).get("fields", [])}
             for w in wanted:
-                if w in names:
-                    subtype = "IDENTITY" if w == col else "TRANSFORMATION"
-                    refs.append(
-                        {
-                            "namespace": ds["namespace"],
-                            "name": ds["name"],
-                            "field": w,
-                            "transformations": [{"type": "DIRECT", "subtype": subtype}],
-                        }
-                    )
+                if w not in names:
+                    continue
+                how: dict[str, Any] = {"type": "DIRECT", "subtype": "IDENTITY"}
+                if col in masked or w in masked:
+                    how = {
+                        "type": "DIRECT",
+                        "subtype": "TRANSFORMATION",
+                        "description": f"redacted ({masked.get(col) or masked[w]})",
+                        "masking": True,
+                    }
+                elif w != col:
+                    how = {"type": "DIRECT", "subtype": "TRANSFORMATION", "description": "renamed"}
+                refs.append(
+                    {
+                        "namespace": ds["namespace"],
+                        "name": ds["name"],
+                        "field": w,
+                        "transformations": [how],
+                    }
+                )
         if refs:
             lineage[col] = {"inputFields": refs}
     return lineage
+
+
+def _engine_facet() -> dict[str, Any]:
+    """ProcessingEngineRunFacet: Ray runs the pipeline."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ray_version = version("ray")
+    except PackageNotFoundError:
+        ray_version = "unknown"
+    return _facet("ProcessingEngineRunFacet", name="Ray", version=ray_version)
 
 
 def _base_event(
@@ -251,7 +393,10 @@ def _base_event(
         "eventTime": time_iso,
         "producer": PRODUCER,
         "schemaURL": SCHEMA_URL,
-        "run": {"runId": run_id(result["executionId"]), "facets": extra_run or {}},
+        "run": {
+            "runId": run_id(result["executionId"]),
+            "facets": {"processing_engine": _engine_facet(), **(extra_run or {})},
+        },
         "job": {
             "namespace": JOB_NAMESPACE,
             "name": pipeline_id,

@@ -45,6 +45,8 @@ class _Execution:
         )
         self.counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.states: dict[str, dict[str, Any]] = defaultdict(dict)
+        # (node, state name) -> task -> (attempt, state merged over that attempt's blocks)
+        self.task_states: dict[tuple[str, str], dict[str, tuple[int, Any]]] = defaultdict(dict)
         self.schemas: dict[str, list[list[str]]] = {}
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
@@ -111,10 +113,37 @@ class MetricsActor:
             run.first.setdefault(node_id, at)
             run.last[node_id] = max(run.last.get(node_id, at), at)
 
-    def merge_state(self, key: str, node_id: str, name: str, state: Any) -> None:
-        states = self.runs[key].states[node_id]
-        cur = states.get(name)
-        states[name] = state if cur is None else cur.merge(state)
+    def merge_state(
+        self,
+        key: str,
+        node_id: str,
+        name: str,
+        state: Any,
+        task: str | None = None,
+        attempt: int = 0,
+    ) -> None:
+        """Merge a state; from a task, only the latest attempt of that task is kept."""
+        run = self.runs[key]
+        if task is None:
+            states = run.states[node_id]
+            cur = states.get(name)
+            states[name] = state if cur is None else cur.merge(state)
+            return
+        per_task = run.task_states[(node_id, name)]
+        prev = per_task.get(task)
+        if prev is None or attempt > prev[0]:
+            per_task[task] = (attempt, state)
+        elif attempt == prev[0]:
+            per_task[task] = (attempt, prev[1].merge(state))
+
+    def _states(self, run: _Execution) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {n: dict(d) for n, d in run.states.items()}
+        for (node_id, name), per_task in run.task_states.items():
+            merged = out.setdefault(node_id, {}).get(name)
+            for _attempt, st in per_task.values():
+                merged = st if merged is None else merged.merge(st)
+            out[node_id][name] = merged
+        return out
 
     def set_schema(self, key: str, node_id: str, schema: list[list[str]]) -> None:
         self.runs[key].schemas.setdefault(node_id, schema)
@@ -136,7 +165,8 @@ class MetricsActor:
         }
         if with_states:
             out["states"] = {
-                n: {name: _state_dict(s) for name, s in d.items()} for n, d in run.states.items()
+                n: {name: _state_dict(s) for name, s in d.items()}
+                for n, d in self._states(run).items()
             }
         return out
 
@@ -232,7 +262,13 @@ class RayMetrics:
             )
 
     def merge_state(self, node_id: str, name: str, state: Any) -> None:
-        self.actor.merge_state.remote(self.key, node_id, name, state)
+        """Merge ``state``; inside a task, a re-executed task replaces its earlier attempt."""
+        pos = _task_position(self.key, node_id, f"state:{name}")
+        if pos is None:
+            self.actor.merge_state.remote(self.key, node_id, name, state)
+        else:
+            task, attempt, _seq = pos
+            self.actor.merge_state.remote(self.key, node_id, name, state, task, attempt)
 
     def cancel(self) -> Any:
         return self.actor.cancel.remote(self.key)

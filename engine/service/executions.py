@@ -260,16 +260,15 @@ class ExecutionRunner:
         self.db_url = db_url
         self.home = Path(home)
         self.store = Store(get_engine(db_url))
-        self._running_recorded = False
         self.run_extra: dict[str, Any] = {"checkpoint": True}
         self.resume = False
 
     def _lineage(self, execution_id: str, event: dict[str, Any]) -> None:
-        """Store a RunEvent and forward it to a configured OpenLineage backend."""
-        from engine.lineage.summary import forward
+        """Store a RunEvent and send it to the configured OpenLineage transport."""
+        from engine.lineage import transport
 
         self.store.add_lineage_event(execution_id, event)
-        forward(event)
+        transport.emit(event)
 
     def run(
         self,
@@ -301,7 +300,6 @@ class ExecutionRunner:
     def _run(self, execution_id: str) -> str:
         from engine.context import RunOptions
         from engine.errors import PipelineBuilderError
-        from engine.lineage.summary import running_event, start_event, terminal_event
         from engine.run.checkpoint import record_path
         from engine.run.runner import run_pipeline
         from engine.service.observers import default_observers, with_webhooks
@@ -326,27 +324,15 @@ class ExecutionRunner:
         except PipelineBuilderError as exc:
             self._finish_without_run(execution_id, "failed", str(exc))
             return "failed"
-        self._lineage(
-            execution_id,
-            start_event(
-                execution_id=execution_id,
-                pipeline_id=rec.pipeline_id,
-                at=started,
-                spec=pipeline.spec,
-            ),
-        )
         cancel = threading.Event()
         done = threading.Event()
         watcher = threading.Thread(
             target=self._watch_cancel, args=(execution_id, cancel, done), daemon=True
         )
         watcher.start()
-
-        def record(event: Any) -> None:
-            if event.kind in ("progress", "node_finished", "started"):
-                self._record_progress(execution_id, rec.pipeline_id, event, running_event)
-
-        on_event = with_webhooks(record, pipeline_id=rec.pipeline_id)
+        # Status, progress, the result and lineage reach the store through the run's
+        # observers (ExecutionStoreObserver, OpenLineageObserver), as for every entry point.
+        on_event = with_webhooks(None, pipeline_id=rec.pipeline_id)
         try:
             if self.resume and record_path(execution_id, self.home).exists():
                 result = resume(
@@ -377,66 +363,9 @@ class ExecutionRunner:
             return "failed"
         finally:
             done.set()
-        data = result.to_dict()
-        metrics = data["metrics"]
-        nodes = {
-            nid: {
-                k: n.get(k)
-                for k in ("type", "status", "rowsIn", "rowsOut", "bytesOut", "seconds", "error")
-            }
-            for nid, n in data["nodes"].items()
-        }
-        completed = sum(1 for n in nodes.values() if n["status"] == "completed")
-        self._lineage(execution_id, terminal_event(data, pipeline.spec))
-        self.store.update_execution(
-            execution_id,
-            status=result.status,
-            finished_at=data["finishedAt"] or now_iso(),
-            result=data,
-            metrics=metrics,
-            nodes=nodes,
-            error=data.get("error"),
-            progress={"completedSteps": completed, "totalSteps": len(nodes), "currentStep": None},
-        )
+        if not self.store.get_execution(execution_id).terminal:  # an observer failed
+            StoreRecorder(self.store, execution_id).finished(result.to_dict())
         return result.status
-
-    def _record_progress(
-        self, execution_id: str, pipeline_id: str, event: Any, running_event: Any
-    ) -> None:
-        data = event.data
-        if event.kind == "started":
-            self.store.update_execution(
-                execution_id,
-                progress={
-                    "completedSteps": 0,
-                    "totalSteps": data.get("totalSteps", 0),
-                    "currentStep": None,
-                },
-            )
-            return
-        if event.kind == "node_finished":
-            return  # the next progress event carries the new completedSteps
-        progress = {
-            "completedSteps": data.get("completedSteps", 0),
-            "totalSteps": data.get("totalSteps", 0),
-            "currentStep": data.get("currentStep"),
-        }
-        metrics = {
-            "recordsProcessed": data.get("recordsProcessed", 0),
-            "dataSize": data.get("dataSize", 0),
-            "qualityScore": None,
-        }
-        self.store.update_execution(
-            execution_id, progress=progress, metrics=metrics, nodes=data.get("nodes", {})
-        )
-        if not self._running_recorded and metrics["recordsProcessed"]:
-            self._running_recorded = True
-            self._lineage(
-                execution_id,
-                running_event(
-                    execution_id=execution_id, pipeline_id=pipeline_id, at=now_iso(), progress=data
-                ),
-            )
 
     def _watch_cancel(
         self, execution_id: str, cancel: threading.Event, done: threading.Event
@@ -483,6 +412,99 @@ class ExecutionRunner:
             result=result,
             started_at=rec.started_at or now,
         )
+
+
+class StoreRecorder:
+    """Writes one run's status, progress, result and lineage to its execution record.
+
+    Used by :class:`engine.service.observers.ExecutionStoreObserver` for every entry
+    point. Progress writes are at most one per ``PROGRESS_SECONDS``.
+    """
+
+    def __init__(self, store: Store, execution_id: str) -> None:
+        self.store = store
+        self.execution_id = execution_id
+        self.last_progress = 0.0
+
+    @classmethod
+    def for_execution(cls, execution_id: str, *, reopen: bool = True) -> StoreRecorder | None:
+        """A recorder when the metadata store holds ``execution_id``, else None.
+
+        With ``reopen``, a ``failed``/``cancelled`` record (a resume from another entry
+        point) is reopened first; a ``completed`` one is left alone (None).
+        """
+        from engine.store import database_url
+        from engine.store.errors import NotFoundError
+
+        url = database_url()
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+            return None  # no store here: nothing to keep in step (no file is created)
+        try:
+            store = Store(get_engine(url))
+            rec = store.get_execution(execution_id)
+        except NotFoundError:
+            return None
+        except Exception:
+            log.warning("metadata store unavailable for %s", execution_id, exc_info=True)
+            return None
+        if reopen and rec.status == "completed":
+            return None
+        if reopen and rec.status in RESUMABLE_STATUSES:
+            _reopen(store, execution_id)
+        return cls(store, execution_id)
+
+    def started(self, *, total_steps: int) -> None:
+        rec = self.store.get_execution(self.execution_id)
+        self.store.update_execution(
+            self.execution_id,
+            status="running",
+            started_at=rec.started_at or now_iso(),
+            progress={"completedSteps": 0, "totalSteps": total_steps, "currentStep": None},
+        )
+
+    def progress(self, data: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - self.last_progress < PROGRESS_SECONDS:
+            return
+        self.last_progress = now
+        keys = ("completedSteps", "totalSteps", "currentStep", "estimatedCompletion")
+        metrics = {
+            "recordsProcessed": data.get("recordsProcessed", 0),
+            "dataSize": data.get("dataSize", 0),
+            "qualityScore": None,
+        }
+        self.store.update_execution(
+            self.execution_id,
+            progress={k: data.get(k) for k in keys},
+            metrics=metrics,
+            nodes=data.get("nodes", {}),
+        )
+
+    def finished(self, data: dict[str, Any]) -> None:
+        nodes = {
+            nid: {
+                k: n.get(k)
+                for k in ("type", "status", "rowsIn", "rowsOut", "bytesOut", "seconds", "error")
+            }
+            for nid, n in data.get("nodes", {}).items()
+        }
+        completed = sum(1 for n in nodes.values() if n["status"] == "completed")
+        self.store.update_execution(
+            self.execution_id,
+            status=data["status"],
+            finished_at=data.get("finishedAt") or now_iso(),
+            result=data,
+            metrics=data.get("metrics"),
+            nodes=nodes,
+            error=data.get("error"),
+            progress={"completedSteps": completed, "totalSteps": len(nodes), "currentStep": None},
+        )
+
+    def lineage(self, event: dict[str, Any]) -> None:
+        self.store.add_lineage_event(self.execution_id, event)
+
+
+_reopen = reopen
 
 
 def _exit_actor() -> None:

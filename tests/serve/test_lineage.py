@@ -115,8 +115,13 @@ def test_dataset_names_follow_openlineage_conventions() -> None:
         "postgres://db.internal:5432",
         "app",
     )
-    ns, name = dataset_name("/data/in.csv")
-    assert ns.startswith("file://") and name == "/data/in.csv"
+    # local files: the naming spec's namespace ``file`` and the absolute path (as the
+    # OpenLineage client's own naming helper says)
+    from openlineage.client.naming.dataset import LocalFileSystem
+
+    local = LocalFileSystem(path="/data/in.csv")
+    assert dataset_name("/data/in.csv") == (local.get_namespace(), local.get_name())
+    assert dataset_name("file:///data/in.csv") == ("file", "/data/in.csv")
     assert dataset_name("https://api.example.com/v1/items")[0] == "https://api.example.com"
     assert uuid.UUID(run_id("exec_0123456789abcdef"))
     assert run_id("exec_0123456789abcdef") == run_id("exec_0123456789abcdef")
