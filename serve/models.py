@@ -211,6 +211,8 @@ def _estimate(rec: ExecutionRecord) -> str | None:
     """Finish time extrapolated from the share of steps done (finished: the real time)."""
     if rec.finished_at:
         return rec.finished_at
+    if rec.progress.get("estimatedCompletion"):  # the run's own estimate (input size, rate)
+        return str(rec.progress["estimatedCompletion"])
     started = parse_iso(rec.started_at)
     done = int(rec.progress.get("completedSteps") or 0)
     total = int(rec.progress.get("totalSteps") or 0)
