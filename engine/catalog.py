@@ -33,6 +33,55 @@ KINDS: tuple[str, ...] = (
 
 _BUILTINS: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
 
+# Keys a data source may carry, by its ``type``. A catalog file naming any other key is
+# refused with the closest known key (a misspelt ``fieldMapings`` would otherwise be
+# silently ignored). Other kinds are checked by their own models where they are used.
+_COMMON_KEYS = frozenset({"id", "type", "name", "description", "tags", "owner", "fieldMappings"})
+DATA_SOURCE_KEYS: dict[str, frozenset[str]] = {
+    "file": _COMMON_KEYS | {"uri", "format", "delimiter", "storage"},
+    "database": _COMMON_KEYS
+    | {"url", "password", "queries", "partitionColumn", "partitions", "fetchSize", "options"},
+    "api": _COMMON_KEYS
+    | {
+        "baseUrl",
+        "path",
+        "auth",
+        "headers",
+        "params",
+        "pagination",
+        "recordsPath",
+        "rateLimitPerSecond",
+        "retry",
+        "timeoutSeconds",
+        "schema",
+    },
+}
+
+
+def unknown_keys(kind: str, resource: Mapping[str, Any]) -> list[str]:
+    """Problems with the keys of one resource: each unknown key and the closest known one.
+
+    Only kinds with a declared key set are checked (data sources, by ``type``); an
+    unknown ``type`` is left to the node that reads the resource.
+    """
+    import difflib
+
+    if kind != "dataSources":
+        return []
+    known = DATA_SOURCE_KEYS.get(str(resource.get("type", "file")))
+    if known is None:
+        return []
+    problems = []
+    for key in sorted(set(resource) - known):
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else "expected one of " + ", ".join(sorted(known))
+        )
+        problems.append(f"unknown key {key!r}; {hint}")
+    return problems
+
 
 def register_builtin(kind: str, resource: dict[str, Any]) -> None:
     """Add a built-in resource that every catalog can resolve (user entries win)."""
@@ -116,9 +165,13 @@ class FileCatalog(DictCatalog):
         resources: dict[str, dict[str, dict[str, Any]]] = {}
         for kind, items in doc.items():
             if kind not in KINDS:
+                import difflib
+
+                close = difflib.get_close_matches(str(kind), KINDS, n=1, cutoff=0.6)
                 raise CatalogError(
-                    f"catalog {p}: unknown resource kind {kind!r}; expected one of "
-                    + ", ".join(KINDS)
+                    f"catalog {p.name}: unknown resource kind {kind!r}; "
+                    + (f"did you mean {close[0]!r}?" if close else "expected one of ")
+                    + ("" if close else ", ".join(KINDS))
                 )
             if not isinstance(items, list):
                 raise CatalogError(f"catalog {p}: {kind} must be a list of objects")
@@ -127,6 +180,9 @@ class FileCatalog(DictCatalog):
                     raise CatalogError(f"catalog {p}: {kind}[{i}] must be an object with an 'id'")
                 if item["id"] in resources.setdefault(kind, {}):
                     raise CatalogError(f"catalog {p}: {kind} id {item['id']!r} appears twice")
+                bad = unknown_keys(kind, item)
+                if bad:
+                    raise CatalogError(f"catalog {p.name}: {kind} {item['id']!r}: {bad[0]}")
                 resources[kind][item["id"]] = item
         super().__init__(resources, base_dir=p.parent)
         self.path = p
@@ -150,4 +206,5 @@ __all__ = [
     "empty_catalog",
     "load_catalog",
     "register_builtin",
+    "unknown_keys",
 ]

@@ -116,14 +116,16 @@ class BadRow:
     line: int | None
     raw: str
     reason: str
+    fatal: bool = False  # the file cannot be read past this row whatever onError says
 
 
 def handle_bad_rows(policy: ReadPolicy, path: str, bad: list[BadRow]) -> None:
     """Apply ``onError`` to rows that could not be read (raises under ``fail``)."""
     if not bad:
         return
-    if policy.on_error == "fail":
-        b = bad[0]
+    fatal = [b for b in bad if b.fatal]
+    if policy.on_error == "fail" or fatal:
+        b = (fatal or bad)[0]
         where = f"line {b.line}" if b.line is not None else "a row"
         more = f" ({len(bad) - 1} more bad rows in this block)" if len(bad) > 1 else ""
         raise policy.error(path, f"{where}: {b.reason}{more}")
@@ -329,13 +331,18 @@ def read_csv(
     bad: list[BadRow] = []
 
     def on_invalid(row: Any) -> str:
-        bad.append(
-            BadRow(
-                row.number,
-                row.text,
-                f"expected {row.expected_columns} columns, found {row.actual_columns}",
+        text = row.text or ""
+        if "\n" in text or text.count('"') % 2:
+            # A quote opened and never closed took the following lines into this row.
+            bad.append(BadRow(row.number, text[:200], _UNBALANCED, fatal=True))
+        else:
+            bad.append(
+                BadRow(
+                    row.number,
+                    text,
+                    f"expected {row.expected_columns} columns, found {row.actual_columns}",
+                )
             )
-        )
         return "skip"
 
     lines_done = 1  # the header
