@@ -31,10 +31,98 @@ progress and fetch their lineage. Authenticate with an API key as a Bearer token
 `execute` < `admin`. Errors are `application/problem+json` (RFC 9457)."""
 
 
+PUBLIC_API_PATHS = frozenset()  # every /api/ route needs a key (health lives at /health)
+
+
+class AuthFirst:
+    """ASGI middleware: an ``/api/`` request without a live API key is answered 401 before
+    its query or body is looked at (the routes then check the key's scope)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path") or ""
+        if scope["type"] != "http" or not path.startswith("/api/") or path in PUBLIC_API_PATHS:
+            await self.app(scope, receive, send)
+            return
+        token = _bearer(scope)
+        live = False
+        if token:
+            import anyio
+
+            live = await anyio.to_thread.run_sync(_is_live, token)
+        if not live:
+            from serve.problems import problem
+
+            detail = (
+                "the API key is unknown or revoked"
+                if token
+                else "an API key is required: send 'Authorization: Bearer <key>'"
+            )
+            response = problem(
+                401,
+                detail,
+                type_slug="unauthorized",
+                instance=path,
+                headers={"WWW-Authenticate": 'Bearer realm="pipeline-builder"'},
+            )
+            await response(scope, _noop_receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _bearer(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            scheme, _, cred = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and cred.strip():
+                return cred.strip()
+    return None
+
+
+def _is_live(token: str) -> bool:
+    from serve.deps import get_store
+
+    return get_store().authenticate(token) is not None
+
+
+class BoundedQuery:
+    """ASGI middleware: ``limit``/``offset`` out of range or not integers are a 400 problem
+    document on every endpoint, before any route or database sees them."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            from urllib.parse import parse_qsl
+
+            from serve.deps import check_page_params
+
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            wrong = check_page_params({k: v for k, v in pairs if k in ("limit", "offset")})
+            if wrong:
+                from serve.problems import problem
+
+                response = problem(
+                    400,
+                    wrong,
+                    type_slug="bad-request",
+                    instance=scope.get("path"),
+                    rule="bounded-list",
+                )
+                await response(scope, _noop_receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class BodySizeLimit:
     """ASGI middleware answering 413 when a request body exceeds the configured limit.
 
-    Checks ``Content-Length`` first and also counts streamed (chunked) bodies.
+    A ``Content-Length`` above the limit is refused at once; any other body (chunked
+    included) is read up to the limit before the app sees it, and refused with 413 as
+    soon as it passes the limit. The app then gets the body in one piece.
     """
 
     def __init__(self, app: Any) -> None:
@@ -47,28 +135,34 @@ class BodySizeLimit:
         limit = settings().max_body_bytes
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
+        if length is not None and (not length.strip().isdigit() or int(length) > limit):
             await _too_large(scope, send, limit)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > limit:
+                await _too_large(scope, send, limit)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        whole = b"".join(chunks)
+        delivered = False
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await _too_large(scope, send, limit)
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": whole, "more_body": False}
+            return dict(await receive())
 
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _too_large(scope: dict[str, Any], send: Any, limit: int) -> None:
@@ -87,6 +181,28 @@ async def _noop_receive() -> dict[str, Any]:
     return {"type": "http.disconnect"}
 
 
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+# Every operation may answer these (problem+json); documented so clients and schema
+# checkers know them.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("Bad request (e.g. limit/offset out of range)"),
+    401: _problem_response("No, unknown or revoked API key"),
+    403: _problem_response("The key lacks the scope"),
+    404: _problem_response("Not found"),
+    409: _problem_response("Conflict"),
+    413: _problem_response("Request body too large"),
+    422: _problem_response("Invalid request or refused by a security rule"),
+}
+
+
 def create_app() -> FastAPI:
     """The FastAPI app with every router of :mod:`serve.routes` and problem+json errors."""
     api = FastAPI(
@@ -98,7 +214,9 @@ def create_app() -> FastAPI:
         redoc_url="/redoc",
     )
     install_problem_handlers(api)
-    api.add_middleware(BodySizeLimit)
+    api.add_middleware(BodySizeLimit)  # innermost: the body is read only after auth
+    api.add_middleware(BoundedQuery)
+    api.add_middleware(AuthFirst)
     api.add_middleware(RequestId)  # outermost: every response, even a 413, gets an id
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         if mod.name.startswith("_"):
@@ -106,8 +224,36 @@ def create_app() -> FastAPI:
         module = importlib.import_module(f"{routes.__name__}.{mod.name}")
         router = getattr(module, "router", None)
         if router is not None:
-            api.include_router(router)
+            api.include_router(router, responses=COMMON_RESPONSES)
+    _add_problem_schema(api)
     return api
+
+
+def _add_problem_schema(api: FastAPI) -> None:
+    """Put the ``Problem`` schema (RFC 9457) into the OpenAPI document."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema:
+            return api.openapi_schema
+        doc = get_openapi(
+            title=api.title, version=api.version, description=api.description, routes=api.routes
+        )
+        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+            },
+            "required": ["type", "title", "status", "detail"],
+        }
+        api.openapi_schema = doc
+        return doc
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 fastapi_app = create_app()
@@ -134,6 +280,9 @@ class PipelineBuilderApi:
         self, db_url: str | None = None, home: str | None = None, env: dict[str, str] | None = None
     ) -> None:
         os.environ.update(env or {})
+        # API rules (data roots, secrets namespace) for this replica and the execution
+        # actors it starts (they inherit PIPELINE_BUILDER_* variables).
+        os.environ["PIPELINE_BUILDER_INTERFACE"] = "api"
         cfg = configure(db_url, home)
         from serve.deps import get_store
 

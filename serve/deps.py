@@ -6,8 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi import Query
+
 from engine.context import pipeline_home
 from engine.store import DB_URL_ENV, Store, StoreCatalog, database_url, get_engine
+from serve.errors import ApiError
 
 MAX_BODY_ENV = "PIPELINE_BUILDER_MAX_BODY_BYTES"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -60,6 +63,29 @@ def get_catalog() -> StoreCatalog:
     return StoreCatalog(get_store(), base_dir=settings().home)
 
 
+MAX_OFFSET = 1_000_000_000
+MAX_LIMIT = 1000  # the most any list endpoint accepts (each may accept fewer)
+
+
+def check_page_params(params: dict[str, str]) -> str | None:
+    """Why ``limit``/``offset`` query values are unacceptable, or None when they are fine.
+
+    Every list endpoint's ``limit`` and ``offset`` are checked with this before the route
+    runs (see :class:`serve.app.BoundedQuery`), so no value reaches a database query
+    out of range.
+    """
+    for name, lo, hi in (("limit", 1, MAX_LIMIT), ("offset", 0, MAX_OFFSET)):
+        raw = params.get(name)
+        if raw is None:
+            continue
+        text = raw.strip()
+        if not text.lstrip("-").isdigit() or len(text) > 12:
+            return f"{name} must be an integer between {lo} and {hi}, not {raw[:40]!r}"
+        if not lo <= int(text) <= hi:
+            return f"{name} must be between {lo} and {hi}, not {text}"
+    return None
+
+
 @dataclass(frozen=True)
 class Pagination:
     """``?limit=&offset=``; limits above :data:`MAX_PAGE_SIZE` are capped to it."""
@@ -72,15 +98,25 @@ class Pagination:
         return nxt if returned and nxt < total else None
 
 
-def pagination(limit: int = DEFAULT_PAGE_SIZE, offset: int = 0) -> Pagination:
-    """FastAPI dependency reading ``limit`` (1..200, capped) and ``offset`` (>= 0)."""
-    from serve.errors import Unprocessable
-
-    if limit < 1 or offset < 0:
-        raise Unprocessable(
-            "limit must be >= 1 and offset >= 0",
-            problems=[
-                {"nodeId": None, "path": "query.limit", "message": "limit >= 1, offset >= 0"}
-            ],
-        )
+def pagination(
+    limit: int = Query(
+        DEFAULT_PAGE_SIZE,
+        description=f"Items per page, 1..{MAX_LIMIT} (pages hold at most {MAX_PAGE_SIZE}).",
+        json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT},
+    ),
+    offset: int = Query(
+        0,
+        description=f"Items to skip, 0..{MAX_OFFSET}.",
+        json_schema_extra={"minimum": 0, "maximum": MAX_OFFSET},
+    ),
+) -> Pagination:
+    """FastAPI dependency reading ``limit`` (capped to 200) and ``offset``; out-of-range
+    values are a 400 problem document."""
+    problem = check_page_params({"limit": str(limit), "offset": str(offset)})
+    if problem:
+        raise BadRequest(problem, rule="bounded-list")
     return Pagination(limit=min(limit, MAX_PAGE_SIZE), offset=offset)
+
+
+class BadRequest(ApiError):
+    status, title, type_slug = 400, "Bad Request", "bad-request"

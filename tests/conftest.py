@@ -85,12 +85,34 @@ def s3_server():
 
 
 @pytest.fixture
-def s3_bucket(s3_server):
-    """A new, empty bucket on the test S3 server; yields its name."""
+def s3_bucket(s3_server, monkeypatch: pytest.MonkeyPatch):
+    """A new, empty bucket on the test S3 server; yields its name.
+
+    The bucket is a data root of the test (``PIPELINE_BUILDER_DATA_ROOTS``): object-store
+    locations are refused unless the operator names them.
+    """
     import uuid
 
     import boto3
 
     name = f"test-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=name)
+    roots = [r for r in os.environ.get("PIPELINE_BUILDER_DATA_ROOTS", "").split(",") if r]
+    monkeypatch.setenv("PIPELINE_BUILDER_DATA_ROOTS", ",".join([*roots, f"s3://{name}/"]))
     return name
+
+
+@pytest.fixture
+def tmp_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make the test's own temp folder a data root (``PIPELINE_BUILDER_DATA_ROOTS``), as
+    an operator names the folders pipelines may use."""
+    roots = [r for r in os.environ.get("PIPELINE_BUILDER_DATA_ROOTS", "").split(",") if r]
+    monkeypatch.setenv("PIPELINE_BUILDER_DATA_ROOTS", ",".join([*roots, str(tmp_path)]))
+    return tmp_path
+
+
+@pytest.fixture
+def loopback_egress(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Allow outbound connections to 127.0.0.1 (test servers run on loopback); the
+    product refuses loopback targets unless the operator allows them."""
+    monkeypatch.setenv("PIPELINE_BUILDER_EGRESS_ALLOW", "127.0.0.1")

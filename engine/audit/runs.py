@@ -9,14 +9,15 @@ log = logging.getLogger(__name__)
 
 
 def audit_run(options: Any, spec: Any, execution_id: str, status: str, result: Any = None) -> None:
-    """Record an execution event when the run asks for it (``extra["auditActor"]``).
+    """Record an execution event of a run that attached the audit observer.
 
-    The CLI and the API set ``auditActor`` (``cli:<user>`` / the API key id). An audit
-    failure is logged, never turned into a failed run.
+    The CLI and the API set ``auditActor`` (``cli:<user>`` / the API key id); a driver
+    script that attaches :func:`engine.service.observers.default_observers` is audited as
+    ``driver:<user>``. An audit failure is logged, never turned into a failed run.
     """
-    actor = options.extra.get("auditActor")
-    if not actor:
-        return
+    from engine.audit.access import identity
+
+    actor = options.extra.get("auditActor") or identity(options)[0]
     details: dict[str, Any] = {"pipelineId": spec.id}
     if result is not None:
         details.update(

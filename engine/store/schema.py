@@ -159,6 +159,7 @@ access_records = Table(
     Column("node_type", String(80)),
     Column("data_source_id", String(128)),
     Column("location", Text),
+    Column("files", JSON),
     Column("tables", JSON),
     Column("columns", JSON),
     Column("rows", Integer),

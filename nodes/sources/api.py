@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pyarrow as pa
 from pydantic import Field
 
+from engine import egress
 from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, ResourceRef, register
 from engine.secrets import resolve_secret
@@ -243,6 +244,17 @@ def make_reader(
         raise NodeConfigError(
             node_id, f"data source '{rid}': baseUrl {base!r} must be an http(s) URL"
         )
+    try:
+        egress.check_url(base, what=f"data source '{rid}'")
+    except egress.EgressRefused as exc:
+        raise NodeConfigError(node_id, str(exc)) from None
+    bound = resource.get("secretOrigin")
+    if bound and resource.get("auth") and _origin(base) != bound:
+        raise NodeConfigError(
+            node_id,
+            f"secret-origin: data source '{rid}' may send its secret only to {bound}, "
+            f"not {_origin(base)}; re-enter the secret to move it",
+        )
     path = str(resource.get("path") or "")
     url = base.rstrip("/") + ("/" + path.lstrip("/") if path else "")
     pagination = Pagination.from_resource(node_id, resource)
@@ -272,6 +284,14 @@ def make_reader(
         quarantine_file=quarantine_file,
         metrics=metrics,
     )
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    return f"{u.scheme}://{(u.hostname or '').lower()}:{port}"
 
 
 def _datasource(reader: ApiReader) -> Any:

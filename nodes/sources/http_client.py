@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from engine import egress
 from engine.errors import NodeConfigError, NodeError
 from engine.secrets import SECRET_KEYS
 from nodes.sources.sql_connect import Secret
@@ -76,6 +77,8 @@ class HttpFetcher:
     timeout: float = 30.0
     rate_limit: float | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
+    # the operator's egress allow-list as the driver saw it (workers may lack the env)
+    allow: egress.Allowlist = field(default_factory=egress.allowlist)
     _last_request: float = 0.0
     _client: httpx.Client | None = field(default=None, repr=False)
 
@@ -109,7 +112,10 @@ class HttpFetcher:
                 outlasting the retries. The message holds the scrubbed URL and the status.
         """
         if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+            # every request checked by the egress guard and pinned to the checked address
+            self._client = egress.http_client(
+                what=f"API source of node '{self.node_id}'", allow=self.allow, timeout=self.timeout
+            )
         headers = dict(self.headers)
         if self.secret_header and same_origin(url, self.base_url):
             headers[self.secret_header[0]] = self.secret_header[1].reveal()
@@ -121,6 +127,8 @@ class HttpFetcher:
             wait: float | None = None
             try:
                 response = self._client.get(url, params=params, headers=headers)
+            except egress.EgressRefused as exc:
+                raise NodeError(self.node_id, str(exc)) from None
             except httpx.TimeoutException:
                 problem = f"timed out after {self.timeout:g}s"
             except httpx.TransportError as exc:

@@ -2,8 +2,12 @@
 
 A resource is a JSON object with an ``id``. Secrets are never stored in plain text:
 a value under a secret-looking key (password, token, apiKey...) must be a reference
-(``env:NAME`` / ``file:/path``), and URLs must not embed a password; otherwise 422.
-Responses mask secret values. Reads need ``read``; writes need ``admin``.
+(``env:NAME`` / ``secret:NAME`` / ``file:NAME``) inside the operator's namespace, and URLs
+must not embed a password; otherwise 422. Locations must lie inside the data roots and
+hosts must pass the egress guard (:func:`check_security`; 422 naming the rule). A
+resource with secrets remembers the origin they go to (``secretOrigin``); moving it
+elsewhere needs new references (409 ``secret-origin``). Responses mask secret values.
+Reads need ``read``; writes need ``admin``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from engine.store import ApiKey, Store
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
 from serve.deps import Pagination, get_store, pagination
-from serve.errors import Unprocessable
+from serve.errors import Conflict, Unprocessable
 from serve.models import Page, ResourceOut
 
 router = APIRouter(tags=["resources"])
@@ -102,6 +106,176 @@ def check_body(body: Any, resource_id: str | None = None) -> dict[str, Any]:
     return {**body, "id": rid}
 
 
+class Refused(Unprocessable):
+    """A resource refused by a security rule; ``rule`` names it (also in the type URI)."""
+
+    def __init__(self, rule: str, detail: str, path: str) -> None:
+        super().__init__(
+            detail, rule=rule, problems=[{"nodeId": None, "path": path, "message": detail}]
+        )
+        self.type_slug = rule
+
+
+class SecretOriginChanged(Conflict):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, rule="secret-origin")
+        self.type_slug = "secret-origin"
+
+
+def origin_of(kind: str, body: dict[str, Any]) -> str | None:
+    """Where a resource's secrets may be sent: the origin of its API, database or store."""
+    from urllib.parse import urlsplit
+
+    if kind == "dataSources":
+        t = body.get("type", "file")
+        if t == "api" and isinstance(body.get("baseUrl"), str):
+            u = urlsplit(body["baseUrl"])
+            port = u.port or (443 if u.scheme == "https" else 80)
+            return f"{u.scheme}://{(u.hostname or '').lower()}:{port}"
+        if t == "database" and isinstance(body.get("url"), str):
+            try:
+                from sqlalchemy.engine import make_url
+
+                u = make_url(body["url"])
+            except Exception:
+                return None
+            where = f"{(u.host or '').lower()}:{u.port or ''}/{u.database or ''}"
+            return f"{u.get_backend_name()}://{where}"
+        storage = body.get("storage") or {}
+        if isinstance(storage, dict) and storage.get("endpointUrl"):
+            u = urlsplit(str(storage["endpointUrl"]))
+            return f"{u.scheme}://{(u.hostname or '').lower()}:{u.port or ''}"
+    if kind == "notificationChannels":
+        url = body.get("url") or body.get("webhookUrl")
+        if isinstance(url, str) and "://" in url:
+            u = urlsplit(url)
+            return f"{u.scheme}://{(u.hostname or '').lower()}:{u.port or ''}"
+    return None
+
+
+def check_security(
+    kind: str, body: dict[str, Any], previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Refuse a resource that breaks a security rule; return it with its secret origin.
+
+    Rules: ``data-root`` / ``metadata-store`` (file locations, SQLite files,
+    environments), ``egress`` (API base URLs, http(s) files, storage endpoints, database
+    hosts, notification channels), ``secret-namespace`` (every secret reference), and
+    ``secret-origin`` (changing where a stored secret goes needs new references).
+    """
+    from engine import egress, roots
+    from engine.errors import SecretError
+    from engine.secrets import check_ref, refs_in
+    from serve.deps import settings
+
+    home = settings().home
+    root_set = roots.roots_for(home, api=True)
+
+    def place(uri: Any, path: str, what: str) -> None:
+        if not isinstance(uri, str) or not uri or is_secret_ref(uri):
+            return
+        try:
+            if uri.split(":", 1)[0].lower() in ("http", "https"):
+                egress.check_url(uri, what=what)
+            else:
+                roots.check(uri, base_dir=home, roots=root_set, what=what)
+        except roots.OutsideDataRoots as exc:
+            raise Refused(exc.rule, str(exc), path) from None
+        except egress.EgressRefused as exc:
+            raise Refused(egress.RULE, str(exc), path) from None
+
+    def host(url: Any, path: str, what: str, extra: tuple[str, ...] = ()) -> None:
+        if not isinstance(url, str) or not url or is_secret_ref(url):
+            return
+        try:
+            egress.check_url(url, what=what, extra_allow_envs=extra)
+        except egress.EgressRefused as exc:
+            raise Refused(egress.RULE, str(exc), path) from None
+
+    for path, ref in refs_in(body):
+        try:
+            check_ref(ref, what=path, api=True)
+        except SecretError as exc:
+            raise Refused("secret-namespace", str(exc), path) from None
+
+    rid = body.get("id")
+    if kind == "dataSources":
+        t = body.get("type", "file")
+        storage = body.get("storage") if isinstance(body.get("storage"), dict) else {}
+        host(storage.get("endpointUrl"), "storage.endpointUrl", f"data source '{rid}' storage")
+        if t == "file":
+            place(body.get("uri"), "uri", f"data source '{rid}'")
+        elif t == "api":
+            host(body.get("baseUrl"), "baseUrl", f"data source '{rid}'")
+        elif t == "database" and isinstance(body.get("url"), str):
+            url = body["url"]
+            if url.startswith("sqlite"):
+                db = url.split("///", 1)[1] if "///" in url else ""
+                db = db[len("file:") :] if db.startswith("file:") else db
+                db = db.split("?", 1)[0]
+                if db and db != ":memory:":
+                    place(db, "url", f"data source '{rid}' database file")
+            else:
+                try:
+                    egress.check_database_url(url, what=f"data source '{rid}' database")
+                except egress.EgressRefused as exc:
+                    raise Refused(egress.RULE, str(exc), "url") from None
+                _refuse_metadata_db(url, rid)
+    elif kind == "environments":
+        place(body.get("uri"), "uri", f"environment '{rid}'")
+    elif kind == "notificationChannels":
+        for key in ("url", "webhookUrl"):
+            host(
+                body.get(key),
+                key,
+                f"notification channel '{rid}'",
+                ("PIPELINE_BUILDER_WEBHOOK_ALLOW",),
+            )
+
+    out = {k: v for k, v in body.items() if k != "secretOrigin"}
+    refs = {r for _, r in refs_in(out)}
+    origin = origin_of(kind, out)
+    if refs and origin:
+        if previous is not None:
+            old_origin = previous.get("secretOrigin") or origin_of(kind, previous)
+            old_refs = {r for _, r in refs_in(previous)}
+            kept = refs & old_refs
+            if old_origin and old_origin != origin and kept:
+                raise SecretOriginChanged(
+                    f"secret-origin: {kind} '{rid}' sends its secrets to {old_origin}; "
+                    f"moving it to {origin} requires re-entering the secrets (new "
+                    f"references for {', '.join(sorted(kept))}), or deleting and "
+                    "re-creating the resource"
+                )
+        out["secretOrigin"] = origin
+    return out
+
+
+def _refuse_metadata_db(url: str, rid: Any) -> None:
+    from sqlalchemy.engine import make_url
+
+    from engine.store import database_url
+
+    meta = database_url()
+    if meta.startswith("sqlite"):
+        return
+    try:
+        m, u = make_url(meta), make_url(url)
+    except Exception:
+        return
+    if (
+        (m.host or "").lower() == (u.host or "").lower()
+        and (m.port or 5432) == (u.port or 5432)
+        and m.database == u.database
+    ):
+        raise Refused(
+            "metadata-store",
+            f"metadata-store: data source '{rid}' points at the product's metadata "
+            "database, which is never a data source",
+            "url",
+        )
+
+
 def _add_routes(slug: str, kind: str) -> None:
     name = slug.replace("-", "_")
 
@@ -113,7 +287,8 @@ def _add_routes(slug: str, kind: str) -> None:
     ) -> ResourceOut:
         rid = str(body.get("id")) if isinstance(body, dict) else "?"
         with audited(req_id, key.id, "resource.create", kind, rid) as details:
-            out = ResourceOut.of(store.create_resource(kind, check_body(body)))
+            checked = check_security(kind, check_body(body))
+            out = ResourceOut.of(store.create_resource(kind, checked))
             details["version"] = out.version
         return out
 
@@ -146,7 +321,9 @@ def _add_routes(slug: str, kind: str) -> None:
         store: Store = Depends(get_store),
     ) -> ResourceOut:
         with audited(req_id, key.id, "resource.update", kind, resource_id) as details:
-            out = ResourceOut.of(store.replace_resource(kind, check_body(body, resource_id)))
+            previous = store.get_resource(kind, resource_id).body
+            checked = check_security(kind, check_body(body, resource_id), previous)
+            out = ResourceOut.of(store.replace_resource(kind, checked))
             details["version"] = out.version
         return out
 

@@ -337,3 +337,10 @@ class SourceKit:
 @pytest.fixture
 def kit(home: Path, metrics: MetricsProbe) -> SourceKit:
     return SourceKit(home, metrics)
+
+
+@pytest.fixture(autouse=True)
+def _sources_reach_loopback(loopback_egress: None, tmp_data_root: Path) -> None:
+    """The test HTTP and PostgreSQL servers listen on 127.0.0.1 and test files live in the
+    test's temp folder: both allowed here, as an operator would (the product refuses
+    loopback and locations outside the data roots by default)."""
