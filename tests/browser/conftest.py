@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.serve.conftest import ApiServer, api_server  # noqa: F401  (fixture)
+from tests.serve.conftest import ApiServer
+from tests.serve.serve_helpers import create_key
 
 CHROMIUM_ENV = "PIPELINE_BUILDER_CHROMIUM"
 CHROMIUM_ARGS = [
@@ -31,6 +32,32 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def api_server(ray_session, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """The real Serve app on 127.0.0.1 with a fresh store; its home is the data root."""
+    import socket
+
+    from ray import serve
+
+    from serve.app import APP_NAME, build_app
+
+    home = tmp_path_factory.mktemp("ui-home")
+    db_url = f"sqlite:///{home}/metadata.db"
+    admin = create_key(db_url, "admin")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {"PIPELINE_BUILDER_DATA_ROOTS": str(home)}
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_app(db_url, str(home), env=env), name=APP_NAME, route_prefix="/")
+    try:
+        yield ApiServer(
+            base_url=f"http://127.0.0.1:{port}", home=home, db_url=db_url, admin_key=admin
+        )
+    finally:
+        serve.shutdown()
 
 
 def _chromium() -> str | None:
@@ -70,6 +97,21 @@ class Traffic:
         return out
 
 
+def assert_documented(traffic: Traffic, server: ApiServer) -> None:
+    """Every API request the pages made is an endpoint of the OpenAPI document."""
+    import re
+
+    import httpx
+
+    doc = httpx.get(server.base_url + "/openapi.json").json()
+    documented = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$") for p in doc["paths"]]
+    paths = {urlsplit(u).path for u in traffic.urls}
+    api = {p for p in paths if p.startswith("/api/")}
+    assert len(api) >= 5, api
+    assert sorted(p for p in api if not any(d.match(p) for d in documented)) == []
+    assert sorted(p for p in paths - api if not (p in ("/", "/ui") or p.startswith("/ui/"))) == []
+
+
 @pytest.fixture
 def traffic() -> Traffic:
     return Traffic()
@@ -78,7 +120,7 @@ def traffic() -> Traffic:
 @pytest.fixture
 def page(browser, traffic: Traffic, tmp_path: Path) -> Iterator[object]:
     """A fresh browser context and page; asserts afterwards that no request left loopback."""
-    context = browser.new_context(viewport={"width": 1440, "height": 960})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})  # type: ignore[attr-defined]
     context.on("request", lambda req: traffic.urls.append(req.url))
     pg = context.new_page()
     errors: list[str] = []

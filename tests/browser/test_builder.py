@@ -12,11 +12,11 @@ import re
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from serve.client import ApiRequestError
+from tests.browser.conftest import SCREENSHOTS, assert_documented, sign_in
 from tests.serve.serve_helpers import (
     create_example_resources,
     create_key,
-    create_seed_resources,
     example_pipeline,
     seed_pipeline,
     write_customer_files,
@@ -26,6 +26,34 @@ pytestmark = pytest.mark.browser
 
 PIPELINE = "pipeline_prod_training"
 ROWS = 24_000
+
+
+def _seed_catalog(api) -> None:
+    """The resources the design's pipeline names: a data source, an environment, a channel."""
+    api.create_resource(
+        "data-sources", {"id": "ds_12345", "type": "file", "uri": "data/seed", "format": "csv"}
+    )
+    api.create_resource(
+        "environments",
+        {
+            "id": "env_prod_ml",
+            "uri": "envs/prod_ml",
+            "format": "parquet",
+            "defaultStrategy": "blue_green",
+        },
+    )
+    # the channel's URL is a secret reference that is never set: nothing is sent
+    api.create_resource(
+        "notification-channels",
+        {"id": "slack_ml_team", "type": "slack", "url": "env:PB_SECRET_SLACK_ML_WEBHOOK_URL"},
+    )
+
+
+def _example_catalog(api) -> None:
+    try:
+        create_example_resources(api)
+    except ApiRequestError as exc:  # the module's server already has them
+        assert exc.status == 409, exc
 
 
 def _rename(pg, new_id: str) -> None:
@@ -65,7 +93,7 @@ def _spec_in_page(pg) -> dict:
 def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
     api = api_server.client()
     write_customer_files(api_server.home / "data" / "seed", files=8, rows_per_file=ROWS // 8)
-    create_seed_resources(api)
+    _seed_catalog(api)
     pg = page
     sign_in(pg, api_server, api_server.admin_key)
     assert pg.text_content("[data-testid=scope]") == "admin"
@@ -120,6 +148,8 @@ def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
     shown_msg = pg.text_content("[data-testid=field-problem-confidenceThreshold]")
     assert shown_msg == expected[0]["message"]
     assert pg.is_disabled("[data-testid=save]")  # save is refused while invalid
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / "builder-validation.png"))
     pg.fill("#f-confidenceThreshold", "0.8")
     pg.press("#f-confidenceThreshold", "Tab")
     pg.wait_for_selector("[data-testid=problems-detect]", state="detached")
@@ -164,7 +194,6 @@ def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
 
     # what was built is the design document's pipeline
     assert _spec_in_page(pg) == seed_pipeline(PIPELINE)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     _select(pg, "detect")
     pg.screenshot(path=str(SCREENSHOTS / "builder.png"))
 
@@ -208,15 +237,25 @@ def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
     pg.click("[data-testid=lineage-link]")
     pg.wait_for_selector("[data-testid=lineage-sources] li")
     lineage = api.lineage(PIPELINE, execution_id=execution_id)
-    assert pg.eval_on_selector_all(
-        "[data-testid=lineage-sources] li", "els => els.map(e => e.textContent)"
-    ) == lineage["sourceData"]["originalSources"] == ["ds_12345"]
-    assert pg.eval_on_selector_all(
-        "[data-testid=lineage-transformations] li", "els => els.map(e => e.textContent)"
-    ) == lineage["sourceData"]["transformations"]
-    assert pg.eval_on_selector_all(
-        "[data-testid=lineage-certifications] li", "els => els.map(e => e.textContent)"
-    ) == lineage["outputData"]["certifications"]
+    assert (
+        pg.eval_on_selector_all(
+            "[data-testid=lineage-sources] li", "els => els.map(e => e.textContent)"
+        )
+        == lineage["sourceData"]["originalSources"]
+        == ["ds_12345"]
+    )
+    assert (
+        pg.eval_on_selector_all(
+            "[data-testid=lineage-transformations] li", "els => els.map(e => e.textContent)"
+        )
+        == lineage["sourceData"]["transformations"]
+    )
+    assert (
+        pg.eval_on_selector_all(
+            "[data-testid=lineage-certifications] li", "els => els.map(e => e.textContent)"
+        )
+        == lineage["outputData"]["certifications"]
+    )
 
     # the audit entries of the run
     pg.go_back()
@@ -225,10 +264,31 @@ def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
     pg.wait_for_selector("[data-testid=audit] tr >> nth=1")
     assert "execution" in (pg.text_content("[data-testid=audit]") or "")
 
+    # a second save is a new version; the history shows both and their diff
+    pg.goto(f"{api_server.base_url}/ui#/builder/{PIPELINE}")
+    pg.wait_for_selector("[data-testid=node-detect]")
+    _select(pg, "detect")
+    pg.fill("#f-confidenceThreshold", "0.9")
+    pg.press("#f-confidenceThreshold", "Tab")
+    _wait_state(pg, "valid")
+    pg.click("[data-testid=save]")
+    pg.wait_for_selector("[data-testid=version] >> nth=1")
+    assert api.get_pipeline(PIPELINE)["version"] == 2
+    pg.click("[data-testid=show-diff]")
+    pg.wait_for_selector("[data-testid=diff] .add")
+    changed = pg.eval_on_selector_all(
+        "[data-testid=diff] .del, [data-testid=diff] .add", "els => els.map(e => e.textContent)"
+    )
+    assert [" ".join(t.split()) for t in changed] == [
+        "- confidenceThreshold: 0.8",
+        "+ confidenceThreshold: 0.9",
+    ]
+    assert_documented(traffic, api_server)
+
 
 def test_read_scope_can_look_but_not_save_or_run(api_server, page, traffic) -> None:
     api = api_server.client()
-    create_example_resources(api)
+    _example_catalog(api)
     spec = example_pipeline("readonly_features")
     api.create_pipeline(spec)
     read_key = create_key(api_server.db_url, "read")
@@ -261,3 +321,38 @@ def test_read_scope_can_look_but_not_save_or_run(api_server, page, traffic) -> N
     assert codes == [403, 403]
     assert api.get_pipeline("readonly_features")["version"] == 1
     assert api.request("GET", "/api/pipelines/readonly_features/executions")["total"] == 0
+    assert_documented(traffic, api_server)
+
+
+def test_failed_run_shows_its_error_at_the_node_and_offers_resume(
+    api_server, page, traffic
+) -> None:
+    api = api_server.client()
+    _example_catalog(api)
+    spec = example_pipeline("missing_input")
+    spec["nodes"][0]["config"] = {"uri": "data/not_there", "format": "csv"}
+    api.create_pipeline(spec)
+    run = api.execute("missing_input", triggered_by="nightly")
+    final = api.wait("missing_input", run["executionId"], timeout=300, interval=0.25)
+    assert final["status"] == "failed"
+    failed_node = next(n for n, s in final["nodes"].items() if s.get("error"))
+    pg = page
+    sign_in(pg, api_server, api_server.admin_key)
+    pg.goto(f"{api_server.base_url}/ui#/run/missing_input/{run['executionId']}")
+    pg.wait_for_selector("[data-testid=run-status] .failed")
+    node = pg.locator(f"[data-testid=node-{failed_node}]")
+    assert node.get_attribute("data-state") == "failed"
+    # one line at the node, the server's message; the full record on demand
+    line = pg.text_content(f"[data-testid=line3-{failed_node}]") or ""
+    error = final["nodes"][failed_node]["error"]
+    assert "\n" not in error and line.rstrip("…") == error[: len(line.rstrip("…"))]
+    assert error in (pg.text_content("[data-testid=error-line]") or "")
+    assert pg.is_hidden("[data-testid=trace]")
+    pg.click("[data-testid=show-trace]")
+    pg.wait_for_selector("[data-testid=trace]", state="visible")
+    pg.wait_for_function(
+        "() => document.querySelector('[data-testid=trace]').textContent.includes('FAIL')"
+    )
+    assert final["error"] in (pg.text_content("[data-testid=trace]") or "")
+    assert pg.is_visible("[data-testid=resume]") and pg.is_hidden("[data-testid=cancel]")
+    assert_documented(traffic, api_server)

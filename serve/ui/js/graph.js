@@ -2,16 +2,16 @@
 import dagre from "/ui/vendor/dagre.esm.js";
 import { s } from "/ui/js/dom.js";
 
-export const NODE_W = 200;
+export const NODE_W = 176;
 export const NODE_H = 66;
 
 // Centres of nodes: dagre's layered layout, except nodes the user placed by hand.
-export function layout(nodes, pinned = {}) {
+export function layout(nodes, pinned = {}, height = NODE_H) {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 70, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 56, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(nodes.map((n) => n.id));
-  for (const n of nodes) g.setNode(n.id, { width: NODE_W, height: NODE_H });
+  for (const n of nodes) g.setNode(n.id, { width: NODE_W, height });
   for (const n of nodes) for (const i of n.inputs || []) if (ids.has(i)) g.setEdge(i, n.id);
   dagre.layout(g);
   const pos = {};
@@ -29,7 +29,7 @@ export function edgePath(a, b) {
   return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
 }
 
-export function fitViewBox(svg, pos) {
+export function fitViewBox(svg, pos, height = NODE_H) {
   const xs = Object.values(pos);
   if (!xs.length) {
     svg.setAttribute("viewBox", "0 0 800 400");
@@ -37,8 +37,8 @@ export function fitViewBox(svg, pos) {
   }
   const minX = Math.min(...xs.map((p) => p.x)) - NODE_W / 2 - 30;
   const maxX = Math.max(...xs.map((p) => p.x)) + NODE_W / 2 + 30;
-  const minY = Math.min(...xs.map((p) => p.y)) - NODE_H / 2 - 30;
-  const maxY = Math.max(...xs.map((p) => p.y)) + NODE_H / 2 + 30;
+  const minY = Math.min(...xs.map((p) => p.y)) - height / 2 - 30;
+  const maxY = Math.max(...xs.map((p) => p.y)) + height / 2 + 30;
   const w = Math.max(maxX - minX, 600), h = Math.max(maxY - minY, 260);
   svg.setAttribute("viewBox", `${minX} ${minY} ${w} ${h}`);
   svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
@@ -60,20 +60,21 @@ export function nodeAt(pos, p) {
 }
 
 // One node box: a coloured family bar, title, type line, optional third line and badge.
-export function drawNode(node, c, { classes = [], line3 = "", line3Class = "sub", badge = 0, ports = true } = {}) {
-  const x = c.x - NODE_W / 2, y = c.y - NODE_H / 2;
+export function drawNode(node, c, { classes = [], line3 = "", line3Class = "sub", line4 = "", badge = 0, ports = true, height = NODE_H } = {}) {
+  const x = c.x - NODE_W / 2, y = c.y - height / 2;
   const g = s("g", {
     class: ["gnode", node.nodeType, ...classes].join(" "),
     "data-node": node.id,
     "data-testid": `node-${node.id}`,
   });
   g.append(
-    s("rect", { class: "box", x, y, width: NODE_W, height: NODE_H, rx: 8 }),
-    s("rect", { class: "bar", x, y, width: 6, height: NODE_H, rx: 3 }),
-    s("text", { class: "title", x: x + 14, y: y + 20 }, clip(node.id, 24)),
+    s("rect", { class: "box", x, y, width: NODE_W, height, rx: 8 }),
+    s("rect", { class: "bar", x, y, width: 6, height, rx: 3 }),
+    s("text", { class: "title", x: x + 14, y: y + 20 }, clip(node.id, 22)),
     s("text", { class: "sub", x: x + 14, y: y + 37 }, `${node.nodeType}/${node.category}`),
   );
-  if (line3) g.append(s("text", { class: line3Class, x: x + 14, y: y + 55, "data-testid": `line3-${node.id}` }, clip(line3, 30)));
+  if (line3) g.append(s("text", { class: line3Class, x: x + 14, y: y + 55, "data-testid": `line3-${node.id}` }, clip(line3, 27)));
+  if (line4) g.append(s("text", { class: "sub", x: x + 14, y: y + 71, "data-testid": `line4-${node.id}` }, clip(line4, 27)));
   if (ports) {
     g.append(
       s("circle", { class: "port in", cx: x, cy: c.y, r: 6, "data-port": "in" }),

@@ -12,7 +12,8 @@ export async function runView(root, { pipelineId, executionId }) {
   let status = await get(`${base}/execution/${encodeURIComponent(executionId)}`);
   const pipeline = await get(`${base}?version=${status.pipelineVersion}`);
   const spec = pipeline.spec;
-  const pos = layout(spec.nodes);
+  const RUN_H = 84;
+  const pos = layout(spec.nodes, {}, RUN_H);
   const prev = {}; // nodeId -> {rows, t} for throughput
   const rate = {};
 
@@ -90,17 +91,20 @@ export async function runView(root, { pipelineId, executionId }) {
     resumeBtn.hidden = !["failed", "cancelled"].includes(status.status);
     resumeBtn.disabled = !can;
 
-    fitViewBox(svg, pos);
+    fitViewBox(svg, pos, RUN_H);
     clear(svg);
     for (const [a, b] of edges(spec.nodes)) svg.append(s("path", { class: "edge", d: edgePath(pos[a], pos[b]) }));
     for (const n of spec.nodes) {
       const ns = nodes[n.id] || {};
       const state = ns.status || (status.status === "queued" ? "queued" : "pending");
       const rin = rowsIn(n.id, nodes);
-      const line = ns.error
-        ? ns.error
-        : `${state} · in ${fmtInt(rin)} · out ${fmtInt(ns.rowsOut || 0)}${rate[n.id] > 0 ? ` · ${fmtInt(Math.round(rate[n.id]))}/s` : ""}`;
-      const g = drawNode(n, pos[n.id], { classes: [`st-${state}`], line3: line, line3Class: ns.error ? "err" : "sub", ports: false });
+      const rows = `${rin == null ? "" : `in ${fmtInt(rin)} · `}out ${fmtInt(ns.rowsOut || 0)}`;
+      const speed = rate[n.id] > 0 ? ` · ${fmtInt(Math.round(rate[n.id]))} rows/s` : "";
+      const g = drawNode(n, pos[n.id], {
+        classes: [`st-${state}`], ports: false, height: RUN_H,
+        line3: ns.error ? ns.error : rows, line3Class: ns.error ? "err" : "sub",
+        line4: `${state}${speed}`,
+      });
       g.setAttribute("data-state", state);
       g.setAttribute("data-rows-out", String(ns.rowsOut || 0));
       if (rin != null) g.setAttribute("data-rows-in", String(rin));
@@ -130,7 +134,7 @@ export async function runView(root, { pipelineId, executionId }) {
     const line = status.error.split("\n")[0];
     const trace = h("pre.trace", { "data-testid": "trace", hidden: !traceShown });
     errBox.append(h("div.card", {},
-      h("div.error", { "data-testid": "error-line" }, failed ? `${failed}: ${line}` : line),
+      h("div.error", { "data-testid": "error-line" }, failed && !line.includes(`'${failed}'`) ? `${failed}: ${line}` : line),
       h("button.link", { "data-testid": "show-trace", onclick: async () => {
         traceShown = !traceShown;
         trace.hidden = !traceShown;

@@ -97,7 +97,8 @@ export async function lineageView(root, pipelineId, executionId) {
   const list = (xs, tid) => h("ul", { "data-testid": tid }, (xs || []).map((x) => h("li", {}, typeof x === "string" ? x : JSON.stringify(x))));
   clear(root).append(
     h("h1", {}, `Lineage of ${pipelineId}${lin.pipelineVersion ? ` v${lin.pipelineVersion}` : ""}`),
-    executionId ? h("p", {}, h("a", { href: `#/run/${enc(pipelineId)}/${enc(executionId)}` }, `run ${executionId}`)) : null,
+    h("p", {}, h("a", { href: `#/run/${enc(pipelineId)}/${enc(lin.executionId || executionId || "")}`, "data-testid": "lineage-run" },
+      lin.executionId || executionId ? `run ${lin.executionId || executionId}` : "")),
     h("div.lineage-flow", { "data-testid": "lineage" },
       h("div.col", {}, h("h3", {}, "Sources"), list(src.originalSources, "lineage-sources")),
       h("div.col", {}, h("h3", {}, "Transformations"), list(src.transformations, "lineage-transformations"),
@@ -125,7 +126,7 @@ export async function auditView(root, params) {
     h("table", { "data-testid": "audit" },
       h("tr", {}, ["time", "actor", "action", "resource", "outcome", "details"].map((t) => h("th", {}, t))),
       data.entries.map((e) => h("tr", {},
-        h("td", {}, when(e.timestamp || e.time || e.ts)), h("td", {}, e.actor), h("td", {}, e.action),
+        h("td", {}, when(e.at)), h("td", {}, e.actor), h("td", {}, e.action),
         h("td", {}, `${e.resourceType || ""} ${e.resourceId || ""}`), h("td", {}, e.outcome),
         h("td", {}, h("code", {}, JSON.stringify(e.details || {}).slice(0, 200)))))),
   );
