@@ -31,7 +31,9 @@ class RetryPolicy:
     Attempt ``n`` (1-based) that fails is retried after a random delay in
     ``[d/2, d]`` with ``d = min(max_delay, base_delay * 2 ** (n - 1))``; after
     ``max_attempts`` attempts the delivery is ``failed`` (manual redelivery still works).
-    An endpoint whose last ``disable_after`` attempts all failed is disabled.
+    A ``Retry-After`` header (seconds or an HTTP date) on a failed answer sets the delay
+    instead. An endpoint whose last ``disable_after`` attempts all failed is disabled;
+    one that answers ``410 Gone`` is disabled at once (its ``disabledReason`` says so).
     """
 
     max_attempts: int = 8
@@ -39,10 +41,42 @@ class RetryPolicy:
     max_delay: float = 3600.0
     disable_after: int = 20
     timeout: float = 10.0
+    max_retry_after: float = 86400.0
+
+    def after(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds until the next attempt: the receiver's ``Retry-After`` when it gave one
+        (up to ``max_retry_after``), else the backoff delay."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return self.delay(attempt)
 
     def delay(self, attempt: int) -> float:
         d = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
         return random.uniform(d / 2, d)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delay-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _iso_now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class Dispatcher:
@@ -79,6 +113,8 @@ class Dispatcher:
         error: str | None = None
         excerpt: str | None = None
         permanent = False
+        retry_after: float | None = None
+        disable_reason: str | None = None
         try:
             ssrf.check_url(d["url"])
             headers = signed_headers(
@@ -89,8 +125,12 @@ class Dispatcher:
             excerpt = resp.text[:500] if resp.text else None
             if 300 <= code < 400:
                 error = f"redirect to {resp.headers.get('location')!r} not followed"
+            elif code == 410:
+                error, permanent = "HTTP 410 Gone", True
+                disable_reason = f"receiver answered 410 Gone on {_iso_now()}; endpoint disabled"
             elif not 200 <= code < 300:
                 error = f"HTTP {code}"
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
         except ssrf.UnsafeTarget as exc:
             error, permanent = str(exc), True
         except httpx.HTTPError as exc:
@@ -101,7 +141,7 @@ class Dispatcher:
         attempt = int(d["attempts"]) + 1
         next_at = None
         if not ok and not permanent and attempt < self.policy.max_attempts:
-            next_at = time.time() + self.policy.delay(attempt)
+            next_at = time.time() + self.policy.after(attempt, retry_after)
         status = self.store.record_attempt(
             d,
             ok=ok,
@@ -112,6 +152,7 @@ class Dispatcher:
             next_attempt_at=next_at,
             disable_after=self.policy.disable_after,
             permanent=permanent,
+            disable_reason=disable_reason,
         )
         log.info("webhook %s attempt %d -> %s (%s)", d["id"], attempt, status, error or code)
 

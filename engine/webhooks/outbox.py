@@ -21,19 +21,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.webhooks import ssrf
+from engine.webhooks.events import EVENT_TYPES, LEGACY_NAMES, canonical
 from engine.webhooks.sealing import seal as _seal
 from engine.webhooks.sealing import unseal as _unseal
 from engine.webhooks.signing import WebhookError, generate_secret
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES: tuple[str, ...] = (
-    "execution.started",
-    "execution.completed",
-    "execution.failed",
-    "deployment.completed",
-    "quality_gate.failed",
-)
 
 metadata = sa.MetaData()
 
@@ -236,7 +230,7 @@ class WebhookStore:
 
     def enqueue(self, event_type: str, payload: dict[str, Any]) -> str:
         """Store one event and a pending delivery per subscribed active endpoint."""
-        _check_types([event_type])
+        event_type = _check_types([event_type])[0]
         mid = "msg_" + uuid.uuid4().hex
         now = _now()
         body = json.dumps({**payload, "event": event_type}, sort_keys=True, default=str)
@@ -246,7 +240,8 @@ class WebhookStore:
             )
             targets = c.execute(sa.select(endpoints.c.id, endpoints.c.event_types)).all()
             for eid, types in targets:
-                if types and event_type not in types and "*" not in types:
+                subscribed = {canonical(t) for t in types or []}
+                if subscribed and event_type not in subscribed and "*" not in subscribed:
                     continue
                 c.execute(
                     deliveries.insert().values(
@@ -324,8 +319,14 @@ class WebhookStore:
         next_attempt_at: float | None,
         disable_after: int,
         permanent: bool = False,
+        disable_reason: str | None = None,
     ) -> str:
-        """Log one attempt and move the delivery on; returns its new status."""
+        """Log one attempt and move the delivery on; returns its new status.
+
+        ``disable_reason`` disables the endpoint at once (a receiver that answered
+        410 Gone): it is recorded as the endpoint's ``disabledReason`` and its pending
+        deliveries wait until the endpoint is re-enabled.
+        """
         now = _now()
         attempt = int(delivery["attempts"]) + 1
         if ok:
@@ -360,6 +361,12 @@ class WebhookStore:
                 )
             )
             ep = endpoints.c
+            if disable_reason:
+                c.execute(
+                    sa.update(endpoints)
+                    .where(ep.id == delivery["endpoint_id"])
+                    .values(active=False, disabled_reason=disable_reason, updated_at=now)
+                )
             if ok:
                 c.execute(
                     sa.update(endpoints)
@@ -461,13 +468,17 @@ class WebhookStore:
 
 
 def _check_types(event_types: list[str] | None) -> list[str]:
-    types = list(event_types or [])
+    """The design's names of ``event_types`` (earlier dotted names are accepted)."""
+    types = [canonical(t) for t in event_types or []]
     bad = [t for t in types if t not in EVENT_TYPES and t != "*"]
     if bad:
         raise WebhookError(
             f"unknown webhook event type(s) {bad}; expected some of {', '.join(EVENT_TYPES)}"
         )
     return types
+
+
+__all__ = ["EVENT_TYPES", "LEGACY_NAMES", "EndpointNotFound", "WebhookStore", "get_db_engine"]
 
 
 def _endpoint_dict(row: Any) -> dict[str, Any]:

@@ -17,9 +17,15 @@ from engine.webhooks import WebhookStore
 class Receiver:
     """Answers POSTs with the next scripted status (the last one repeats) and records them."""
 
-    def __init__(self, statuses: list[int] | None = None, location: str | None = None) -> None:
+    def __init__(
+        self,
+        statuses: list[int] | None = None,
+        location: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.statuses = list(statuses or [200])
         self.location = location
+        self.headers = dict(headers or {})  # sent with every answer that is not a 2xx
         self.requests: list[dict[str, Any]] = []
         receiver = self
 
@@ -34,6 +40,9 @@ class Receiver:
                 self.send_response(status)
                 if receiver.location and 300 <= status < 400:
                     self.send_header("Location", receiver.location)
+                if not 200 <= status < 300:
+                    for name, value in receiver.headers.items():
+                        self.send_header(name, value)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -60,8 +69,12 @@ def receiver_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("PIPELINE_BUILDER_WEBHOOK_ALLOW", "127.0.0.1")
     made: list[Receiver] = []
 
-    def make(statuses: list[int] | None = None, location: str | None = None) -> Receiver:
-        r = Receiver(statuses, location)
+    def make(
+        statuses: list[int] | None = None,
+        location: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Receiver:
+        r = Receiver(statuses, location, headers)
         made.append(r)
         return r
 

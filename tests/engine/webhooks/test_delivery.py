@@ -75,7 +75,8 @@ def test_signature_verifies_with_standard_algorithm(store, receiver_factory):
         "whsec_" + base64.b64encode(b"x" * 24).decode(), req["headers"], req["body"]
     )
     body = json.loads(req["body"])
-    assert body["event"] == "execution.completed"
+    # subscribed under the earlier dotted name; delivered under the design's name
+    assert body["event"] == "execution_completed"
     assert body["modelCompatibility"] == PAYLOAD["modelCompatibility"]
     # the listing never shows the secret
     assert "secret" not in store.get_endpoint(ep["id"])
@@ -256,11 +257,7 @@ def test_events_from_run_maps_seed_payload():
         "outputs": [{"nodeId": "deploy", "location": "/data/env/versions/v2", "rows": 1000}],
         "metrics": {"recordsProcessed": 1000},
         "nodes": {
-            "detect": {"status": "completed", "facts": {"complianceFramework": "GDPR"}},
-            "train": {
-                "status": "completed",
-                "facts": {"modelCompatibility": {"frameworks": ["tensorflow"], "version": "2.1.0"}},
-            },
+            "detect": {"status": "completed", "type": "privacy/detection", "facts": {}},
             "deploy": {
                 "status": "completed",
                 "facts": {
@@ -269,6 +266,7 @@ def test_events_from_run_maps_seed_payload():
                         "version": "v2",
                         "location": "/data/env/versions/v2",
                     },
+                    "modelCompatibility": {"frameworks": ["tensorflow"], "version": "2.1.0"},
                     "qualityMetrics": {"recordCount": 1000, "completenessScore": 0.98},
                     "qualityGates": [{"id": "completeness", "status": "warning", "message": "low"}],
                 },
@@ -276,20 +274,136 @@ def test_events_from_run_maps_seed_payload():
         },
     }
     events = dict(events_from_run(result))
-    assert set(events) == {"execution.completed", "deployment.completed", "quality_gate.failed"}
-    done = events["execution.completed"]
+    assert set(events) == {"execution_completed", "deployment_completed", "quality_gate_failed"}
+    done = events["execution_completed"]
+    assert done["event"] == "execution_completed"
     assert done["pipelineId"] == "pipeline_prod_training"
     assert done["datasetLocation"] == "/data/env/versions/v2"
     assert done["qualityMetrics"] == {
         "recordCount": 1000,
         "completenessScore": 0.98,
-        "privacyCompliance": "GDPR_checked",
+        "accuracy": 1.0,  # no validator, no rejected rows
+        "privacyCompliance": "not_assessed",  # no residual scan: nothing is certified
     }
     assert done["modelCompatibility"] == {"frameworks": ["tensorflow"], "version": "2.1.0"}
-    assert events["quality_gate.failed"]["blocking"] is False
-    failed = dict(events_from_run({**result, "status": "failed", "error": "boom"}))
-    assert "execution.failed" in failed and "deployment.completed" not in failed
-    assert [t for t, _ in events_from_run({**result, "status": "running"})] == ["execution.started"]
+    assert "outputs" not in done  # one output: the top-level fields say it all
+    assert events["quality_gate_failed"]["blocking"] is False
+    failed = dict(
+        events_from_run(
+            {**result, "status": "failed", "error": "\x1b[31mnode 'x': /srv/data/a.csv bad\x1b[0m"}
+        )
+    )
+    assert "execution_failed" in failed and "deployment_completed" not in failed
+    assert failed["execution_failed"]["error"] == "node 'x': a.csv bad"
+    assert [t for t, _ in events_from_run({**result, "status": "running"})] == ["execution_started"]
+
+
+def test_several_outputs_get_one_entry_each_and_the_top_level_describes_one():
+    result = {
+        "executionId": "exec_2",
+        "pipelineId": "p",
+        "status": "completed",
+        "metrics": {"recordsProcessed": 90},
+        "outputs": [
+            {"nodeId": "archive", "location": "s3://lake/raw", "format": "parquet", "rows": 90},
+            {"nodeId": "train", "location": "s3://ml/train", "format": "tfrecord", "rows": 80},
+        ],
+        "nodes": {
+            "load": {"counters": {"droppedRows": 10}},
+            "train": {"facts": {"modelCompatibility": {"frameworks": ["tensorflow"]}}},
+        },
+    }
+    [(_, p)] = [e for e in events_from_run(result) if e[0] == "execution_completed"]
+    assert p["datasetLocation"] == "s3://ml/train"  # the same output as modelCompatibility
+    assert p["modelCompatibility"] == {"frameworks": ["tensorflow"]}
+    assert p["qualityMetrics"]["recordCount"] == 80
+    assert p["qualityMetrics"]["accuracy"] == 0.9  # 90 of 100 rows read were kept
+    assert [(o["nodeId"], o["datasetLocation"], o["recordCount"]) for o in p["outputs"]] == [
+        ("archive", "s3://lake/raw", 90),
+        ("train", "s3://ml/train", 80),
+    ]
+    assert p["outputs"][0]["modelCompatibility"] is None
+
+
+def test_gone_disables_the_endpoint_at_once(store, receiver_factory):
+    rx = receiver_factory([410])
+    ep = store.create_endpoint(rx.url)
+    mid = emit("execution_completed", PAYLOAD, store=store)
+    d = Dispatcher(store, policy=FAST)
+    try:
+        [delivery] = _drain(d, store, mid)
+        assert delivery["status"] == "failed" and delivery["attempts"] == 1
+        got = store.get_endpoint(ep["id"])
+        assert got["active"] is False and "410 Gone" in got["disabledReason"]
+        later = emit("execution_failed", PAYLOAD, store=store)
+        for _ in range(3):
+            d.deliver_pending()
+        assert len(rx.requests) == 1  # nothing more is sent to a receiver that is gone
+        assert [x["status"] for x in store.list_deliveries(message_id=later)] == ["pending"]
+    finally:
+        d.stop()
+
+
+def test_retry_after_is_honoured(store, receiver_factory):
+    rx = receiver_factory([503, 200], headers={"Retry-After": "2"})
+    store.create_endpoint(rx.url)
+    mid = emit("execution_completed", PAYLOAD, store=store)
+    d = Dispatcher(store, policy=FAST)  # its own backoff would retry within 0.2 s
+    try:
+        sent_at = time.time()
+        d.deliver_pending()
+        [waiting] = store.list_deliveries(message_id=mid)
+        assert waiting["status"] == "pending"
+        end = time.time() + 1.5
+        while time.time() < end:
+            d.deliver_pending()
+            time.sleep(0.05)
+        assert len(rx.requests) == 1  # still waiting as the receiver asked
+        [done] = _drain(d, store, mid)
+    finally:
+        d.stop()
+    assert done["status"] == "delivered" and len(rx.requests) == 2
+    assert time.time() - sent_at >= 2
+
+
+def test_retry_after_http_date():
+    from email.utils import formatdate
+
+    from engine.webhooks.dispatcher import parse_retry_after
+
+    now = time.time()
+    assert parse_retry_after(formatdate(now + 30, usegmt=True), now) == pytest.approx(30, abs=1)
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after("soon") is None
+
+
+def test_delivered_messages_verify_with_the_standardwebhooks_library(store, receiver_factory):
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    rx = receiver_factory([200])
+    ep = store.create_endpoint(rx.url)
+    result = {
+        "executionId": "exec_3",
+        "pipelineId": "p",
+        "status": "completed",
+        "outputs": [{"nodeId": "out", "location": "s3://b/x", "rows": 5}],
+        "metrics": {"recordsProcessed": 5},
+        "nodes": {},
+    }
+    [(name, payload)] = events_from_run(result)
+    mid = emit(name, payload, store=store)
+    d = Dispatcher(store, policy=FAST)
+    try:
+        _drain(d, store, mid)
+    finally:
+        d.stop()
+    [req] = rx.requests
+    verified = Webhook(ep["secret"]).verify(req["body"], req["headers"])
+    assert verified["event"] == "execution_completed" and verified["executionId"] == "exec_3"
+    assert verified["qualityMetrics"]["privacyCompliance"] == "not_assessed"
+    tampered = req["body"].replace(b"exec_3", b"exec_4")
+    with pytest.raises(WebhookVerificationError):
+        Webhook(ep["secret"]).verify(tampered, req["headers"])
 
 
 def test_outbox_on_postgresql_retries_and_survives_restart(pg_schema_url, receiver_factory):
