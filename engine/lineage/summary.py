@@ -36,6 +36,7 @@ __all__ = [
     "PRODUCER",
     "SCHEMA_URL",
     "certifications",
+    "compliance_certifications",
     "dataset_name",
     "forward",
     "gate_results",
@@ -177,11 +178,16 @@ def gate_results(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def certifications(result: dict[str, Any], spec: dict[str, Any] | None) -> list[str]:
-    """Certifications a completed run earned: facts nodes reported, frameworks applied.
+    """Certifications a completed run earned: gates passed, compliance proven by evidence.
 
     A quality gate certifies (``<gate>_passed``) only when its recorded result passed; a
     node that recorded no gate results falls back to the gates its config names (a
-    completed run passed every blocking gate).
+    completed run passed every blocking gate). A compliance certification
+    (``<FRAMEWORK>_compliant``) comes only from the outputs' residual scans: every
+    output of the run must have scanned at least the rows it wrote, found no residue it
+    wrote and no column it could not scan, and claimed that framework
+    (:func:`compliance_certifications`); a framework named in a node's config certifies
+    nothing by itself.
     """
     if result.get("status") != "completed":
         return []
@@ -191,23 +197,51 @@ def certifications(result: dict[str, Any], spec: dict[str, Any] | None) -> list[
         gated.add(gate["nodeId"])
         if gate["status"] == "passed":
             found.append(f"{gate['id']}_passed")
+    proven = compliance_certifications(result)
+    claimed: list[str] = []
     for node in result.get("nodes", {}).values():
         got = node.get("facts", {}).get("certifications")
         if isinstance(got, list):
-            found += [str(c) for c in got]
+            claimed += [str(c) for c in got]
     for o in result.get("outputs", []):
         if isinstance(o.get("certifications"), list):
-            found += [str(c) for c in o["certifications"]]
+            claimed += [str(c) for c in o["certifications"]]
+    found += [c for c in claimed if not c.endswith("_compliant") or c in proven]
     for node_id, node in _nodes_by_id(spec).items():
-        framework = node.get("config", {}).get("complianceFramework")
-        if isinstance(framework, str) and framework:
-            found.append(f"{framework}_compliant")
         if node_id in gated:
             continue
         for gate in node.get("config", {}).get("qualityGates", []) or []:
             if isinstance(gate, str):
                 found.append(f"{gate}_passed")
     return sorted(dict.fromkeys(found))
+
+
+def compliance_certifications(result: dict[str, Any]) -> list[str]:
+    """``<FRAMEWORK>_compliant`` backed by every output's residual scan (see above)."""
+    outputs = result.get("outputs") or []
+    if result.get("status") != "completed" or not outputs:
+        return []
+    common: set[str] | None = None
+    for o in outputs:
+        ev = o.get("residualScan")
+        if not isinstance(ev, dict) or not _clean(ev, o.get("rows")):
+            return []
+        certs = {str(c) for c in o.get("certifications") or [] if str(c).endswith("_compliant")}
+        certs &= {f"{fw}_compliant" for fw in ev.get("frameworks") or []}
+        common = certs if common is None else common & certs
+    return sorted(common or ())
+
+
+def _clean(ev: dict[str, Any], rows: Any) -> bool:
+    """Residual evidence that every written row was scanned and none held a residue."""
+    scanned = ev.get("rowsScanned")
+    if not isinstance(scanned, int) or ev.get("unscannedColumns") or ev.get("unscannedShards"):
+        return False
+    if isinstance(rows, int) and scanned < rows:
+        return False
+    found = sum(n for ents in (ev.get("findings") or {}).values() for n in ents.values())
+    quarantined = ev.get("onResidue") == "quarantine" and bool(ev.get("quarantinedRows"))
+    return not found or quarantined
 
 
 def forward(event: dict[str, Any]) -> bool:

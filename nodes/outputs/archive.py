@@ -37,6 +37,7 @@ from engine.context import BuildContext
 from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, register
 from engine.storage import StorageOptions, filesystem, scheme
+from nodes.outputs.residual import OnResidue, ResidualScan, on_residue_field, shard_facts
 
 if TYPE_CHECKING:
     from ray.data import Dataset
@@ -56,6 +57,7 @@ class ArchiveConfig(NodeConfig):
     storage: dict[str, Any] | None = Field(
         None, description="endpointUrl, region, accessKeyId/secretAccessKey as env: refs."
     )
+    onResidue: OnResidue = on_residue_field()
 
 
 class ArchiveSink:
@@ -85,7 +87,9 @@ class ArchiveSink:
         else:
             staging = f"{self.path.rstrip('/')}/data-{exec_id}"
         try:
-            self._write_files(ds, staging)
+            scan = ResidualScan(self.ctx, self.config.onResidue)
+            self._write_files(scan.wrap(ds), staging)
+            residual = scan.finish()  # before the commit: a residue publishes nothing
             files = self._list(staging)
             manifest = {
                 "executionId": exec_id,
@@ -108,6 +112,7 @@ class ArchiveSink:
             "format": self.config.format,
             "files": len(files),
             "partitionBy": self.config.partitionBy,
+            **residual,
         }
 
     # -- shard-commit mode ---------------------------------------------------------------
@@ -143,7 +148,10 @@ class ArchiveSink:
         root = self._staging()
         pending = os.path.join(root, "_pending", shard)
         shutil.rmtree(pending, ignore_errors=True)  # a half-written earlier attempt
-        self._write_files(ds, pending)
+        scan = ResidualScan(self.ctx, self.config.onResidue)
+        self._write_files(scan.wrap(ds), pending)
+        residual = scan.finish(cleanup=lambda: shutil.rmtree(pending, ignore_errors=True))
+        marker = {**marker, **{k: v for k, v in residual.items() if k == "residualScan"}}
         os.makedirs(pending, exist_ok=True)  # an empty shard writes no files
         with open(os.path.join(pending, self.SHARD_MARKER), "w") as f:
             json.dump({**marker, "shard": shard, "committedAt": time.time()}, f)
@@ -154,9 +162,11 @@ class ArchiveSink:
     def commit_shards(self, shards: list[str]) -> dict[str, Any]:
         """Publish the staging folder once every shard in ``shards`` is committed."""
         root = self._staging()
-        missing = sorted(set(shards) - set(self.committed_shards()))
+        markers = self.committed_shards()
+        missing = sorted(set(shards) - set(markers))
         if missing:
             raise NodeError(self.ctx.node_id, f"shards not committed: {', '.join(missing[:5])}")
+        residual = shard_facts(self.ctx, self.config.onResidue, markers)  # before publishing
         shutil.rmtree(os.path.join(root, "_pending"), ignore_errors=True)
         files = self._list(root)
         self._put(
@@ -181,6 +191,7 @@ class ArchiveSink:
         }
         if rows is not None:  # every shard, also those an earlier attempt committed
             facts["rows"] = rows
+        facts.update(residual)
         return facts
 
     def _parquet_rows(self, root: str, files: list[str]) -> int | None:

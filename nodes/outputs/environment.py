@@ -33,6 +33,7 @@ from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, ResourceRef, register
 from nodes.outputs import gates as gate_lib
 from nodes.outputs import versions
+from nodes.outputs.residual import OnResidue, ResidualScan, on_residue_field
 
 if TYPE_CHECKING:
     from ray.data import Dataset
@@ -103,6 +104,7 @@ class EnvironmentConfig(NodeConfig):
     keepRejectedVersions: bool = Field(
         False, description="Keep versions that failed a blocking gate (for inspection)"
     )
+    onResidue: OnResidue = on_residue_field()
 
 
 def _gate_refs(cfg: BaseModel) -> list[tuple[str, str, str]]:
@@ -140,7 +142,9 @@ class EnvironmentSink:
         before = versions.read_pointer(env.uri)
         version = versions.new_version_id(ctx.execution_id)
         version_uri = loc.uri_of(versions.VERSIONS, version)
-        write_dataset(ds, loc, version, env.format)
+        scan = ResidualScan(ctx, self.config.onResidue)
+        write_dataset(scan.wrap(ds), loc, version, env.format)
+        residual = scan.finish(cleanup=lambda: versions.remove_version(env.uri, version))
 
         results, summary = gate_lib.evaluate(
             self.gates,
@@ -202,6 +206,7 @@ class EnvironmentSink:
             "files": [f["path"] for f in manifest["files"]],
             "qualityGates": results,
             "removedVersions": removed,
+            **residual,
         }
         ctx.report(
             "deployment",

@@ -29,6 +29,7 @@ from engine.context import BuildContext
 from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, ResourceRef, register
 from nodes.outputs import versions
+from nodes.outputs.residual import OnResidue, ResidualScan, on_residue_field
 
 if TYPE_CHECKING:
     from ray.data import Dataset
@@ -87,6 +88,7 @@ class ModelTrainingConfig(NodeConfig):
     keyColumn: str | None = Field(None, description="Column hashed to assign splits")
     splits: Splits | None = Field(default_factory=Splits)
     modelCompatibility: ModelCompatibility | None = None
+    onResidue: OnResidue = on_residue_field()
 
     @field_validator("format", mode="before")
     @classmethod
@@ -269,7 +271,8 @@ class ModelTrainingSink:
         )
         split_rows: dict[str, int] = {}
         schema_text = None
-        written = ds.map_batches(
+        scan = ResidualScan(ctx, cfg.onResidue)
+        written = scan.wrap(ds, columns).map_batches(
             writer, batch_format="pyarrow", batch_size=None, zero_copy_batch=True
         )
         for part in written.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -278,6 +281,7 @@ class ModelTrainingSink:
                 split_rows[row["split"]] = split_rows.get(row["split"], 0) + row["rows"]
                 schema_text = schema_text or row["schema"]
         total = sum(split_rows.values())
+        residual = scan.finish(cleanup=lambda: versions.remove_version(self.target, version))
         compat = {
             "frameworks": (cfg.modelCompatibility.frameworks if cfg.modelCompatibility else [])
             or DEFAULT_FRAMEWORKS[cfg.format],
@@ -327,6 +331,7 @@ class ModelTrainingSink:
             "schema": manifest["schema"],
             "files": [f["path"] for f in manifest["files"]],
             "modelCompatibility": compat,
+            **residual,
         }
 
 
