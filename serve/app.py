@@ -200,6 +200,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _problem_response("Conflict"),
     413: _problem_response("Request body too large"),
     422: _problem_response("Invalid request or refused by a security rule"),
+    500: _problem_response("Unexpected error (the details stay in the server log)"),
 }
 
 
@@ -239,17 +240,9 @@ def _add_problem_schema(api: FastAPI) -> None:
         doc = get_openapi(
             title=api.title, version=api.version, description=api.description, routes=api.routes
         )
-        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
-            "type": "object",
-            "properties": {
-                "type": {"type": "string"},
-                "title": {"type": "string"},
-                "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "instance": {"type": "string"},
-            },
-            "required": ["type", "title", "status", "detail"],
-        }
+        from serve.problems import PROBLEM_SCHEMA
+
+        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
         api.openapi_schema = doc
         return doc
 

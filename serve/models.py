@@ -121,6 +121,11 @@ class ExecuteAccepted(ApiModel):
     replayed: bool = Field(
         False, description="True when an earlier Idempotency-Key request is returned"
     )
+    dataRequirements: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="How each of context.dataRequirements is honoured by this execution "
+        "(a requirement the pipeline cannot meet is refused with 422 instead)",
+    )
 
 
 class Progress(ApiModel):

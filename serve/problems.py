@@ -33,6 +33,35 @@ _TITLES = {
 }
 
 
+# The OpenAPI schema of every error body (RFC 9457; extension members are allowed).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; extension members may follow.",
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "problems": {
+            "type": "array",
+            "description": "Each problem of an invalid request, spec or resource (422).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "nodeId": {"type": ["string", "null"]},
+                    "path": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+                "required": ["path", "message"],
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+    "additionalProperties": True,
+}
+
+
 def problem(
     status: int,
     detail: str,

@@ -319,7 +319,7 @@ class ExecutionRunner:
         started = now_iso()
         self.store.update_execution(execution_id, status="running", started_at=started)
         try:
-            spec = parse_spec(pipeline.spec)
+            spec = _with_overrides(parse_spec(pipeline.spec), self.run_extra.get("configOverrides"))
             catalog = StoreCatalog(self.store, base_dir=self.home).snapshot()
         except PipelineBuilderError as exc:
             self._finish_without_run(execution_id, "failed", str(exc))
@@ -517,3 +517,15 @@ def _exit_actor() -> None:
             threading.Timer(0.5, lambda: ray.kill(ray.get_runtime_context().current_actor)).start()
     except Exception:
         log.debug("could not stop execution actor", exc_info=True)
+
+
+def _with_overrides(spec: Any, overrides: dict[str, dict[str, Any]] | None) -> Any:
+    """``spec`` with node config keys replaced for this run (``context.dataRequirements``
+    the API honours, e.g. a model-training node's ``format``)."""
+    if not overrides:
+        return spec
+    nodes = [
+        n.model_copy(update={"config": {**n.config, **overrides[n.id]}}) if n.id in overrides else n
+        for n in spec.nodes
+    ]
+    return spec.model_copy(update={"nodes": nodes})

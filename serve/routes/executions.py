@@ -3,8 +3,10 @@
 ``POST /api/pipelines/{id}/execute`` records the execution, starts its detached actor
 (see :mod:`engine.service.executions`) and answers 202 at once. With an ``Idempotency-Key``
 header the same key returns the same execution (a different body with the same key
-is 409). Runs are checkpointed and audited with the API key as actor; a ``failed`` or
-``cancelled`` execution resumes from its checkpoint under the same id
+is 409). ``context.dataRequirements`` is honoured for the run or refused with a 422
+naming the requirement (:mod:`serve.routes._requirements`). Runs are checkpointed
+and audited with the API key as actor; a ``failed`` or ``cancelled`` execution
+resumes from its checkpoint under the same id
 (``POST .../execution/{executionId}/resume``). While the API runs, a reaper marks
 executions whose runner died ``failed`` (resumable) within :data:`REAP_MAX_AGE_SECONDS`
 plus :data:`REAP_INTERVAL_SECONDS`. ``execute``, ``cancel`` and ``resume`` need the
@@ -31,6 +33,7 @@ from serve.auth import require_scope
 from serve.deps import Pagination, get_catalog, get_store, pagination, settings
 from serve.errors import ApiError, Conflict
 from serve.models import ExecuteAccepted, ExecuteRequest, ExecutionStatus, Page
+from serve.routes._requirements import resolve as resolve_requirements
 from serve.routes.pipelines import valid_spec
 
 log = logging.getLogger(__name__)
@@ -96,6 +99,7 @@ def execute(
         pipeline = store.get_pipeline(pipeline_id)
         # Resources may have changed since the pipeline was saved: check before queueing.
         spec = valid_spec(pipeline.spec, catalog)
+        honoured = resolve_requirements(spec, body.context)  # 422 names what it cannot meet
         rec, created = store.create_execution(
             execution_id=new_execution_id(),
             pipeline_id=pipeline_id,
@@ -110,8 +114,13 @@ def execute(
         details.update(
             executionId=rec.id, pipelineVersion=rec.pipeline_version, replayed=not created
         )
+        if honoured.honoured:
+            details["dataRequirements"] = honoured.honoured
         if created:
-            _launch(store, rec.id, _run_extra(req_id, key, triggered_by))
+            extra = _run_extra(req_id, key, triggered_by)
+            if honoured.overrides:
+                extra["configOverrides"] = honoured.overrides
+            _launch(store, rec.id, extra)
     status_url = f"/api/pipelines/{pipeline_id}/execution/{rec.id}"
     response.headers["Location"] = status_url
     return ExecuteAccepted(
@@ -121,6 +130,7 @@ def execute(
         status=store.get_execution(rec.id).status,
         statusUrl=status_url,
         replayed=not created,
+        dataRequirements=honoured.honoured,
     )
 
 
