@@ -4,12 +4,13 @@ One fitted GaussianCopula model (a correlated customer table: 5 learned columns,
 an id, a name and an email column that the engine generates itself) is sampled:
 
 * SDV: ``synthesizer.sample(N)`` in this process (learned columns only, one CPU);
-* engine: ``privacy/synthetic``'s actor pool (:func:`sampling_dataset`) with 1 and 2
-  workers, drained through ``iter_batches`` (all 8 columns, chunks of ``--block-rows``).
-  Wall time includes starting the actors (each imports SDV, unpickles the model and
-  builds its Faker pools), which dominates short runs on a loaded machine; ``busy``
-  (wall time inside the sampling calls, per worker) and ``cpu`` (CPU seconds of the
-  sampling calls) are reported by the workers themselves through the metrics handle.
+* engine: the node's whole run-time path (``stages.synthetic_dataset``: sample the
+  input, gather, fit, score, then the actor pool) with 1 and 2 workers, drained through
+  ``iter_batches`` (all 8 columns, chunks of ``--block-rows``). Wall time includes the
+  fit stage and starting the actors (each imports SDV and unpickles the model), which
+  dominate short runs on a loaded machine; ``busy`` (wall time inside the sampling
+  calls, per worker) and ``cpu`` (CPU seconds of the sampling calls) are reported by
+  the workers themselves through the metrics handle.
 
 Then peak memory (PSS of the driver, Ray's processes and the object store) while the
 engine generates ``--memory-rows`` and 10x that: it must stay flat, since only a few
@@ -79,15 +80,24 @@ class Counters:
         return ray.get(self.actor.get.remote())
 
 
-def engine_run(blob: bytes, rows: int, workers: int, block_rows: int) -> dict[str, float]:
-    """Wall seconds (actor start-up included) and the workers' own generation time."""
-    from nodes.privacy.synthetic.generate import sampling_dataset
+def engine_run(real: pa.Table, rows: int, workers: int, block_rows: int) -> dict[str, float]:
+    """Wall seconds (fit stage and actor start-up included) and the workers' own time."""
+    import tempfile
+
+    import ray
+
+    from nodes.privacy.synthetic.stages import FitPlan, synthetic_dataset
+    from nodes.privacy.synthetic.template import SyntheticTemplate
 
     counters = Counters()
-    ds = sampling_dataset(
-        model_blob=blob, seed=1, locale="en_US", record_count=rows,
-        block_rows=block_rows, workers=workers, metrics=counters,
+    template = SyntheticTemplate(id="bench", seed=1, fitSampleSize=real.num_rows)
+    plan = FitPlan(
+        node_id="synth", template=template, location=tempfile.mkdtemp(prefix="synth-bench-"),
+        preserve_distribution=True, refit=True, seed=1, record_count=rows,
+        block_rows=block_rows, metrics=counters,
     )  # fmt: skip
+    source = ray.data.from_arrow(real)
+    ds = synthetic_dataset(source, plan, locale="en_US", workers=workers, actor_cpus=0.5)
     start = time.perf_counter()
     got = 0
     for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -108,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-rows", type=int, default=2_000)
     args = parser.parse_args(argv)
 
-    import cloudpickle
     import ray
 
     from benchmarks._common import PeakSampler, machine_info, tree_memory
@@ -129,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fit gaussian_copula on {real.num_rows} rows: {time.perf_counter() - t:.2f}s")
     roles = {c.name: c.role for c in model.columns}
     print(f"column roles: {roles}")
-    blob = cloudpickle.dumps(model)
 
     n = args.rows
     t, cpu = time.perf_counter(), time.process_time()
@@ -137,11 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     sdv_rows = len(next(iter(model.synthesizer.sample(n).values())))
     sdv_s, sdv_cpu = time.perf_counter() - t, time.process_time() - cpu
     print(f"\nthroughput, N={n:,} rows (busy = wall time inside the workers' sampling calls,")
-    print("per worker; cpu = CPU seconds of all sampling calls; wall includes actor start-up)")
+    print("per worker; cpu = CPU seconds of all sampling calls; wall includes the run-time")
+    print("sample/fit/score stage and actor start-up)")
     print(f"  SDV sample(), 1 process, 5 learned cols: wall {sdv_rows / sdv_s:9,.0f} rows/s  "
           f"cpu {sdv_rows / sdv_cpu:9,.0f} rows/cpu-s")  # fmt: skip
     for workers in (1, 2):
-        r = engine_run(blob, n, workers, args.block_rows)
+        r = engine_run(real, n, workers, args.block_rows)
         assert r["rows"] == n, (r["rows"], n)
         print(f"  engine, {workers} worker(s), all 8 cols:   busy {n / r['busy']:9,.0f} rows/s  "
               f"cpu {n / r['cpu']:9,.0f} rows/cpu-s  wall {n / r['seconds']:9,.0f} rows/s "
@@ -152,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  before: {base / 2**20:,.0f} MiB")
     for rows in (args.memory_rows, 10 * args.memory_rows):
         with PeakSampler(os.getpid()) as peak:
-            r = engine_run(blob, rows, 2, args.block_rows)
+            r = engine_run(real, rows, 2, args.block_rows)
         assert r["rows"] == rows
         print(f"  N={rows:>12,}: peak {peak.peak / 2**20:8,.0f} MiB  ({r['seconds']:.1f}s wall, "
               f"busy {rows / r['busy']:,.0f} rows/s)")  # fmt: skip

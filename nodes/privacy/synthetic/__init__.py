@@ -160,7 +160,7 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: SyntheticConfig) 
     actor_cpus = hints.cpus if hints is not None and hints.cpus else 0.5
     block_rows = config.blockRows or template.blockRows
     if inputs:
-        from nodes.privacy.synthetic.columns import upstream_classification
+        from nodes.privacy.synthetic.columns import upstream_detection_spec
         from nodes.privacy.synthetic.stages import FitPlan, synthetic_dataset
 
         facts["fit"] = "during the run, on a bounded sample of the input"
@@ -174,7 +174,7 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: SyntheticConfig) 
             seed=seed,
             record_count=config.recordCount,
             block_rows=block_rows,
-            upstream=upstream_classification(ctx),
+            detection=upstream_detection_spec(ctx),
             metrics=ctx.metrics,
             facts=dict(facts),
         )

@@ -56,6 +56,7 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 _EMAIL_VALUE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE_VALUE = re.compile(r"^\+?[\d\s().-]{7,}$")
+_DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?$")  # ISO dates are not phones
 # Arrow field metadata keys an upstream detection node may set to a PII entity type.
 PII_METADATA_KEYS = (b"pii", b"pii_type", b"pii.entity", b"pipeline_builder.pii")
 # Presidio entity names -> Faker-backed sdtypes.
@@ -117,6 +118,9 @@ def sdtype_from_values(column: pa.ChunkedArray) -> str | None:
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return None
     values = [v for v in column.drop_null().to_pylist()[:200] if v]
+    if not values:
+        return None
+    values = [v for v in values if not _DATE_VALUE.match(v)] or values[:0]
     if not values:
         return None
     for pattern, sdtype in ((_EMAIL_VALUE, "email"), (_PHONE_VALUE, "phone_number")):
@@ -301,28 +305,57 @@ def profile_columns(plans: list[ColumnPlan], sample: pa.Table | None, hints: dic
         plan.profile = prof
 
 
-def upstream_classification(ctx: Any) -> dict[str, str]:
-    """Column -> sdtype from an upstream ``privacy/detection`` node of this execution.
+def upstream_detection_spec(ctx: Any) -> dict[str, Any] | None:
+    """The scanner spec of an upstream ``privacy/detection`` node, if there is one.
 
-    The detection node keeps its per-column classification for the execution
-    (``nodes.privacy.detection.result_for``). Structured columns map their entity to a
-    Faker-backed sdtype; free-text columns that hold entities become Faker ``text``.
-    Dates stay learned. Arrow field metadata (read by :func:`classify_columns`) is the
-    other way an upstream node can mark columns.
+    Built from the detection node's config and pattern library (no data read); the
+    fit stage scans the gathered sample with it (:func:`classify_with_scanner`), so
+    the columns that node finds personal data in are never learned.
     """
-    found: dict[str, str] = {}
     for upstream_id in ctx.node.inputs:
-        if ctx.spec.node(upstream_id).type_key != "privacy/detection":
+        node = ctx.spec.node(upstream_id)
+        if node.type_key != "privacy/detection":
             continue
         try:
-            from nodes.privacy.detection import result_for
+            from nodes.privacy.detection import DetectionConfig, scanner_setup
         except ImportError:
-            return found
-        result = result_for(ctx.execution_id, upstream_id)
-        for column, klass in (result.columns if result is not None else {}).items():
-            if klass.mode == "text":
-                found[column] = "text"
-            elif klass.mode == "structured" and klass.entity and klass.entity != "DATE_TIME":
-                entity = klass.entity
-                found[column] = _ENTITY_SDTYPES.get(entity.upper(), entity.lower())
+            return None
+        config = DetectionConfig.model_validate(node.config)
+        spec, _ = scanner_setup(config, ctx.catalog.get, upstream_id)
+        return dict(spec)
+    return None
+
+
+# Rows of the sample the upstream scanner looks at (NER costs milliseconds per cell).
+SCAN_ROWS = 500
+# A column is personal data when this share of its non-null cells holds one entity.
+ENTITY_SHARE = 0.5
+
+
+def classify_with_scanner(sample: pa.Table, spec: dict[str, Any]) -> dict[str, str]:
+    """Column -> sdtype from scanning (part of) the sample with a detection scanner spec.
+
+    A column whose cells mostly hold one entity becomes that entity's Faker-backed
+    sdtype; free text holding entities becomes ``text``. Dates stay learned.
+    """
+    from nodes.privacy.batch import count, scan_batch
+    from nodes.privacy.library import scanner_for
+
+    part = sample.slice(0, SCAN_ROWS)
+    scanned, _ = scan_batch(part, scanner_for(spec))
+    state = count(scanned, part.num_rows)
+    found: dict[str, str] = {}
+    for column, entities in state.counts.items():
+        entities = {e: n for e, n in entities.items() if e != "DATE_TIME"}
+        present = part.num_rows - part[column].null_count
+        if not entities or not present:
+            continue
+        entity, n = max(entities.items(), key=lambda kv: kv[1])
+        if n < ENTITY_SHARE * present:
+            continue
+        words = [len(str(v).split()) for v in part[column].drop_null().to_pylist()]
+        if len(entities) > 1 or float(np.mean(words)) > 4:  # entities inside prose
+            found[column] = "text"
+        else:
+            found[column] = _ENTITY_SDTYPES.get(entity.upper(), entity.lower())
     return found

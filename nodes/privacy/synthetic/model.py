@@ -140,16 +140,22 @@ def build_model(
     preserve_distribution: bool = True,
     upstream: dict[str, str] | None = None,
     fingerprint: str = "",
+    detection: dict[str, Any] | None = None,
 ) -> FittedModel:
     """Classify the columns of ``schema`` and fit the template's synthesizer on ``sample``.
 
     Without ``preserve_distribution`` (or without learned columns) nothing is fitted:
-    the model holds column profiles (types, ranges, categories) only.
+    the model holds column profiles (types, ranges, categories) only. ``detection`` is an
+    upstream detection node's scanner spec: the columns it finds personal data in are
+    generated, not learned.
     """
     from nodes.privacy.synthetic import columns as cols
     from nodes.privacy.synthetic.encode import encode_table
     from nodes.privacy.synthetic.generate import real_free_pools
 
+    upstream = dict(upstream or {})
+    if detection is not None and sample is not None:
+        upstream = {**cols.classify_with_scanner(sample, detection), **upstream}
     plans = cols.classify_columns(schema, sample, template.columns, upstream)
     if sample is not None:
         undecided = [p.name for p in plans if p.role == "learned" and p.source == "default"]

@@ -30,6 +30,8 @@ only the synthetic rows it emits. Run-time facts reach the run result as the nod
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -127,7 +129,7 @@ class FitPlan:
     record_count: int
     block_rows: int
     tasks: int = 1
-    upstream: dict[str, str] = field(default_factory=dict)
+    detection: dict[str, Any] | None = None
     metrics: Any = None
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -143,8 +145,13 @@ def fit_stage(batch: pa.Table, *, plan: FitPlan) -> Iterator[pa.Table]:
     if sample.num_rows == 0:
         raise NodeError(plan.node_id, "the input is empty: nothing to learn from")
     fields = [(f.name, str(f.type)) for f in sample.schema]
+    detection = json.dumps(plan.detection, sort_keys=True, default=str)
     fingerprint = template.fit_fingerprint(
-        [*fields, ("preserveDistribution", str(plan.preserve_distribution))]
+        [
+            *fields,
+            ("preserveDistribution", str(plan.preserve_distribution)),
+            ("upstreamDetection", hashlib.sha256(detection.encode()).hexdigest()),
+        ]
     )
     facts: dict[str, Any] = {**plan.facts, "fingerprint": fingerprint}
     try:
@@ -159,7 +166,7 @@ def fit_stage(batch: pa.Table, *, plan: FitPlan) -> Iterator[pa.Table]:
                 sample.schema,
                 sample,
                 preserve_distribution=plan.preserve_distribution,
-                upstream=plan.upstream,
+                detection=plan.detection,
                 fingerprint=fingerprint,
             )
             blob = cloudpickle.dumps(model)

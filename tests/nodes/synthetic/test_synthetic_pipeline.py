@@ -18,7 +18,7 @@ from tests.nodes.synthetic.helpers import correlated_table
 runner = pytest.importorskip("engine.run.runner")
 
 
-def _spec(synth_config: dict) -> PipelineSpec:
+def _spec(synth_config: dict, output_format: str = "parquet") -> PipelineSpec:
     return PipelineSpec.model_validate(
         {
             "id": "synthetic_customers",
@@ -41,7 +41,7 @@ def _spec(synth_config: dict) -> PipelineSpec:
                     "nodeType": "output",
                     "category": "archive",
                     "inputs": ["synth"],
-                    "config": {"uri": "out", "format": "parquet"},
+                    "config": {"uri": "out", "format": output_format},
                 },
             ],
         }
@@ -80,10 +80,17 @@ def test_pipeline_run_generates_and_archives(ray_session, home, workdir):
     assert result.ok, result.error
     d = result.to_dict()
     assert d["outputs"][0]["rows"] == 1000
-    assert d["metrics"]["qualityScore"] > 0.8
+    # The source's rows are read once, by the run: nothing is read while building.
+    assert d["nodes"]["load"]["rowsOut"] == 800
+    assert d["metrics"]["recordsProcessed"] == 800
     facts = d["nodes"]["synth"]["facts"]
-    assert facts["synthetic"]["refitted"] is True
-    assert facts["privacy"]["identicalRowShare"] == 0.0
+    state = d["nodes"]["synth"]["states"]["synthetic"]
+    assert state["quality"]["score"] > 0.8
+    # The synthetic score is the node's; the run's qualityScore is the pipeline's own.
+    assert d["metrics"]["qualityScore"] != state["quality"]["score"]
+    assert "qualityScore" not in facts
+    assert state["refitted"] is True
+    assert state["privacy"]["identicalRowShare"] == 0.0
     assert Path(facts["synthetic"]["modelUri"]) == home / "models" / "template_67890"
     out = _read_output(workdir / "out")
     assert out.num_rows == 1000
@@ -95,7 +102,7 @@ def test_pipeline_run_generates_and_archives(ray_session, home, workdir):
         _spec(config), _catalog(workdir), options=RunOptions(home=home, base_dir=workdir)
     )
     assert again.ok, again.error
-    assert again.to_dict()["nodes"]["synth"]["facts"]["synthetic"]["refitted"] is False
+    assert again.to_dict()["nodes"]["synth"]["states"]["synthetic"]["refitted"] is False
 
 
 def test_model_stored_on_s3_and_reused(ray_session, home, workdir, s3_bucket):
@@ -114,9 +121,9 @@ def test_model_stored_on_s3_and_reused(ray_session, home, workdir, s3_bucket):
         _spec(config), catalog, options=RunOptions(home=home, base_dir=workdir)
     )
     assert second.ok, second.error
-    facts = second.to_dict()["nodes"]["synth"]["facts"]["synthetic"]
-    assert facts["refitted"] is False
-    assert facts["modelUri"] == uri
+    node = second.to_dict()["nodes"]["synth"]
+    assert node["states"]["synthetic"]["refitted"] is False
+    assert node["facts"]["synthetic"]["modelUri"] == uri
     assert second.to_dict()["outputs"][0]["rows"] == 300
 
 
@@ -159,9 +166,40 @@ def test_detection_upstream_decides_pii_columns(ray_session, home, workdir):
         spec, _catalog(workdir), options=RunOptions(home=home, base_dir=workdir)
     )
     assert result.ok, result.error
-    columns = result.to_dict()["nodes"]["synth"]["facts"]["synthetic"]["columns"]
+    columns = result.to_dict()["nodes"]["synth"]["states"]["synthetic"]["columns"]
     assert columns["email"] == {"role": "fake", "sdtype": "email", "source": "upstream"}
     assert columns["income"]["role"] == "learned"
     out = _read_output(workdir / "out")
     assert out.num_rows == 300
     assert not set(out["email"].to_pylist()) & set(correlated_table(800)["email"].to_pylist())
+
+
+def test_output_format_csv_is_written_as_csv(ray_session, home, workdir):
+    config = {"syntheticTemplateId": "template_67890", "recordCount": 250, "outputFormat": "csv"}
+    result = runner.run_pipeline(
+        _spec(config, output_format="csv"),
+        _catalog(workdir),
+        options=RunOptions(home=home, base_dir=workdir),
+    )
+    assert result.ok, result.error
+    files = sorted(glob.glob(str(workdir / "out" / "**" / "*"), recursive=True))
+    data = [f for f in files if Path(f).is_file() and not Path(f).name.startswith((".", "_"))]
+    assert data and all(f.endswith(".csv") for f in data), data
+    # Read back by Arrow's own CSV reader: a CSV header and exactly the rows asked for.
+    table = pa.concat_tables([pcsv.read_csv(f) for f in data])
+    assert table.num_rows == 250
+    assert set(table.column_names) == set(correlated_table(10).column_names)
+    assert result.to_dict()["nodes"]["synth"]["facts"]["synthetic"]["outputFormat"] == "csv"
+
+
+def test_output_format_that_the_output_node_does_not_write_is_rejected(workdir):
+    from engine.errors import ValidationFailed
+
+    config = {"syntheticTemplateId": "template_67890", "recordCount": 10, "outputFormat": "csv"}
+    with pytest.raises(ValidationFailed) as info:
+        runner.run_pipeline(_spec(config, output_format="parquet"), _catalog(workdir))
+    message = str(info.value)
+    assert "node 'synth'" in message
+    assert "outputFormat 'csv' conflicts with output node 'archive', which writes 'parquet'" in (
+        message
+    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -149,39 +152,34 @@ def test_template_errors_name_the_node_and_field():
     assert fp != template.fit_fingerprint([("a", "string")])
 
 
-def test_upstream_detection_classification_is_used(tmp_path):
-    from nodes.privacy.classify import ColumnClass
-
-    from nodes.privacy.detection import DetectionResult, remember
-    from nodes.privacy.synthetic.columns import upstream_classification
+def test_upstream_detection_scanner_decides_pii_columns(tmp_path):
+    from engine.catalog import DictCatalog
+    from nodes.privacy.synthetic.columns import classify_with_scanner, upstream_detection_spec
     from tests.nodes.synthetic.helpers import make_ctx
 
     ctx = make_ctx(tmp_path, {"id": "t"}, {"syntheticTemplateId": "t", "recordCount": 1},
-                   inputs=("detect",), execution_id="exec-upstream",
-                   input_type=("privacy", "detection"))  # fmt: skip
-    remember(
-        "exec-upstream",
-        DetectionResult(
-            node_id="detect",
-            scanner={},
-            columns={
-                "contact": ColumnClass("contact", mode="structured", entity="EMAIL_ADDRESS"),
-                "notes": ColumnClass("notes", mode="text", entities={"PERSON": 3}),
-                "born": ColumnClass("born", mode="structured", entity="DATE_TIME"),
-                "score": ColumnClass("score"),
-            },
-            framework=None,
-            library="patterns_default",
-            hints=[],
-            warnings=[],
-        ),
-    )
-    assert upstream_classification(ctx) == {"contact": "email", "notes": "text"}
-    schema = pa.schema([("contact", pa.string()), ("notes", pa.string()), ("score", pa.int64())])
-    plans = classify_columns(schema, None, {}, upstream_classification(ctx))
+                   inputs=("detect",), input_type=("privacy", "detection"))  # fmt: skip
+    ctx.spec.node("detect").config["nerModel"] = None
+    ctx.catalog = DictCatalog({"syntheticTemplates": {"t": {"id": "t"}}})
+    spec = upstream_detection_spec(ctx)
+    assert spec is not None
+    rows = 60
+    sample = pa.table(
+        {
+            "contact": [f"user{i}@example.org" for i in range(rows)],
+            "notes": [f"spoke to them, reach at user{i}@example.org or +1 212 555 {i:04d}"
+                      for i in range(rows)],
+            "born": [f"1990-01-{1 + i % 28:02d}" for i in range(rows)],
+            "score": list(range(rows)),
+        }
+    )  # fmt: skip
+    found = classify_with_scanner(sample, spec)
+    assert found == {"contact": "email", "notes": "text"}
+    plans = classify_columns(sample.schema, sample, {}, found)
     assert [(p.role, p.source) for p in plans] == [
         ("fake", "upstream"),
         ("fake", "upstream"),
+        ("learned", "default"),
         ("learned", "default"),
     ]
     text = ChunkGenerator(plans, None, seed=1).rows(0, 5)["notes"].to_pylist()
@@ -243,3 +241,105 @@ def test_spec_validation_checks_template_reference_and_config():
     ]
     bad = [str(p) for p in check(spec({"syntheticTemplateId": "t1", "recordCount": 0}), catalog)]
     assert bad == ["node 'synth' at config.recordCount: Input should be greater than 0"]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([dt.date(2018, 1, 1), None, dt.date(2025, 12, 31)], pa.date32()),
+        pa.array([dt.date(1969, 7, 20), dt.date(2024, 2, 29)], pa.date64()),
+        pa.array(
+            [dt.datetime(2019, 5, 1, 12, 30, 15, 123456, tzinfo=dt.timezone.utc), None],
+            pa.timestamp("us", tz="UTC"),
+        ),
+        pa.array([dt.datetime(2021, 3, 4, 5, 6, 7)], pa.timestamp("s")),
+        # float64 epoch seconds keep about a quarter of a microsecond at today's dates
+        pa.array([1_700_000_000_123_456_000, None], pa.timestamp("ns", tz="Europe/Paris")),
+        pa.array([dt.time(8, 30), dt.time(23, 59, 59)], pa.time64("us")),
+        pa.array([dt.timedelta(hours=3), None], pa.duration("ms")),
+        pa.array(
+            [decimal.Decimal("12345.67"), decimal.Decimal("-0.01"), None], pa.decimal128(10, 2)
+        ),
+        pa.array([0, 1, None, 1], pa.int8()),
+        pa.array([2**40, 7], pa.uint64()),
+        pa.array([1.5, None], pa.float32()),
+        pa.array([True, None, False]),
+        pa.array(["a", None, "b"], pa.large_string()),
+        pa.array(["x", "y", "x"]).dictionary_encode(),
+    ],
+    ids=lambda c: str(c.type),
+)
+def test_encoding_round_trips_every_type_exactly(column):
+    from nodes.privacy.synthetic.encode import decode_column, encode_column
+
+    encoded = encode_column(column)
+    assert encoded.dtype.kind in "fO"
+    back = decode_column(encoded, column.type)
+    assert back.type == column.type
+    assert back.to_pylist() == column.to_pylist()
+
+
+def test_dates_and_timestamps_are_encoded_in_days_and_seconds():
+    from nodes.privacy.synthetic.encode import bound_value, encode_column
+
+    days = encode_column(pa.array([dt.date(2020, 1, 1)], pa.date32()))
+    assert days.tolist() == [18262.0]
+    stamp = pa.array([dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)], pa.timestamp("us", "UTC"))
+    assert encode_column(stamp).tolist() == [1577836800.0]
+    assert bound_value("2020-01-01", pa.date32()) == 18262.0
+    assert bound_value("2020-01-01T00:00:00", pa.timestamp("ms")) == 1577836800.0
+
+
+def test_small_integer_sets_are_categories_and_sdv_ordinal_keeps_them_learned():
+    sample = pa.table({"label": [0, 1] * 30, "visits": list(range(60))})
+    plans = classify_columns(sample.schema, sample, {})
+    apply_sdv_detection(
+        plans, {"label": {"sdtype": "ordinal"}, "visits": {"sdtype": "ordinal"}}, sample
+    )
+    assert [(p.name, p.role, p.sdtype) for p in plans] == [
+        ("label", "learned", "categorical"),
+        ("visits", "learned", "numerical"),
+    ]
+    assert "2 distinct values" in plans[0].reason
+
+
+def test_free_text_is_never_a_category():
+    rows = 100
+    sample = pa.table(
+        {
+            "comment": [f"called back about order {i}, all fine" for i in range(rows)],
+            "tier": ["gold", "silver"] * (rows // 2),
+        }
+    )
+    plans = {p.name: p for p in classify_columns(sample.schema, sample, {})}
+    assert (plans["comment"].role, plans["comment"].sdtype) == ("fake", "text")
+    assert (plans["tier"].role, plans["tier"].sdtype) == ("learned", "categorical")
+    from nodes.privacy.synthetic.generate import real_free_pools
+
+    pools = real_free_pools(list(plans.values()), sample, seed=1)
+    assert set(pools) == {"comment"}
+    assert not set(pools["comment"]) & set(sample["comment"].to_pylist())
+
+
+def test_output_format_check_names_the_output_node():
+    from engine.spec.models import PipelineSpec
+    from nodes.privacy.synthetic import SyntheticConfig, check_output_format
+
+    def problems(out_config: dict | None, fmt: str | None) -> list[str]:
+        nodes = [{"id": "synth", "nodeType": "privacy", "category": "synthetic",
+                  "config": {"syntheticTemplateId": "t", "recordCount": 1}}]  # fmt: skip
+        if out_config is not None:
+            nodes.append({"id": "arch", "nodeType": "output", "category": "archive",
+                          "inputs": ["synth"], "config": out_config})  # fmt: skip
+        spec = PipelineSpec.model_validate({"id": "p", "nodes": nodes})
+        config = SyntheticConfig(syntheticTemplateId="t", recordCount=1, outputFormat=fmt)
+        return check_output_format(spec=spec, node=spec.node("synth"), config=config)
+
+    assert problems({"uri": "x", "format": "csv"}, "csv") == []
+    assert problems({"uri": "x"}, "parquet") == []  # the archive's default format
+    assert problems({"uri": "x"}, None) == []
+    assert problems({"uri": "x"}, "csv") == [
+        "outputFormat 'csv' conflicts with output node 'arch', which writes 'parquet'; the "
+        "output node decides the format: set its format to 'csv' or remove outputFormat here"
+    ]
+    assert "needs an output node downstream" in problems(None, "csv")[0]
