@@ -197,3 +197,52 @@ def test_the_search_is_linear_in_the_graph_not_in_the_number_of_paths() -> None:
     report = compliance.check(spec)
     assert time.perf_counter() - started < 2.0
     assert [v["output"] for v in report.violations] == ["raw_out"]
+
+
+def _run_result(**output: Any) -> dict[str, Any]:
+    out = {"nodeId": "out", "location": "/data/out", "rows": 100, **output}
+    return {
+        "status": "completed",
+        "nodes": {"out": {"facts": {k: v for k, v in output.items() if k != "rows"}}},
+        "outputs": [out],
+    }
+
+
+SPEC_HIPAA = {
+    "nodes": [{"id": "detect", "nodeType": "privacy", "category": "detection",
+               "config": {"complianceFramework": "HIPAA"}}]
+}  # fmt: skip
+CLEAN_SCAN = {"rowsScanned": 100, "findings": {}, "frameworks": ["HIPAA"], "onResidue": "fail"}
+
+
+def test_certification_comes_only_from_residual_evidence() -> None:
+    from engine.lineage.summary import certifications
+    from engine.webhooks.events import residual_compliance
+
+    # a framework named in a config (and a claim without a scan) certifies nothing
+    assert certifications(_run_result(), SPEC_HIPAA) == []
+    assert certifications(_run_result(certifications=["HIPAA_compliant"]), SPEC_HIPAA) == []
+    assert residual_compliance(_run_result()) is None
+    proven = _run_result(residualScan=CLEAN_SCAN, certifications=["HIPAA_compliant"])
+    assert certifications(proven, SPEC_HIPAA) == ["HIPAA_compliant"]
+    assert residual_compliance(proven) == "HIPAA_certified"
+    # fewer rows scanned than written, residue written, an unscannable column: no
+    for bad in (
+        {**CLEAN_SCAN, "rowsScanned": 99},
+        {**CLEAN_SCAN, "findings": {"note": {"US_SSN": 1}}},
+        {**CLEAN_SCAN, "unscannedColumns": {"blob": 100}},
+    ):
+        r = _run_result(residualScan=bad, certifications=["HIPAA_compliant"])
+        assert certifications(r, SPEC_HIPAA) == [], bad
+    residue = _run_result(residualScan={**CLEAN_SCAN, "findings": {"note": {"US_SSN": 1}}})
+    assert residual_compliance(residue) == "residue_found"
+    # quarantined residue never reached the output
+    held = {**CLEAN_SCAN, "findings": {"note": {"US_SSN": 1}}, "onResidue": "quarantine",
+            "quarantinedRows": 1}  # fmt: skip
+    r = _run_result(residualScan=held, certifications=["HIPAA_compliant"], rows=99)
+    assert certifications(r, SPEC_HIPAA) == ["HIPAA_compliant"]
+    # every output must carry the evidence
+    two = _run_result(residualScan=CLEAN_SCAN, certifications=["HIPAA_compliant"])
+    two["outputs"].append({"nodeId": "raw", "location": "/data/raw", "rows": 100})
+    assert certifications(two, SPEC_HIPAA) == []
+    assert certifications({**proven, "status": "failed"}, SPEC_HIPAA) == []

@@ -102,6 +102,9 @@ def _result(status: str = "completed") -> dict:
                 "rows": 10,
                 "schema": schema,
                 "files": 2,
+                # the evidence a compliance certification needs: every row scanned, clean
+                "residualScan": {"rowsScanned": 10, "findings": {}, "frameworks": ["HIPAA"]},
+                "certifications": ["HIPAA_compliant"],
             }
         ],
         "metrics": {"recordsProcessed": 10, "dataSize": 800, "qualityScore": 0.9},
