@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipeline-builder",
         description="Validate, run and serve data-preparation pipelines on Ray.",
     )
+    parser.add_argument("--version", action="version", version=f"pipeline-builder {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -37,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     for ep in sorted(entry_points(group="pipeline_builder.commands"), key=lambda e: e.name):
         ep.load()(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (the source tree's when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pipeline-builder")
+    except PackageNotFoundError:
+        from engine import __version__
+
+        return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,7 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra={"address": args.address} if args.address else {},
     )
     options.extra.update(checkpoint=True, auditActor=cli_actor())  # resumable, audited
-    printer = _ProgressPrinter(quiet=args.quiet or args.json)
+    from engine.cli._output import RunOutput, print_result
+
+    printer = RunOutput(quiet=args.quiet)
     result = run_pipeline(
         spec,
         catalog,
@@ -71,12 +73,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         on_event=with_webhooks(printer, pipeline_id=spec.id),
         observers=default_observers(),
     )
+    printer.close()
     _save(result.to_dict(), options.home)
     deliver_webhooks_once()
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        print(summary(result.to_dict()))
+    print_result(result.to_dict(), as_json=args.json, summary=summary)
     return 0 if result.ok else 1
 
 
