@@ -30,7 +30,7 @@ import time
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow.fs as pafs
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engine import roots
 from engine.context import BuildContext
@@ -58,6 +58,15 @@ class ArchiveConfig(NodeConfig):
         None, description="endpointUrl, region, accessKeyId/secretAccessKey as env: refs."
     )
     onResidue: OnResidue = on_residue_field()
+
+    @model_validator(mode="after")
+    def _partitions_need_parquet(self) -> ArchiveConfig:
+        if self.partitionBy and self.format != "parquet":
+            raise ValueError(
+                f"partitionBy is supported for format parquet only (format is {self.format!r}); "
+                "remove partitionBy or set format: parquet"
+            )
+        return self
 
 
 class ArchiveSink:
@@ -90,7 +99,7 @@ class ArchiveSink:
             scan = ResidualScan(self.ctx, self.config.onResidue)
             self._write_files(scan.wrap(ds), staging)
             residual = scan.finish()  # before the commit: a residue publishes nothing
-            files = self._list(staging)
+            files = self._list(staging) or self._write_empty(staging)
             manifest = {
                 "executionId": exec_id,
                 "pipelineId": self.ctx.spec.id,
@@ -168,7 +177,7 @@ class ArchiveSink:
             raise NodeError(self.ctx.node_id, f"shards not committed: {', '.join(missing[:5])}")
         residual = shard_facts(self.ctx, self.config.onResidue, markers)  # before publishing
         shutil.rmtree(os.path.join(root, "_pending"), ignore_errors=True)
-        files = self._list(root)
+        files = self._list(root) or self._write_empty(root)
         self._put(
             f"{root}/{MANIFEST}",
             {
@@ -220,6 +229,25 @@ class ArchiveSink:
             ds.write_csv(staging, **kwargs)
         else:
             ds.write_json(staging, **kwargs)
+
+    def _write_empty(self, staging: str) -> list[str]:
+        """No rows reached the sink: commit one file with the input's columns and no rows
+        (Parquet: schema only; CSV: the header; JSON Lines: an empty file)."""
+        from nodes.outputs._empty import empty_table
+
+        table = empty_table(self.ctx)
+        self.fs.create_dir(staging, recursive=True)
+        name = {"parquet": "part-empty.parquet", "csv": "part-empty.csv"}.get(
+            self.config.format, "part-empty.jsonl"
+        )
+        with self.fs.open_output_stream(f"{staging}/{name}") as f:
+            if self.config.format == "parquet":
+                import pyarrow.parquet as pq
+
+                pq.write_table(table, f)
+            elif self.config.format == "csv":
+                f.write((",".join(_csv_quote(n) for n in table.column_names) + "\n").encode())
+        return [name]
 
     def _list(self, root: str) -> list[str]:
         sel = pafs.FileSelector(root, recursive=True, allow_not_found=True)
@@ -294,6 +322,10 @@ class ArchiveSink:
                 self.fs.delete_dir(path)
         except OSError:
             pass  # best effort: staging is never visible to readers anyway
+
+
+def _csv_quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n') else name
 
 
 @register(

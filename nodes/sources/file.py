@@ -5,6 +5,12 @@ the extension: ``.gz``, ``.bz2``, ``.zst``...). HTTP(S) inputs stream through sm
 (:mod:`nodes.sources._http_files`). A folder written by ``output/archive`` on S3 carries a
 ``_manifest.json``; only the files it lists are read, so a reader never sees a
 half-committed version.
+
+CSV and JSON Lines files are read by :mod:`nodes.sources._tabular`: an error names the
+node, the file and the line; bad rows (ragged CSV rows, JSON lines that do not parse,
+values that are not UTF-8) follow the node's ``onError`` (``quarantine`` writes them to
+the node's artifacts); empty CSV fields are null (``nullValues``); files with different
+columns are merged by name with a recorded warning, or refused (``schemaDrift``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pyarrow as pa
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from engine import roots
 from engine.context import BuildContext
@@ -50,6 +56,33 @@ class FileSourceConfig(NodeConfig):
     )
     fieldMappings: Annotated[str | None, ResourceRef("fieldMappings")] = None
     autoProfile: bool = Field(False, description="Profile every column in the same pass.")
+    nullValues: list[str] = Field(
+        default_factory=lambda: [""],
+        description="CSV field values read as null (default: the empty field).",
+    )
+    columnTypes: dict[str, str] = Field(
+        default_factory=dict,
+        description="CSV / JSON Lines column types by name (string, int64, float64, bool, "
+        "date32, timestamp[us]...), instead of the types inferred from the first rows.",
+    )
+    schemaDrift: Literal["merge", "fail"] = Field(
+        "merge",
+        description="Files with different columns: 'merge' unifies them by name (missing "
+        "values null, a warning is recorded); 'fail' stops the run naming the file.",
+    )
+
+    @field_validator("columnTypes")
+    @classmethod
+    def _known_types(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, t in v.items():
+            try:
+                pa.type_for_alias(t)
+            except ValueError:
+                raise ValueError(
+                    f"columnTypes.{name}: unknown type {t!r}; expected an Arrow type name "
+                    "such as string, int64, float64, bool, date32, timestamp[us]"
+                ) from None
+        return v
 
     @model_validator(mode="after")
     def _one_location(self) -> FileSourceConfig:
@@ -103,6 +136,9 @@ def resolve_location(ctx: BuildContext, config: FileSourceConfig) -> dict[str, A
         "delimiter": config.delimiter or res.get("delimiter"),
         "storage": StorageOptions.from_config(res.get("storage")),
         "mapping": mapping,
+        "nullValues": config.nullValues,
+        "columnTypes": config.columnTypes,
+        "schemaDrift": config.schemaDrift,
     }
 
 
@@ -121,15 +157,29 @@ def read_dataset(ctx: BuildContext, loc: dict[str, Any]) -> Dataset:
     hints = _read_hints(ctx)
     if fmt == "parquet":
         return ray.data.read_parquet(paths, filesystem=fs, **hints)
-    if fmt == "jsonl":
-        # pyarrow's JSON reader is line-delimited already; lines=True would drop `filesystem`.
-        return ray.data.read_json(paths, filesystem=fs, file_extensions=None, **hints)
-    kwargs: dict[str, Any] = {}
-    if loc["delimiter"]:
-        import pyarrow.csv as pacsv
+    from nodes.sources._file_datasource import TabularFileDatasource
 
-        kwargs["parse_options"] = pacsv.ParseOptions(delimiter=loc["delimiter"])
-    return ray.data.read_csv(paths, filesystem=fs, file_extensions=None, **kwargs, **hints)
+    source = TabularFileDatasource(paths, read_policy(ctx, loc), filesystem=fs)
+    return ray.data.read_datasource(source, **hints)
+
+
+def read_policy(ctx: BuildContext, loc: dict[str, Any]) -> Any:
+    """How the node's CSV / JSON Lines files are read (see :mod:`nodes.sources._tabular`)."""
+    from nodes.sources._tabular import ReadPolicy
+
+    on_error = ctx.node.onError.value
+    return ReadPolicy(
+        node_id=ctx.node_id,
+        fmt=loc["format"],
+        on_error="drop" if on_error == "skip" else on_error,
+        delimiter=loc["delimiter"],
+        null_values=list(loc.get("nullValues", [""])),
+        column_types=dict(loc.get("columnTypes", {})),
+        schema_drift=loc.get("schemaDrift", "merge"),
+        root=loc["uri"],
+        quarantine_uri=str(ctx.artifact_dir() / "quarantine") if on_error == "quarantine" else None,
+        metrics=ctx.metrics,
+    )
 
 
 def _read_hints(ctx: BuildContext) -> dict[str, Any]:
@@ -226,6 +276,10 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: FileSourceConfig)
     ctx.report("format", loc["format"])
     if config.dataSourceId:
         ctx.report("dataSourceId", config.dataSourceId)
+    if ctx.node.onError.value == "quarantine" and loc["format"] != "parquet":
+        ctx.report(
+            "quarantine", {"location": str(ctx.artifact_dir() / "quarantine"), "format": "parquet"}
+        )
     ds = with_mapping(ctx, read_dataset(ctx, loc), loc["mapping"])
     return with_profile(ctx, ds) if config.autoProfile else ds
 
