@@ -86,8 +86,12 @@ class BuildContext:
         ``defaults`` are the node's own choices (``batch_format``, ``batch_size``...); the
         spec's hints win: ``cpus`` -> ``num_cpus``, ``memoryMb`` -> ``memory`` (bytes),
         ``batchSize`` -> ``batch_size``, ``concurrency`` -> the number of parallel tasks.
+        Zero-copy Arrow batches default to whole blocks (``batch_size=None``): Ray Data's
+        own default cuts every block into 1,024-row batches, a Python call each.
         """
         opts = dict(defaults)
+        if opts.get("batch_format") == "pyarrow" and opts.get("zero_copy_batch"):
+            opts.setdefault("batch_size", None)
         hints = self.node.resources
         if hints is None:
             return opts

@@ -135,6 +135,9 @@ def _official(cfg: dict[str, Any]) -> Transport | None:
         return None
     if cfg.get("type") == "console":
         return ConsoleTransport()  # the client's console logs at INFO; ours prints
+    if cfg.get("type") == "file" and "://" not in str(cfg.get("log_file_path", "")):
+        # the client's file transport does not create the folder it writes to
+        Path(str(cfg["log_file_path"])).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return transport  # type: ignore[return-value]
 
 

@@ -81,15 +81,18 @@ class Compiled:
         return set(self.overrides.fixed)
 
 
-def counted(ds: Any, metrics: RayMetrics, node_id: str) -> Any:
+def counted(ds: Any, metrics: RayMetrics, node_id: str, scope: str | None = None) -> Any:
     """``ds`` with its rows/bytes counted under ``node_id`` (fused into its last stage).
+
+    ``scope`` also keeps them apart under that name (a private chain, e.g. one
+    checkpointed shard, so a resumed run can add what an earlier attempt committed).
 
     The counting function sees whole blocks (``batch_size=None``, zero-copy): it neither
     splits nor copies them, and Ray Data fuses it into the node's last map stage. Its
     name tells :class:`engine.run.metrics.OperatorWatch` which operator carries the node.
     """
     return ds.map_batches(
-        counter_fn(metrics, node_id),
+        counter_fn(metrics.scoped(scope) if scope else metrics, node_id),
         batch_format="pyarrow",
         batch_size=None,
         zero_copy_batch=True,
@@ -198,9 +201,16 @@ def compile_chain(
         built, _ctx = env.build(nid, inputs, [raw_ds], config=configs.get(nid))
         if compiled.plan.node(nid).kind != "output":
             raw_ds = built
-            ds = counted(built, compiled.metrics, nid)
+            ds = counted(built, compiled.metrics, nid, scope=_scope(configs))
             built = None
     return built, ds
+
+
+def _scope(configs: dict[str, dict[str, Any]]) -> str:
+    """The counting scope of a private chain: its config overrides, as canonical JSON."""
+    import json
+
+    return json.dumps(configs, sort_keys=True, default=str)
 
 
 def _needed(plan: Plan, overrides: Overrides) -> set[str]:

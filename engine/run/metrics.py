@@ -44,6 +44,10 @@ class _Execution:
             dict
         )
         self.counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        # scope (a private chain: one checkpointed shard) -> node -> counters
+        self.scoped: dict[str, dict[str, dict[str, float]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(float))
+        )
         self.states: dict[str, dict[str, Any]] = defaultdict(dict)
         # (node, state name) -> task -> (attempt, state merged over that attempt's blocks)
         self.task_states: dict[tuple[str, str], dict[str, tuple[int, Any]]] = defaultdict(dict)
@@ -82,6 +86,7 @@ class MetricsActor:
         seq: int,
         counters: dict[str, float],
         at: float | None = None,
+        scope: str | None = None,
     ) -> None:
         """Record block ``seq`` of ``task``'s attempt ``attempt`` (replacing, not adding).
 
@@ -89,22 +94,26 @@ class MetricsActor:
         recorded; figures from an earlier attempt that arrive late are ignored.
         """
         run = self.runs[key]
-        total = run.counters[node_id]
+        totals = [run.counters[node_id]]
+        if scope is not None:
+            totals.append(run.scoped[scope][node_id])
         tasks = run.blocks[node_id]
         cur = tasks.get(task)
         if cur is None or attempt > cur[0]:
             if cur is not None:
                 for old in cur[1].values():
-                    _apply(total, old, -1.0)
+                    for total in totals:
+                        _apply(total, old, -1.0)
             cur = (attempt, {})
             tasks[task] = cur
         elif attempt < cur[0]:
             return
         prev = cur[1].get(seq)
-        if prev is not None:
-            _apply(total, prev, -1.0)
+        for total in totals:
+            if prev is not None:
+                _apply(total, prev, -1.0)
+            _apply(total, counters, 1.0)
         cur[1][seq] = dict(counters)
-        _apply(total, counters, 1.0)
         self._seen(run, node_id, at)
 
     @staticmethod
@@ -159,6 +168,9 @@ class MetricsActor:
         out: dict[str, Any] = {
             "counters": {k: dict(v) for k, v in run.counters.items()},
             "blocks": {k: sum(len(b[1]) for b in v.values()) for k, v in run.blocks.items()},
+            "scoped": {
+                sc: {n: dict(c) for n, c in nodes.items()} for sc, nodes in run.scoped.items()
+            },
             "schemas": dict(run.schemas),
             "first": dict(run.first),
             "last": dict(run.last),
@@ -240,9 +252,14 @@ def _task_position(key: str, node_id: str, stream: str) -> tuple[str, int, int] 
 class RayMetrics:
     """Picklable handle for one execution (implements engine.context.Metrics)."""
 
-    def __init__(self, actor: Any, key: str) -> None:
+    def __init__(self, actor: Any, key: str, scope: str | None = None) -> None:
         self.actor = actor
         self.key = key
+        self.scope = scope  # rows/bytes are also kept apart under this name
+
+    def scoped(self, scope: str) -> RayMetrics:
+        """The same execution's handle whose rows/bytes are also kept under ``scope``."""
+        return RayMetrics(self.actor, self.key, scope)
 
     def add(self, node_id: str, counters: dict[str, float]) -> None:
         """Add ``counters`` to ``node_id``; inside a task, counted once per task attempt."""
@@ -257,8 +274,9 @@ class RayMetrics:
         else:
             task, attempt, seq = pos
             # the stream is part of the task key: rows and node counters keep their own seq
+            scope = self.scope if stream == "rows" else None
             self.actor.add_block.remote(
-                self.key, node_id, f"{task}/{stream}", attempt, seq, counters, at
+                self.key, node_id, f"{task}/{stream}", attempt, seq, counters, at, scope
             )
 
     def merge_state(self, node_id: str, name: str, state: Any) -> None:

@@ -5,19 +5,22 @@
 - a source node may report ``expectedRows`` and/or ``expectedBytes`` facts
   (``ctx.report``): a row-count query, an API's total, a manifest;
 - otherwise, for a local ``location``: Parquet footers give the row count; CSV and
-  JSON Lines files give their byte size, and the average line length of the first
-  64 KiB of the first file (read once, by the progress thread after the run started,
-  never while the graph is built) turns it into an expected row count.
+  JSON Lines files give their byte size and an expected row count: their lines when
+  they hold at most 16 MiB, else the size divided by the average line length of the
+  first and last 64 KiB of the first file (read once, by the progress thread after the
+  run started, never while the graph is built; a quoted field spanning lines makes it
+  an estimate).
   Compressed text files give no row estimate (their line length is not known from
   their size).
 
 **Estimated completion.** With ``E`` expected rows and ``t0`` the time the first block
 was counted, the fraction done ``p`` is the smallest of ``rows read / E`` and, for each
-node an output or leaf reads, ``its rows / E`` (1 for a node that is done): the slowest
-stage decides. The run is expected to finish at ``t0 + (now - t0) / p`` (the observed
-rate, extrapolated); each progress event refines it. No estimate (``null``) until a
-first block is counted, or when some source has no expected size. A node that drops
-many rows makes the estimate late until that node is done.
+node an output or leaf reads, ``its rows / E`` (1 for a node that is done; half the
+sources' share while it has produced nothing yet): the slowest stage decides. The run
+is expected to finish at ``t0 + (now - t0) / p`` (the observed rate, extrapolated);
+each progress event refines it. No estimate (``null``) until a first block is counted,
+or when some source has no expected size. A node that drops many rows makes the
+estimate late until that node is done.
 
 **Committed outputs.** An output's ``rows`` are what its sink committed (the sink's own
 count from its manifest or the Parquet footers it wrote), else the Parquet footers of
@@ -33,6 +36,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _HEAD_BYTES = 64 * 1024
+_EXACT_BYTES = 16 * 1024 * 1024
 _MAX_FILES = 10_000
 _COMPRESSED = (".gz", ".bz2", ".zst", ".zstd", ".lz4", ".br", ".xz")
 
@@ -94,6 +98,12 @@ def _expected_rows(files: list[Path], fmt: str) -> int | None:
     if fmt not in ("csv", "jsonl") or any(f.name.endswith(_COMPRESSED) for f in files):
         return None
     total = sum(f.stat().st_size for f in files)
+    if total <= _EXACT_BYTES:  # small inputs: count their lines
+        lines = 0
+        for f in files:
+            with f.open("rb") as fh:
+                lines += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        return max(lines - (len(files) if fmt == "csv" else 0), 0)
     with files[0].open("rb") as fh:
         head = fh.read(_HEAD_BYTES)
         size = files[0].stat().st_size
@@ -127,15 +137,23 @@ def fraction_done(
 ) -> float | None:
     """Share of the work done: the slowest of the sources and the nodes the terminals read.
 
-    Each is ``rows / expected`` (1 once the node is done). A node that drops rows makes
-    the estimate cautious (later) until it is done.
+    Each is ``rows / expected`` (1 once the node is done). A node that has produced
+    nothing yet while its input flows counts as half as far as the sources (a stage
+    that emits its first block late, e.g. a slow one fused with the read). A node that
+    drops rows makes the estimate cautious (later) until it is done.
     """
     if not expected:
         return None
     read = sum(rows.get(s, 0) for s in sources)
-    parts = [1.0 if sources <= done else read / expected]
+    source_part = 1.0 if sources <= done else read / expected
+    parts = [source_part]
     for n in last:
-        parts.append(1.0 if n in done else rows.get(n, 0) / expected)
+        if n in done:
+            parts.append(1.0)
+        elif rows.get(n, 0) > 0:
+            parts.append(rows[n] / expected)
+        else:
+            parts.append(source_part / 2)
     return max(min(parts), 0.0)
 
 

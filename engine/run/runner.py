@@ -312,6 +312,8 @@ class _Tracker:
         self.graph: Any = None  # the RunGraph, once compiled
         self.expected: dict[str, dict[str, int | None]] | None = None
         self.first_row_at: float | None = None
+        self.counts_file: Any = False  # Path | None once known (False: not looked up yet)
+        self.counts_before: dict[str, Any] = {}
         # the nodes outputs and leaves read: the last stages whose rows are counted
         self.last = {i for n in the_plan.outputs for i in n.inputs} | {
             n.id for n in the_plan.leaves if n.kind != "output"
@@ -369,6 +371,26 @@ class _Tracker:
             return "failed"
         return "running" if rows > 0 else "pending"
 
+    def execution_counts(
+        self, now: dict[str, dict[str, float]], scoped: dict[str, Any]
+    ) -> dict[str, dict[str, float]]:
+        """Per-node figures of the whole execution (earlier attempts' reused work added).
+
+        For a checkpointed run, also saves them (:mod:`engine.run.counts`).
+        """
+        from engine.run import counts
+
+        if self.counts_file is False:
+            if self.graph is None:
+                return now
+            self.counts_file = counts.path_for(self.graph.current.options, self.execution_id)
+            self.counts_before = counts.load(self.counts_file)
+        if self.counts_file is None:
+            return now
+        merged, all_scoped = counts.merge(now, scoped, self.counts_before)
+        counts.save(self.counts_file, merged, all_scoped)
+        return merged
+
     def expected_input(self) -> dict[str, dict[str, int | None]]:
         """Expected rows/bytes per source, from metadata (computed once, after the start)."""
         if self.expected is None:
@@ -414,6 +436,10 @@ def _watch(
             snap = ray.get(metrics.snapshot(), timeout=10)
         except Exception:
             continue
+        try:
+            tracker.execution_counts(snap["counters"], snap.get("scoped", {}))
+        except Exception:
+            log.debug("could not save run counts", exc_info=True)
         emit("progress", _progress(snap, tracker, tracker.sources, result))
         for node_done in tracker.newly_done():
             emit("node_finished", {"nodeId": node_done})
@@ -498,11 +524,23 @@ def _collect(
     except Exception:
         snap = {"counters": {}, "states": {}, "schemas": {}, "first": {}, "last": {}}
     done = tracker.completed()
-    for nid, nr in result.nodes.items():
-        c = dict(snap["counters"].get(nid, {}))
+    now: dict[str, dict[str, float]] = {}
+    for nid, got in snap["counters"].items():
+        c = dict(got)
         wasted = ledger.wasted.get(nid, {})
-        nr.rowsOut = int(c.pop("rows", 0) - wasted.get("rows", 0))
-        nr.bytesOut = int(c.pop("bytes", 0) - wasted.get("bytes", 0))
+        for k in ("rows", "bytes"):
+            if k in c:
+                c[k] -= wasted.get(k, 0.0)
+        now[nid] = c
+    try:
+        figures = tracker.execution_counts(now, snap.get("scoped", {}))
+    except Exception:
+        log.warning("could not merge the counts of earlier attempts", exc_info=True)
+        figures = now
+    for nid, nr in result.nodes.items():
+        c = dict(figures.get(nid, {}))
+        nr.rowsOut = int(c.pop("rows", 0))
+        nr.bytesOut = int(c.pop("bytes", 0))
         if ledger.counts.get(nid):
             c["retries"] = ledger.counts[nid]
         nr.counters = c

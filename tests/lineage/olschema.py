@@ -11,7 +11,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 STANDARDS = Path("/work/shared/standards/openlineage")
-_FACET_URL = re.compile(r"^https://openlineage\.io/spec/facets/(\d+-\d+-\d+)/(\w+)\.json#/\$defs/(\w+)$")
+_FACET_URL = re.compile(
+    r"^https://openlineage\.io/spec/facets/(\d+-\d+-\d+)/(\w+)\.json#/\$defs/(\w+)$"
+)
 
 
 def _docs() -> list[dict[str, Any]]:
@@ -20,9 +22,7 @@ def _docs() -> list[dict[str, Any]]:
 
 
 DOCS = _docs()
-REGISTRY: Registry = Registry().with_resources(
-    (d["$id"], Resource.from_contents(d)) for d in DOCS
-)
+REGISTRY: Registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in DOCS)
 PUBLISHED: dict[str, list[str]] = json.loads(
     (STANDARDS / "published_facet_versions.json").read_text()
 )
