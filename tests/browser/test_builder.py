@@ -355,4 +355,12 @@ def test_failed_run_shows_its_error_at_the_node_and_offers_resume(
     )
     assert final["error"] in (pg.text_content("[data-testid=trace]") or "")
     assert pg.is_visible("[data-testid=resume]") and pg.is_hidden("[data-testid=cancel]")
+    # the missing input arrives; Resume runs the same execution again to completion
+    rows = write_customer_files(api_server.home / "data" / "not_there", files=1, rows_per_file=50)
+    pg.click("[data-testid=resume]")
+    pg.wait_for_selector("[data-testid=run-status] .completed", timeout=300_000)
+    resumed = api.status("missing_input", run["executionId"])
+    assert resumed["status"] == "completed" and resumed["nodes"]["archive"]["rowsOut"] == rows
+    assert pg.text_content("[data-testid=rows-out-archive]") == str(rows)
+    assert pg.is_hidden("[data-testid=resume]")
     assert_documented(traffic, api_server)
