@@ -1,23 +1,23 @@
-"""Privacy throughput: this engine's detection + redaction vs Presidio, same data.
+"""Privacy throughput on free text: this engine's detection + redaction vs Presidio.
 
-Data: the labeled evaluation table (:mod:`nodes.privacy.evaluation`: 15 columns, 11 of
-them PII, one free-text column with planted entities, 3 decoy columns). Entity set: the
-entities both sides know (email, phone, card, SSN, IBAN, IP, URL, dates, NPI, person).
+Data: the free-text-heavy set of :mod:`nodes.privacy.freetext_eval` (notes of 3-6
+sentences with names, addresses and phones of a dozen non-English locales, a short
+comment cell, typed identifier columns and decoys), 8 Parquet files.
 
-* Engine: ``source/file -> privacy/detection (patterns_healthcare, NER on) ->
-  privacy/redaction (replace) -> output/archive`` through ``engine.runner.run_pipeline``,
-  in a fresh Ray session limited to 1 and then 2 CPUs (one subprocess each; a warm-up
-  run over other rows loads spaCy in the workers first). Wall time of the timed run, end to end.
-* Presidio: ``BatchAnalyzerEngine.analyze_dict`` (spaCy ``en_core_web_sm``) +
-  ``AnonymizerEngine`` (replace), one process = one CPU, on the first ``--presidio-rows``.
-* F1 of both on the Presidio rows (span overlap, same gold labels).
+* Engine: ``source/file -> privacy/detection (patterns_default, NER on, HIPAA) ->
+  privacy/redaction -> output/archive`` through ``run_pipeline``, in a fresh Ray session
+  limited to 1 and then 2 CPUs (one subprocess each; a warm-up run over other rows starts
+  the scanner actors and loads spaCy first). Wall time of the timed run, end to end.
+* Presidio: ``BatchAnalyzerEngine.analyze_dict`` (spaCy ``en_core_web_sm``, default
+  recognizers) + ``AnonymizerEngine`` (replace) over every column of the first
+  ``--presidio-rows`` rows, one process = one CPU.
+* Where the time goes (``--breakdown``): one process, the same rows, split into the RE2
+  prefilter + exact patterns/recognizers, NER, and applying the redaction.
 
-Wall-clock rows/s move with whatever else runs on the machine; rows per CPU-second
-(CPU time of the process tree: driver, raylet, GCS, workers) do not, so the benchmark
-prints both ratios.
+Rows per CPU-second counts the CPU time of the whole process tree (driver, raylet, GCS,
+workers), which other load on the machine does not change; wall-clock rows/s does.
 
-    python -m benchmarks.privacy_throughput [--rows 16000] [--presidio-rows 150]
-        [--ner-only-names]   # names by spaCy NER only (no gazetteer): NER runs per row
+    python -m benchmarks privacy_throughput [--rows 20000] [--presidio-rows 200] [--breakdown]
 """
 
 from __future__ import annotations
@@ -32,60 +32,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-ENTITIES = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
-            "IP_ADDRESS", "URL", "DATE_TIME", "NPI", "PERSON"]  # fmt: skip
+
+def _spec(src: Path, out: Path) -> Any:
+    from benchmarks.privacy_freetext import engine_spec
+
+    return engine_spec(src, out, "HIPAA")
 
 
-NO_GAZETTEER = {
-    "id": "patterns_bench_ner_names",
-    "extends": ["patterns_healthcare"],
-    "patterns": [{"name": "person_gazetteer", "entity": "PERSON", "regex": "x", "enabled": False}],
-}
-
-
-def _library(ner_only_names: bool) -> str:
-    return NO_GAZETTEER["id"] if ner_only_names else "patterns_healthcare"
-
-
-def _catalog() -> Any:
-    from engine.catalog import DictCatalog
-
-    return DictCatalog({"patternLibraries": {NO_GAZETTEER["id"]: NO_GAZETTEER}})
-
-
-def _spec(src: Path, out: Path, library: str = "patterns_healthcare") -> Any:
-    from engine.spec import parse_spec
-
-    return parse_spec({"id": "privacy_bench", "nodes": [
-        {"id": "load", "nodeType": "source", "category": "file",
-         "config": {"uri": str(src), "format": "parquet"}},
-        {"id": "detect", "nodeType": "privacy", "category": "detection", "inputs": ["load"],
-         "config": {"patternLibraryId": library, "entities": ENTITIES}},
-        {"id": "redact", "nodeType": "privacy", "category": "redaction", "inputs": ["detect"],
-         "config": {"rules": [{"entity": "*", "operator": "replace"}]}},
-        {"id": "out", "nodeType": "output", "category": "archive", "inputs": ["redact"],
-         "config": {"uri": str(out)}},
-    ]})  # fmt: skip
-
-
-def engine_run(
-    src: Path, warm: Path, cpus: int, workdir: Path, library: str = "patterns_healthcare"
-) -> dict[str, Any]:
+def engine_run(src: Path, warm: Path, cpus: int, workdir: Path) -> dict[str, Any]:
     """Run in this process with a fresh Ray session of ``cpus`` CPUs (subprocess side)."""
     import ray
 
     from engine.context import RunOptions
-    from engine.runner import run_pipeline
+    from engine.run.runner import run_pipeline
 
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
              object_store_memory=512 * 1024 * 1024)  # fmt: skip
-    opts = RunOptions(home=workdir / f"home{cpus}")
-    # Warm-up on other rows: every worker loads spaCy and compiles the patterns once.
-    res = run_pipeline(_spec(warm, workdir / f"warm{cpus}", library), _catalog(), options=opts)
+    opts = RunOptions(home=workdir / f"home{cpus}", base_dir=workdir)
+    res = run_pipeline(_spec(warm, workdir / f"warm{cpus}"), options=opts)
     assert res.ok, res.error
     cpu0 = tree_cpu_seconds()
     t = time.perf_counter()
-    res = run_pipeline(_spec(src, workdir / f"out{cpus}", library), _catalog(), options=opts)
+    res = run_pipeline(_spec(src, workdir / f"out{cpus}"), options=opts)
     secs = time.perf_counter() - t
     cpu = tree_cpu_seconds() - cpu0
     assert res.ok, res.error
@@ -110,104 +78,93 @@ def tree_cpu_seconds() -> float:
     return total
 
 
-def presidio_run(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list]:
-    """Presidio batch analyze + anonymize; returns timing and predictions."""
+def presidio_run(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Presidio batch analyze + anonymize over every column; timing only."""
     from presidio_analyzer import BatchAnalyzerEngine
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import OperatorConfig
 
-    from nodes.privacy.presidio_bridge import PRESIDIO_ENTITY_MAP, presidio_analyzer
+    from nodes.privacy.presidio_bridge import presidio_analyzer
 
     analyzer = presidio_analyzer("en_core_web_sm")
     batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
     anonymizer = AnonymizerEngine()
-    wanted = [PRESIDIO_ENTITY_MAP[e] for e in ENTITIES]
-    back = {v: k for k, v in PRESIDIO_ENTITY_MAP.items()}
-    columns = {c: [str(r[c]) for r in rows] for c in rows[0]}
+    columns = {c: [str(r[c]) for r in rows] for c in rows[0] if c != "row_id"}
     analyzer.analyze(text="warm up John Smith", language="en")
     cpu0 = time.process_time()
     t = time.perf_counter()
-    results = list(batch.analyze_dict(columns, language="en", entities=wanted, batch_size=64))
-    preds = []
+    results = list(batch.analyze_dict(columns, language="en", batch_size=64))  # type: ignore[arg-type]
     ops = {"DEFAULT": OperatorConfig("replace")}
     for res in results:
-        for r, (text, found) in enumerate(zip(res.value, res.recognizer_results, strict=True)):
-            anonymizer.anonymize(text=text, analyzer_results=found, operators=ops)
-            preds += [(r, res.key, back.get(f.entity_type, f.entity_type), f.start, f.end)
-                      for f in found if f.score >= 0.5]  # fmt: skip
+        for text, found in zip(res.value, res.recognizer_results, strict=True):
+            anonymizer.anonymize(text=text, analyzer_results=found, operators=ops)  # type: ignore[arg-type]
     secs = time.perf_counter() - t
     cpu = time.process_time() - cpu0
     return {"rows": len(rows), "seconds": round(secs, 2), "rows_per_s": len(rows) / secs,
-            "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": len(rows) / cpu}, preds  # fmt: skip
+            "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": len(rows) / cpu}  # fmt: skip
 
 
-def f1_table(gold: list, preds: list) -> dict[str, float]:
-    from nodes.privacy.evaluation import score
-
-    s = score(gold, preds, set(ENTITIES))
-    return {e: round(s.f1(e), 3) for e in ENTITIES if s.gold[e]}
-
-
-def engine_predictions(rows: list[dict[str, Any]], library: str) -> list:
-    import pyarrow as pa
-
-    from nodes.privacy.evaluation import predict_engine
+def breakdown(rows: int, seed: int) -> dict[str, float]:
+    """Seconds per stage, one process, NER model already loaded."""
+    from engine.catalog import DictCatalog
+    from nodes.privacy import patterns as _patterns  # noqa: F401
+    from nodes.privacy.batch import Plan, redact, scan_batch
+    from nodes.privacy.frameworks import HIPAA
+    from nodes.privacy.freetext_eval import generate
     from nodes.privacy.library import resolve_library, scanner_for, scanner_spec
+    from nodes.privacy.operators import Keys
+    from nodes.privacy.presidio_bridge import load_spacy
 
-    lib = resolve_library(_catalog().get, library)
-    spec = scanner_spec(lib, threshold=0.5, contextual=True, entities=ENTITIES,
-                        ner_model="en_core_web_sm")  # fmt: skip
-    hints = [h for h in lib["columnHints"] if h["entity"] in ENTITIES]
-    return predict_engine(pa.Table.from_pylist(rows), scanner_for(spec), hints)
+    lib = resolve_library(DictCatalog().get, "patterns_default")
+    table = generate(rows, seed).to_arrow()
+    out: dict[str, float] = {}
+    load_spacy("en_core_web_sm")
+    for label, ner in (("patterns+recognizers", None), ("with NER", "en_core_web_sm")):
+        spec = scanner_spec(lib, threshold=0.5, contextual=True, entities=None, ner_model=ner)
+        sc = scanner_for(spec)
+        sc._memo.clear()
+        t = time.perf_counter()
+        scanned, unscanned = scan_batch(table, sc)
+        out[label] = time.perf_counter() - t
+    plan = Plan({}, {}, dict(HIPAA.required), None, False, frozenset(HIPAA.required))
+    t = time.perf_counter()
+    redact(table, scanned, plan, Keys(), unscanned)
+    out["apply redaction"] = time.perf_counter() - t
+    out["NER"] = out["with NER"] - out["patterns+recognizers"]
+    return {k: round(v, 2) for k, v in out.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=16000, help="engine rows")
-    ap.add_argument("--presidio-rows", type=int, default=150)
-    ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument(
-        "--ner-only-names",
-        action="store_true",
-        help="switch the name gazetteer off: names found by spaCy NER only",
-    )
-    ap.add_argument("--engine-child", nargs=5, metavar=("SRC", "WARM", "CPUS", "DIR", "LIB"),
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--rows", type=int, default=20000, help="engine rows")
+    ap.add_argument("--presidio-rows", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--cpus", default="1,2")
+    ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--engine-child", nargs=4, metavar=("SRC", "WARM", "CPUS", "DIR"),
                     help=argparse.SUPPRESS)  # fmt: skip
     args = ap.parse_args(argv)
     if args.engine_child:
-        src, warm, cpus, d, lib = args.engine_child
-        print(json.dumps(engine_run(Path(src), Path(warm), int(cpus), Path(d), lib)))
+        src, warm, cpus, d = args.engine_child
+        print(json.dumps(engine_run(Path(src), Path(warm), int(cpus), Path(d))))
         return 0
 
-    import pyarrow.parquet as pq
-
-    from nodes.privacy.evaluation import generate
+    from benchmarks.privacy_freetext import write_input
+    from nodes.privacy.freetext_eval import generate
 
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    ev = generate(args.rows, seed=args.seed)
+    data = generate(args.rows, seed=args.seed)
+    engine = {}
     with tempfile.TemporaryDirectory(prefix="privacy-bench-") as tmp:
         d = Path(tmp)
-        # Several files, so Ray Data has several read tasks to spread over the CPUs
-        # (read and the fused detection/redaction stages run per file).
-        table = ev.to_arrow()
-        (d / "data").mkdir()
-        step = -(-table.num_rows // 8)
-        for i in range(0, table.num_rows, step):
-            pq.write_table(table.slice(i, step), d / "data" / f"part-{i // step}.parquet",
-                           row_group_size=500)  # fmt: skip
+        write_input(data, d / "data", files=8)
         # Warm-up data differs from the timed data: the per-process memo of scanned
         # values must not turn the timed run into cache hits.
-        warm = generate(1000, seed=args.seed + 1).to_arrow()
-        (d / "warm").mkdir()
-        for i in range(4):  # one file per worker at least, so every worker warms up
-            pq.write_table(warm.slice(i * 250, 250), d / "warm" / f"part-{i}.parquet")
-        library = _library(args.ner_only_names)
-        print(f"pattern library: {library}")
-        engine = {}
-        for cpus in (1, 2):
+        write_input(generate(400, seed=args.seed + 1), d / "warm", files=4)
+        for cpus in [int(c) for c in args.cpus.split(",")]:
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.privacy_throughput", "--engine-child",
-                 str(d / "data"), str(d / "warm"), str(cpus), str(d), library],
+                 str(d / "data"), str(d / "warm"), str(cpus), str(d)],
                 capture_output=True, text=True, check=False,
             )  # fmt: skip
             if out.returncode != 0:
@@ -218,27 +175,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"engine  {cpus} CPU(s): {e['rows']} rows in {e['seconds']} s = "
                   f"{e['rows_per_s']:.1f} rows/s; {e['cpu_seconds']} CPU-s = "
                   f"{e['rows_per_cpu_s']:.1f} rows per CPU-second")  # fmt: skip
-        sub = ev.rows[: args.presidio_rows]
-        gold = [g for g in ev.gold if g[0] < args.presidio_rows]
-        pres, pres_preds = presidio_run(sub)
-        print(f"presidio 1 CPU: {pres['rows']} rows in {pres['seconds']} s = "
-              f"{pres['rows_per_s']:.2f} rows/s; {pres['cpu_seconds']} CPU-s = "
-              f"{pres['rows_per_cpu_s']:.2f} rows per CPU-second")  # fmt: skip
-        ratio = engine[1]["rows_per_s"] / pres["rows_per_s"]
-        cpu_ratio = engine[1]["rows_per_cpu_s"] / pres["rows_per_cpu_s"]
-        print(
-            f"ratio (engine 1 CPU / presidio 1 CPU): {ratio:.0f}x wall, "
-            f"{cpu_ratio:.0f}x per CPU-second (robust to other load on the machine)"
-        )
+    pres = presidio_run(data.rows[: args.presidio_rows])
+    print(f"presidio 1 CPU: {pres['rows']} rows in {pres['seconds']} s = "
+          f"{pres['rows_per_s']:.2f} rows/s; {pres['cpu_seconds']} CPU-s = "
+          f"{pres['rows_per_cpu_s']:.2f} rows per CPU-second")  # fmt: skip
+    one = engine.get(1) or next(iter(engine.values()))
+    print(f"ratio (engine {one['cpus']} CPU / presidio 1 CPU): "
+          f"{one['rows_per_s'] / pres['rows_per_s']:.1f}x wall, "
+          f"{one['rows_per_cpu_s'] / pres['rows_per_cpu_s']:.1f}x per CPU-second")  # fmt: skip
+    if 1 in engine and 2 in engine:
         print(f"scaling 1 -> 2 CPUs: {engine[2]['rows_per_s'] / engine[1]['rows_per_s']:.2f}x")
-        ours = f1_table(gold, engine_predictions(sub, library))
-        theirs = f1_table(gold, pres_preds)
-        print(f"{'entity':<15} {'engine F1':>9} {'presidio F1':>11}")
-        for e in ENTITIES:
-            if e in ours:
-                print(f"{e:<15} {ours[e]:>9.3f} {theirs.get(e, 0.0):>11.3f}")
-        mean = lambda t: sum(t.values()) / len(t)  # noqa: E731
-        print(f"{'mean':<15} {mean(ours):>9.3f} {mean(theirs):>11.3f}")
+    if args.breakdown:
+        print(
+            f"where the time goes (1 process, {min(args.rows, 2000)} rows, seconds): "
+            f"{json.dumps(breakdown(min(args.rows, 2000), args.seed))}"
+        )
     return 0
 
 

@@ -196,7 +196,8 @@ def redact(
         text_out = is_text(arr.type) or plan.typed_as_text(name, arr.type)
         new_values: list[str | None] = []
         changed = False
-        for v, fs in zip(col.values, col.findings, strict=True):
+        occ = _occurrences(col)
+        for i, (v, fs) in enumerate(zip(col.values, col.findings, strict=True)):
             if not fs:
                 new_values.append(v)
                 continue
@@ -213,19 +214,19 @@ def redact(
             if not text_out:  # a typed column cannot hold a tag: the value is removed
                 new_values.append(None)
                 for f, _ in todo:
-                    bump(f.entity)
+                    bump(f.entity, occ[i])
                 continue
             stripped = v.strip()
             if len(todo) == 1 and todo[0][0].end - todo[0][0].start >= len(stripped):
                 f, op = todo[0]
                 new_values.append(transform(v[f.start : f.end], f.entity, op, keys))
-                bump(f.entity)
+                bump(f.entity, occ[i])
                 continue
             s = v
             for f, op in sorted(todo, key=lambda t: t[0].start, reverse=True):
                 rep = transform(v[f.start : f.end], f.entity, op, keys, in_text=True)
                 s = s[: f.start] + (rep or "") + s[f.end :]
-                bump(f.entity)
+                bump(f.entity, occ[i])
             new_values.append(s)
         if kept:
             raise Violation(
@@ -246,6 +247,16 @@ def redact(
     if drop:
         batch = batch.drop_columns(drop)
     return batch, counters
+
+
+def _occurrences(col: ScannedColumn) -> list[int]:
+    """Rows per distinct value."""
+    occ = [0] * len(col.values)
+    vc = pc.value_counts(col.indices.drop_null())
+    for idx, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(),
+                      strict=True):  # fmt: skip
+        occ[idx] = n
+    return occ
 
 
 def _set(batch: pa.Table, name: str, arr: pa.Array | pa.ChunkedArray) -> pa.Table:

@@ -115,12 +115,10 @@ def scanned_entities(spec: dict[str, Any]) -> list[str]:
 
 def actor_options(ctx: BuildContext, workers: int | None) -> dict[str, Any]:
     """``map_batches`` options for a scanner actor pool sized to the cluster."""
-    import ray.data
-
     opts = ctx.map_options(batch_format="pyarrow")
     size = opts.pop("concurrency", None) or workers
     if size:
-        opts["compute"] = ray.data.ActorPoolStrategy(size=int(size))
+        opts["concurrency"] = int(size)
     else:
         try:
             import ray
@@ -128,7 +126,7 @@ def actor_options(ctx: BuildContext, workers: int | None) -> dict[str, Any]:
             cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
         except Exception:
             cpus = 1
-        opts["compute"] = ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, cpus))
+        opts["concurrency"] = (1, max(1, cpus))
     return opts
 
 

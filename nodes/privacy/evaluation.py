@@ -13,8 +13,10 @@ tracking numbers, version strings, amounts, times).
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 STRUCTURED = {  # column -> entity
@@ -272,3 +274,92 @@ def predict_presidio(
                 if f.score >= threshold:
                     out.append((r, col, f.entity, f.start, f.end))
     return out
+
+
+# ------------------------------------------------------ Presidio's recognizer test cases
+PRESIDIO_CASES = "presidio_recognizer_cases.json"
+_TAG = re.compile(r"<([A-Z][A-Z0-9_]*)>")
+
+
+def load_presidio_cases(path: str | Path, *, default_only: bool = True) -> list[dict[str, Any]]:
+    """Presidio's predefined-recognizer test cases (the fork-only DEA cases left out)."""
+    import json
+
+    cases = json.loads(Path(path).read_text())["cases"]
+    return [
+        c
+        for c in cases
+        if c["group"] != "MEDICAL_LICENSE_fork_test" and (c["default_config"] or not default_only)
+    ]
+
+
+def redacted_spans(original: str, redacted: str) -> list[tuple[int, int, str]] | None:
+    """Spans of ``original`` replaced by ``<ENTITY>`` tags in ``redacted``, or None when the
+    output is not ``original`` with some spans replaced by tags."""
+    parts = _TAG.split(redacted)
+    pattern = ""
+    ents = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            pattern += "(.+?)"
+            ents.append(part)
+        else:
+            pattern += re.escape(part)
+    m = re.fullmatch(pattern, original, re.DOTALL)
+    if m is None:
+        return None
+    return [(m.start(k + 1), m.end(k + 1), ents[k]) for k in range(len(ents))]
+
+
+@dataclass
+class CaseScore:
+    """Recall of expected spans and false positives, per Presidio entity type."""
+
+    expected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    found: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    fp: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    fp_cases: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, case: dict[str, Any], spans: list[tuple[int, int, str]]) -> None:
+        text, ent = case["text"], case["entity"]
+        cover = bytearray(len(text))
+        for s, e, _t in spans:
+            cover[s:e] = b"\x01" * (e - s)
+        for s, e in case["expected_spans"]:
+            self.expected[ent] += 1
+            # found = no letter or digit of the expected span left in clear
+            if all(cover[i] or not text[i].isalnum() for i in range(s, e)):
+                self.found[ent] += 1
+        extra = [
+            (s, e) for s, e, _t in spans
+            if not any(s < b and a < e for a, b in case["expected_spans"])
+        ]  # fmt: skip
+        self.fp[ent] += len(extra)
+        self.fp_cases[ent] += bool(extra)
+
+    def totals(self) -> dict[str, float]:
+        exp, found = sum(self.expected.values()), sum(self.found.values())
+        return {
+            "expected": exp,
+            "found": found,
+            "recall": round(found / exp, 4) if exp else 1.0,
+            "false_positives": sum(self.fp.values()),
+        }
+
+    def table(self) -> dict[str, dict[str, float]]:
+        ents = sorted(set(self.expected) | set(self.fp))
+        return {
+            e: {
+                "expected": self.expected[e],
+                "found": self.found[e],
+                "recall": round(self.found[e] / self.expected[e], 4) if self.expected[e] else 1.0,
+                "fp": self.fp[e],
+            }
+            for e in ents
+        }
+
+
+def presidio_case_spans(analyzer: Any, text: str) -> list[tuple[int, int, str]]:
+    """Every result of Presidio's default recognizers on ``text`` (no score threshold, as
+    its own tests assert), as spans."""
+    return [(r.start, r.end, r.entity_type) for r in analyzer.analyze(text=text, language="en")]

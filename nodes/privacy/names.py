@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001
 """Names without a name list: which text NER must see, and names that context reveals.
 
 There is no gazetteer of given names or surnames here. Names are found by
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from nodes.privacy.scan_types import Finding
 
 COMMON_WORDS_TOP = 5000
+OPENING_WORDS_TOP = 30000  # a capitalised sentence opener this frequent is not a name cue
 CONTEXT_SCORE = 0.7
 ACCENTED_SCORE = 0.6
 
@@ -41,8 +43,31 @@ RELATIONS = ("spouse", "wife", "husband", "partner", "fiancé", "fiance", "fianc
              "my name is", "name is", "name", "named", "called", "signed by", "seen by",
              "referred by", "attending", "physician", "nurse", "surgeon", "provider",
              "dear", "attn", "c/o", "contact")  # fmt: skip
-PARTICLES = frozenset(("van", "von", "de", "der", "den", "da", "di", "del", "della", "la", "le",
-                       "du", "dos", "das", "bin", "ibn", "al", "el", "ter", "ten", "st"))
+PARTICLES = frozenset(
+    (
+        "van",
+        "von",
+        "de",
+        "der",
+        "den",
+        "da",
+        "di",
+        "del",
+        "della",
+        "la",
+        "le",
+        "du",
+        "dos",
+        "das",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "ter",
+        "ten",
+        "st",
+    )
+)
 _ABBREVIATIONS = frozenset((*HONORIFICS, "st", "jr", "no", "vs", "etc", "mt", "ft", "gen",
                             "col", "lt", "hon", "pt", "approx", "dept", "inc", "ltd", "co",
                             "ave", "rd", "blvd", "e.g", "i.e", "fig", "vol"))  # fmt: skip
@@ -54,21 +79,42 @@ _NAME_TOKEN = UPPER + r"[^\W\d_]*(?:['’\-][^\W\d_]+)*"
 _LOWER_TOKEN = r"[^\W\d_][^\W\d_]*(?:['’\-][^\W\d_]+)*"
 _HONORIFIC_RX = re.compile(
     r"(?<![\w])(?i:" + "|".join(HONORIFICS) + r")\.?\s+"
-    r"((?:" + _NAME_TOKEN + r")(?:\s+(?:(?:" + "|".join(PARTICLES) + r")\s+)?(?:[A-Z]\.\s*)?"
-    + _NAME_TOKEN + r"){0,3})"
+    r"((?:"
+    + _NAME_TOKEN
+    + r")(?:\s+(?:(?:"
+    + "|".join(PARTICLES)
+    + r")\s+)*(?:[A-Z]\.\s*)?"
+    + _NAME_TOKEN
+    + r"){0,3})"
 )
 _RELATION_RX = re.compile(
-    r"(?<![\w])(?i:" + "|".join(re.escape(r) for r in sorted(RELATIONS, key=len, reverse=True))
+    r"(?<![\w])(?i:"
+    + "|".join(re.escape(r) for r in sorted(RELATIONS, key=len, reverse=True))
     + r")(?:\s*[:,\-]\s*|\s+(?i:is|was|:)\s+|\s+)"
-    r"((?:" + _NAME_TOKEN + r")(?:\s+(?:(?:" + "|".join(PARTICLES) + r")\s+)?(?:[A-Z]\.\s*)?"
-    + _NAME_TOKEN + r"){0,3})"
+    r"((?:"
+    + _NAME_TOKEN
+    + r")(?:\s+(?:(?:"
+    + "|".join(PARTICLES)
+    + r")\s+)*(?:[A-Z]\.\s*)?"
+    + _NAME_TOKEN
+    + r"){0,3})"
 )
 _RELATION_LOWER_RX = re.compile(
-    r"(?<![\w])(?:" + "|".join(re.escape(r) for r in sorted(RELATIONS, key=len, reverse=True))
+    r"(?<![\w])(?:"
+    + "|".join(re.escape(r) for r in sorted(RELATIONS, key=len, reverse=True))
     + r")(?:\s*[:,\-]\s*|\s+(?:is|was)\s+|\s+)"
-    r"(" + _LOWER_TOKEN + r"(?:\s+" + _LOWER_TOKEN + r"){0,2})"
+    r"(" + _LOWER_TOKEN + r"(?:\s+" + _LOWER_TOKEN + r"){0,3})"
 )
-_CAPS_RUN = re.compile(_NAME_TOKEN + r"(?:\s+(?:(?:" + "|".join(PARTICLES) + r")\s+)?"
+_HONORIFIC_LOWER_RX = re.compile(
+    r"(?<![\w])(?:"
+    + "|".join(HONORIFICS)
+    + r")\.?\s+("
+    + _LOWER_TOKEN
+    + r"(?:\s+"
+    + _LOWER_TOKEN
+    + r")?)"
+)
+_CAPS_RUN = re.compile(_NAME_TOKEN + r"(?:\s+(?:(?:" + "|".join(PARTICLES) + r")\s+)*"
                        + _NAME_TOKEN + r"){1,3}")  # fmt: skip
 
 
@@ -98,18 +144,46 @@ def _is_common(token: str) -> bool:
     return token.lower().strip("'’-") in common_words()
 
 
+@functools.lru_cache(maxsize=1)
+def opening_words() -> frozenset[str]:
+    """A wider frequent-word list for the first word of a sentence (always capitalised)."""
+    try:
+        from spellchecker import SpellChecker
+
+        freq = SpellChecker(language="en").word_frequency.dictionary
+        top = sorted(freq.items(), key=lambda kv: -kv[1])[:OPENING_WORDS_TOP]
+        return frozenset(w for w, _n in top) | common_words()
+    except Exception:
+        return common_words()
+
+
 def _trim_tokens(text: str, start: int, end: int, lower: bool) -> tuple[int, int] | None:
     """Drop leading/trailing frequent words (and particles) from a candidate name span."""
     toks = [(m.start() + start, m.end() + start) for m in _TOKEN.finditer(text[start:end])]
+    while toks and text[toks[0][0] : toks[0][1]].isupper() and toks[0][1] - toks[0][0] <= 4:
+        toks.pop(0)  # "Patient ID 123": an acronym is not a name
     while toks and (_is_common(text[toks[-1][0] : toks[-1][1]])
                     or text[toks[-1][0] : toks[-1][1]].lower() in PARTICLES):  # fmt: skip
         toks.pop()
-    while toks and lower and _is_common(text[toks[0][0] : toks[0][1]]):
-        toks.pop(0)
     if not toks:
         return None
-    if lower and any(_is_common(text[s:e]) for s, e in toks):
-        return None
+    if lower:
+        # lower case: the words right after the cue must all be rare (particles aside);
+        # the name ends at the first frequent word
+        keep = []
+        for s, e in toks:
+            w = text[s:e].lower()
+            if w in PARTICLES and keep:
+                keep.append((s, e))
+                continue
+            if _is_common(w):
+                break
+            keep.append((s, e))
+        while keep and text[keep[-1][0] : keep[-1][1]].lower() in PARTICLES:
+            keep.pop()
+        if not keep:
+            return None
+        toks = keep
     return toks[0][0], toks[-1][1]
 
 
@@ -127,6 +201,10 @@ def find_person_context(text: str) -> list[Finding]:
                 continue
             out.append(Finding(s, e, "PERSON", CONTEXT_SCORE, source="context"))
     if not any(c.isupper() for c in text):
+        for m in _HONORIFIC_LOWER_RX.finditer(text):
+            span = _trim_tokens(text, m.start(1), m.end(1), lower=True)
+            if span is not None:
+                out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
         for m in _RELATION_LOWER_RX.finditer(text):
             span = _trim_tokens(text, m.start(1), m.end(1), lower=True)
             if span is not None:
@@ -159,8 +237,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
                 j -= 1
             word = text[j:i].lower()
             glued = j > 0 and text[j - 1].isalnum()  # "327B." is not an initial
-            if c == "." and not glued and (
-                word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+            if (
+                c == "."
+                and not glued
+                and (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
             ):
                 i += 1
                 continue
@@ -182,13 +262,17 @@ def _truecase(sent: str) -> str | None:
     changed = False
     for m in _TOKEN.finditer(sent):
         tok = m.group(0)
-        if len(tok) < 2 or _is_common(tok):
+        if len(tok) < 2 or _is_common(tok) or any(c.isdigit() for c in tok):
             continue
         up = tok[0].upper()
         if len(up) == 1 and up != tok[0]:
             chars[m.start()] = up
             changed = True
     return "".join(chars) if changed else None
+
+
+_HONORIFIC_SET = frozenset(HONORIFICS)
+_RELATION_SET = frozenset(r for r in RELATIONS if " " not in r)
 
 
 def name_sentences(text: str, known: Sequence[Finding] = ()) -> list[tuple[int, str]]:
@@ -219,7 +303,10 @@ def name_sentences(text: str, known: Sequence[Finding] = ()) -> list[tuple[int, 
             tok = m.group(0)
             if tok[0].isupper() and not (covered and covered[s + m.start()]):
                 acronym = tok.isupper() and len(tok) <= 4
-                if not acronym and (not first or not _is_common(tok)):
+                low = tok.lower().rstrip(".")
+                cue = low in _HONORIFIC_SET or low in _RELATION_SET
+                opener = first and low in opening_words()
+                if not acronym and not cue and not opener and (first or not _is_common(tok)):
                     hit = True
                     break
             first = False
@@ -228,13 +315,58 @@ def name_sentences(text: str, known: Sequence[Finding] = ()) -> list[tuple[int, 
     return out
 
 
-_ORG_WORDS = frozenset("""inc llc ltd corp co company corporation group bank hospital clinic
-center centre university college school institute foundation association society services
-pharmacy labs laboratory laboratories partners holdings systems solutions technologies
-international department dept ministry agency council church gmbh ag sa spa bv plc""".split())
+_ORG_WORDS = frozenset(
+    [
+        "inc",
+        "llc",
+        "ltd",
+        "corp",
+        "co",
+        "company",
+        "corporation",
+        "group",
+        "bank",
+        "hospital",
+        "clinic",
+        "center",
+        "centre",
+        "university",
+        "college",
+        "school",
+        "institute",
+        "foundation",
+        "association",
+        "society",
+        "services",
+        "pharmacy",
+        "labs",
+        "laboratory",
+        "laboratories",
+        "partners",
+        "holdings",
+        "systems",
+        "solutions",
+        "technologies",
+        "international",
+        "department",
+        "dept",
+        "ministry",
+        "agency",
+        "council",
+        "church",
+        "gmbh",
+        "ag",
+        "sa",
+        "spa",
+        "bv",
+        "plc",
+    ]
+)
 
 
-_SUFFIXES = frozenset("jr sr ii iii iv md dds dvm phd rn np pa do esq".split())
+_SUFFIXES = frozenset(
+    ["jr", "sr", "ii", "iii", "iv", "md", "dds", "dvm", "phd", "rn", "np", "pa", "do", "esq"]
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -269,11 +401,11 @@ def name_shaped(span: str) -> bool:
         return False
     very = very_common_words()
     for t in toks:
+        low = t.lower()
+        if low in PARTICLES and t != toks[0]:
+            continue
         if not t[0].isupper() or (t.isupper() and len(t) > 1):
             return False
-        low = t.lower()
-        if low in PARTICLES:
-            continue
         if low in _ORG_WORDS or low in very:
             return False
     return not _is_common(toks[-1])
@@ -284,7 +416,19 @@ SHAPE_SCORE = 0.6
 
 def find_name_shapes(text: str) -> list[Finding]:
     """Runs of 2-4 capitalised words that are neither frequent words nor organisation
-    words (``Teresa Maldonado``, ``Kofi Annan-Mensah``): names by their shape."""
+    words (``Teresa Maldonado``, ``Kofi Annan-Mensah``): names by their shape. Lower-case
+    text is truecased first (rare words capitalised), so ``arne mattsson`` counts too."""
+    if not any(c.isupper() for c in text):
+        cased = _truecase(text)
+        if cased is None:
+            return []
+        rare = opening_words()
+        return [
+            f
+            for f in find_name_shapes(cased)
+            if " " in cased[f.start : f.end]
+            and not any(t.lower() in rare for t in _TOKEN.findall(cased[f.start : f.end]))
+        ]
     out = []
     for m in _CAPS_RUN.finditer(text):
         span = m.group(0)

@@ -12,7 +12,7 @@ import functools
 import logging
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from nodes.privacy.names import name_sentences, name_shaped
@@ -77,7 +77,8 @@ def load_spacy(model: str) -> Any | None:
     # tagger, parser and lemmatizer are not needed for entities.
     ner = nlp.get_pipe("ner") if "ner" in nlp.pipe_names else None
     listens = ner is not None and any(
-        getattr(layer, "name", "").startswith("tok2vec-listener") for layer in ner.model.walk()
+        getattr(layer, "name", "").startswith("tok2vec-listener")
+        for layer in ner.model.walk()  # type: ignore[attr-defined]
     )
     keep = {"ner", "transformer"} | ({"tok2vec"} if listens else set())
     nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
@@ -110,9 +111,11 @@ def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[
                     label = "PERSON"  # the small models often call a person an ORG
                 if label not in wanted or (e.text.isupper() and len(e.text) <= 5):
                     continue
+                if any(c.isdigit() for c in e.text):  # names and places hold no digits
+                    continue
                 found.append(_strip_title(sent, e.start_char, e.end_char, label))
             memo[sent] = found
-        return [_from_memo(ps) for ps in pieces]
+        return [_from_memo(ps, t) for ps, t in zip(pieces, texts, strict=True)]
 
     def _strip_title(sent: str, start: int, end: int, label: str) -> tuple[int, int, str]:
         # "Dr. Ana Lima" -> "Ana Lima": the honorific is not part of the name
@@ -123,12 +126,16 @@ def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[
             end -= 1
         return start, end, label
 
-    def _from_memo(ps: list[tuple[int, str]]) -> list[Finding]:
-        return [
-            Finding(off + start, off + end, label, NER_SCORE, source="ner")
-            for off, sent in ps
-            for start, end, label in memo.get(sent, ())
-        ]
+    def _from_memo(ps: list[tuple[int, str]], text: str) -> list[Finding]:
+        out = []
+        for off, sent in ps:
+            # A truecased lower-case sentence: one capitalised word alone is weak evidence.
+            truecased = text[off : off + len(sent)] != sent
+            for start, end, label in memo.get(sent, ()):
+                if truecased and " " not in sent[start:end].strip():
+                    continue
+                out.append(Finding(off + start, off + end, label, NER_SCORE, source="ner"))
+        return out
 
     return run
 

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001
 """Built-in recognizers that a regex and a validator alone cannot express.
 
 Each recognizer has an RE2 *prefilter* (run vectorized over a whole Arrow column by
@@ -79,8 +80,10 @@ _PHONE_CAND = re.compile(
     r"(?![\w]|[./\-:]\d)"
 )
 _EXT = re.compile(r" ?(?:x|ext\.?|#) ?\d{1,5}$")
-_NANP_BODY = (r"(?:(?:\+?1|001)[ .\-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .\-])[2-9]\d{2}[ .\-]\d{4}"
-              r"(?: ?(?:x|ext\.?) ?\d{1,5})?")
+_NANP_BODY = (
+    r"(?:(?:\+?1|001)[ .\-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .\-])[2-9]\d{2}[ .\-]\d{4}"
+    r"(?: ?(?:x|ext\.?) ?\d{1,5})?"
+)
 _NANP = re.compile(_NANP_BODY + "$")
 _NANP_IN = re.compile(r"(?<![\d\-.])" + _NANP_BODY + r"(?![\d\-.])")
 _IP_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){2,3}$")
@@ -136,6 +139,16 @@ def _valid_phone(cand: str) -> bool:
     return False
 
 
+_PHONE_CTX = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|call|callback|mobile|cell|fax|contact number|number|reach"
+    r"|whatsapp|sms|text|telefon|téléphone|teléfono|telefono|tlf|puh|gsm)\b[^.;\n]{0,30}$"
+)
+
+
+def _phone_context(text: str, start: int) -> bool:
+    return _PHONE_CTX.search(text, max(0, start - 45), start) is not None
+
+
 def find_phone(text: str) -> list[Finding]:
     out = []
     for m in _PHONE_CAND.finditer(text):
@@ -159,6 +172,11 @@ def find_phone(text: str) -> list[Finding]:
         if _valid_phone(_EXT.sub("", cand)):
             out.append(Finding(start, start + len(cand), "PHONE_NUMBER", 0.75))
             continue
+        n_digits = sum(c.isdigit() for c in cand)
+        if 7 <= n_digits <= 15 and _phone_context(text, start) and not _IP_SHAPE.match(cand):
+            # a national number of a region not tried, announced as a phone number
+            out.append(Finding(start, start + len(cand), "PHONE_NUMBER", 0.7))
+            continue
         # two numbers glued by separators ("... 0132 / 020 7123 4567"): try the parts
         for part in re.finditer(r"(?:\+|00)?\(?\d[\d ()\-.]{5,}\d", cand):
             p = part.group(0).strip()
@@ -170,11 +188,64 @@ def find_phone(text: str) -> list[Finding]:
 
 # ----------------------------------------------------------------------------- URL
 _FILE_EXTENSIONS = frozenset(
-    "py md sh js ts rs pl pm cs cc cpp hpp h c so txt csv json yaml yml xml html htm pdf doc "
-    "docx xls xlsx png jpg jpeg gif svg zip gz tar log cfg ini conf java kt go rb php sql "
-    "exe dll bin dat bak tmp".split()
+    [
+        "py",
+        "md",
+        "sh",
+        "js",
+        "ts",
+        "rs",
+        "pl",
+        "pm",
+        "cs",
+        "cc",
+        "cpp",
+        "hpp",
+        "h",
+        "c",
+        "so",
+        "txt",
+        "csv",
+        "json",
+        "yaml",
+        "yml",
+        "xml",
+        "html",
+        "htm",
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "zip",
+        "gz",
+        "tar",
+        "log",
+        "cfg",
+        "ini",
+        "conf",
+        "java",
+        "kt",
+        "go",
+        "rb",
+        "php",
+        "sql",
+        "exe",
+        "dll",
+        "bin",
+        "dat",
+        "bak",
+        "tmp",
+    ]
 )
-_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24}|xn--[a-z0-9\-]{1,59})"
+_HOST = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24}|xn--[a-z0-9\-]{1,59})"
+)
 _URL_SCHEME = re.compile(
     r"(?:https?|ftp)://(?:\[[0-9A-Fa-f:.%A-Za-z]+\]|[^\s/<>\"'?#:]+)(?::\d{1,5})?"
     r"(?:[/?#][^\s<>\"']*)?"
@@ -241,7 +312,11 @@ def find_url(text: str) -> list[Finding]:
         if tld in _FILE_EXTENSIONS or not _real_host(host):
             continue
         labels = host.split(".")
-        if (labels[0].lower() == "www" and len(labels) < 3) or len(labels[-2]) < 2 or any(lab.isdigit() for lab in labels):
+        if (
+            (labels[0].lower() == "www" and len(labels) < 3)
+            or len(labels[-2]) < 2
+            or any(lab.isdigit() for lab in labels)
+        ):
             continue
         out.append(Finding(m.start(), _trim(text, m.start(), m.end()), "URL", 0.6))
     return out
@@ -250,25 +325,48 @@ def find_url(text: str) -> list[Finding]:
 # ---------------------------------------------------------------------------- dates
 _MON = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
         r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")  # fmt: skip
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
 _L = r"(?<![\w.\-/:])"
 _R = r"(?![\w]|[.\-/:]\d)"
 _DATE_RX: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(_L + r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?"
-                r"(?:Z|[+\-]\d{2}:?\d{2})?)?" + _R), "ymd"),
+    (
+        re.compile(
+            _L + r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?"
+            r"(?:Z|[+\-]\d{2}:?\d{2})?)?" + _R
+        ),
+        "ymd",
+    ),
     (re.compile(_L + r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})" + _R), "y_md"),
     (re.compile(_L + r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})" + _R), "ab_y"),
-    (re.compile(_L + r"(\d{1,2})(?:st|nd|rd|th)?[\- ](" + _MON + r")\.?,?[\- ](\d{4}|\d{2})" + _R,
-                re.IGNORECASE), "d_mon_y"),
-    (re.compile(_L + r"(" + _MON + r")\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})" + _R,
-                re.IGNORECASE), "mon_d_y"),
+    (
+        re.compile(
+            _L + r"(\d{1,2})(?:st|nd|rd|th)?[\- ](" + _MON + r")\.?,?[\- ](\d{4}|\d{2})" + _R,
+            re.IGNORECASE,
+        ),
+        "d_mon_y",
+    ),
+    (
+        re.compile(
+            _L + r"(" + _MON + r")\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})" + _R, re.IGNORECASE
+        ),
+        "mon_d_y",
+    ),
     (re.compile(_L + r"(" + _MON + r")[\- ](\d{4})" + _R), "mon_y"),
     (re.compile(_L + r"(" + _MON + r")-(\d{2})" + _R), "mon_yy"),
     (re.compile(_L + r"(\d{1,2})-(" + _MON + r")" + _R), "d_mon"),
     (re.compile(_L + r"(\d{1,2})(?:st|nd|rd|th)? (" + _MON + r")" + _R), "d_mon"),
-    (re.compile(_L + r"(January|February|March|April|June|July|August|September|October"
-                r"|November|December) (\d{1,2})(?:st|nd|rd|th)?" + _R), "mon_d"),
+    (
+        re.compile(
+            _L + r"(January|February|March|April|June|July|August|September|October"
+            r"|November|December) (\d{1,2})(?:st|nd|rd|th)?" + _R
+        ),
+        "mon_d",
+    ),
     (re.compile(_L + r"(\d{1,2})/(\d{4}|\d{2})" + _R), "m_y"),
 ]
 
@@ -338,8 +436,60 @@ def find_date(text: str) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------- postal codes
-_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT "
-           "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR").split()
+_STATES = [
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+    "PR",
+]
 _STATE_NAMES = ("Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|"
                 "Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|"
                 "Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|"
@@ -376,10 +526,10 @@ _STREET_TYPES = (
     "Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|"
     "Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Cres|Close|"
     "Row|Alley|Loop|Path|Pike|Plaza|Grove|Gardens|Gdns|Mews|Hill|Park|Walk|Green|Rise|Vale|"
-    "View|Wharf|Quay|Broadway|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Run|Point|Pt|Heights"
+    "View|Wharf|Quay|Broadway|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Heights"
 )
 _UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Rm|Room|#)\.?\s*#?[\w\-]{1,6})?"
-_NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ0-9][\w'’.\-]*)"
+_NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ0-9][\w'’\-]*)"
 _CITY_TAIL = (
     r"(?:,\s*(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*\s?){1,3}(?:,?\s*(?:[A-Z]{2}|" + _STATE_NAMES + r"))?"
     r"(?:,?\s*\d{5}(?:-\d{4})?|,?\s*[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})?)?"
@@ -399,16 +549,18 @@ _EU_SUFFIX = (
     r"kade|dijk|vej|gade|alle|gatan|vägen|gata|veien|vegen|gate|katu|tie|utca|ulica|ulice|cesta)"
 )
 _EU_STREET = re.compile(
-    r"(?<![\w\-])(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*\s)?[A-ZÀ-ÖØ-Þ]?[\w'’\-]*" + _EU_SUFFIX +
-    r"\s+\d{1,5}\s?[a-zA-Z]?\b(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?",
+    r"(?<![\w\-])(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*\s)?[A-ZÀ-ÖØ-Þ]?[\w'’\-]*"
+    + _EU_SUFFIX
+    + r"\s+\d{1,5}\s?[a-zA-Z]?\b(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?",
     re.IGNORECASE,
 )
 _ROMANCE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd|Bld|Chemin|Allée|Quai|Impasse|Via|Viale|Piazza|"
             r"Corso|Largo|Vicolo|Calle|Avenida|Avda\.?|Paseo|Plaza|Carrer|Passeig|Rua|Praça|"
             r"Travessa|Estrada|Ulica|ul\.)")  # fmt: skip
 _ROMANCE_STREET = re.compile(
-    r"(?<![\w\-])(?:\d{1,5}\s?(?:bis|ter)?,?\s+)?" + _ROMANCE +
-    r"\s+(?:(?:de|del|de la|des|du|di|della|da|do|dos|das|la|le|les)\s+)*"
+    r"(?<![\w\-])(?:\d{1,5}\s?(?:bis|ter)?,?\s+)?"
+    + _ROMANCE
+    + r"\s+(?:(?:de|del|de la|des|du|di|della|da|do|dos|das|la|le|les)\s+)*"
     r"[A-ZÀ-ÖØ-Þ][\w'’\-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’\-]*){0,3}"
     r"(?:,?\s+(?:n[º°.]?\s*)?\d{1,5}[a-zA-Z]?\b)?(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?"
 )
@@ -430,6 +582,42 @@ def find_address(text: str) -> list[Finding]:
     return out
 
 
+_ADDR_CTX = re.compile(
+    r"(?i)(?:\baddress|\baddr\.?|\blives at|\bliving at|\bresid(?:es|ing|e) at|\blocated at"
+    r"|\bmail(?:ed)?\b[^.;:\n]{0,20}?\bto|\bsen[dt]\b[^.;:\n]{0,20}?\bto|\bship(?:ped)? to"
+    r"|\bdeliver(?:ed|y)? to|\bdomicile|\badresse|\bdirecci[oó]n|\bindirizzo|\banschrift"
+    r"|\badres|\bwohnt in|\bhabite)\b\s*:?\s*"
+)
+_SHORT_ABBR = frozenset(
+    ["al", "ul", "st", "nr", "no", "str", "av", "ave", "bd", "rd", "dr", "apt", "ste", "pl", "sq"]
+)
+
+
+def find_address_context(text: str) -> list[Finding]:
+    """A span with a house number after an address label, up to the end of the sentence."""
+    out = []
+    for m in _ADDR_CTX.finditer(text):
+        start = m.end()
+        end = start
+        n = len(text)
+        while end < n:
+            c = text[end]
+            if c in ";\n" or (c == "." and (end + 1 == n or text[end + 1] in " \t")):
+                j = end
+                while j > start and text[j - 1].isalpha():
+                    j -= 1
+                word = text[j:end].lower()
+                if c == "." and (word in _SHORT_ABBR or len(word) == 1) and end + 1 < n:
+                    end += 1
+                    continue
+                break
+            end += 1
+        span = text[start:end].rstrip(" ,")
+        if span and any(ch.isdigit() for ch in span) and len(span) <= 120:
+            out.append(Finding(start, start + len(span), "STREET_ADDRESS", 0.9))
+    return out
+
+
 def find_person_context(text: str) -> list[Finding]:
     from nodes.privacy.names import find_person_context as f
 
@@ -443,10 +631,40 @@ def find_person_shape(text: str) -> list[Finding]:
 
 
 _STREET_WORDS = "|".join(
-    _STREET_TYPES.lower().split("|")
-    + ["straße", "strasse", "str", "weg", "gasse", "allee", "platz", "laan", "straat", "gracht",
-       "vej", "gade", "gatan", "vägen", "gata", "veien", "katu", "utca", "ulica", "rue", "via",
-       "viale", "piazza", "corso", "calle", "avenida", "paseo", "plaza", "carrer", "rua", "praça"]
+    [
+        *_STREET_TYPES.lower().split("|"),
+        "straße",
+        "strasse",
+        "str",
+        "weg",
+        "gasse",
+        "allee",
+        "platz",
+        "laan",
+        "straat",
+        "gracht",
+        "vej",
+        "gade",
+        "gatan",
+        "vägen",
+        "gata",
+        "veien",
+        "katu",
+        "utca",
+        "ulica",
+        "rue",
+        "via",
+        "viale",
+        "piazza",
+        "corso",
+        "calle",
+        "avenida",
+        "paseo",
+        "plaza",
+        "carrer",
+        "rua",
+        "praça",
+    ]
 )
 _HONORIFIC_PREFILTER = (
     r"(?i)\b(?:dr|mr|mrs|ms|miss|mx|prof|sr|sra|srta|herr|frau|mme|mlle|spouse|wife|husband|"
@@ -458,26 +676,52 @@ _HONORIFIC_PREFILTER = (
 RECOGNIZERS: dict[str, Recognizer] = {
     r.name: r
     for r in (
-        Recognizer("ip_address", ("IP_ADDRESS",), r"[0-9]\.[0-9]|[0-9A-Fa-f]?::?[0-9A-Fa-f]?:|::",
-                   find_ip),
+        Recognizer(
+            "ip_address", ("IP_ADDRESS",), r"[0-9]\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:|::", find_ip
+        ),
         Recognizer("phone_number", ("PHONE_NUMBER",), r"[0-9][0-9 ()./\-]{5,}[0-9]", find_phone),
         Recognizer("url", ("URL",), r"(?i)[a-z0-9]\.[a-z]{2}|://", find_url),
-        Recognizer("date", ("DATE_TIME",),
-                   r"[0-9][/.\-][0-9]|[0-9]-[A-Za-z]|[A-Za-z]-[0-9]|[0-9]{4}-|"
-                   r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? ?[0-9]|"
-                   r"(?i)[0-9] ?(st|nd|rd|th)? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
-                   find_date),
-        Recognizer("postal_code", ("US_ZIP", "POSTAL_CODE"),
-                   r"[0-9]{5}|[A-Z][0-9][A-Z0-9]? ?[0-9][A-Z]{2}|[A-Z][0-9][A-Z] ?[0-9]|"
-                   r"(?i)(postal|post ?code|plz|zip|cap|cp)", find_postal),
-        Recognizer("street_address", ("STREET_ADDRESS",),
-                   r"(?i)[0-9].*\b(" + _STREET_WORDS + r")\b|(?i)(" + _STREET_WORDS + r")\.? *[0-9]|"
-                   r"(?i)(str\.|straße|strasse|weg|gasse|allee|laan|straat|vej|gade|gatan|vägen|"
-                   r"gata|veien|katu|utca|ulica) *[0-9]",
-                   find_address),
-        Recognizer("person_context", ("PERSON",), _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]",
-                   find_person_context),
-        Recognizer("person_shape", ("PERSON",), r"[A-Z][a-z]+ (?:[A-Z]\.? )?[A-Z][a-z]",
-                   find_person_shape),
+        Recognizer(
+            "date",
+            ("DATE_TIME",),
+            r"[0-9][/.\-][0-9]|[0-9]-[A-Za-z]|[A-Za-z]-[0-9]|[0-9]{4}-|"
+            r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? ?[0-9]|"
+            r"(?i)[0-9] ?(st|nd|rd|th)? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+            find_date,
+        ),
+        Recognizer(
+            "postal_code",
+            ("US_ZIP", "POSTAL_CODE"),
+            r"[0-9]{5}|[A-Z][0-9][A-Z0-9]? ?[0-9][A-Z]{2}|[A-Z][0-9][A-Z] ?[0-9]|"
+            r"(?i)(postal|post ?code|plz|zip|cap|cp)",
+            find_postal,
+        ),
+        Recognizer(
+            "street_address",
+            ("STREET_ADDRESS",),
+            r"(?i)[0-9].*\b(" + _STREET_WORDS + r")\b|(?i)(" + _STREET_WORDS + r")\.? *[0-9]|"
+            r"(?i)(str\.|straße|strasse|weg|gasse|allee|laan|straat|vej|gade|gatan|vägen|"
+            r"gata|veien|katu|utca|ulica) *[0-9]",
+            find_address,
+        ),
+        Recognizer(
+            "address_context",
+            ("STREET_ADDRESS",),
+            r"(?i)(address|addr|lives at|living at|resid|located at|mail|send|sent|ship|"
+            r"deliver|domicile|adresse|direcci|indirizzo|anschrift|adres|wohnt|habite)",
+            find_address_context,
+        ),
+        Recognizer(
+            "person_context",
+            ("PERSON",),
+            _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]",
+            find_person_context,
+        ),
+        Recognizer(
+            "person_shape",
+            ("PERSON",),
+            r"[A-Z][a-z]+ (?:[A-Z]\.? |[a-z]{1,4} ){0,3}[A-Z][a-z]|^[^A-Z]*$",
+            find_person_shape,
+        ),
     )
 }

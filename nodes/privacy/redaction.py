@@ -48,6 +48,7 @@ from nodes.privacy.rules import RULES_DEFAULT, RULES_PSEUDONYMIZE  # noqa: F401
 if TYPE_CHECKING:
     from ray.data import Dataset
 
+
 class RedactionRule(NodeConfig):
     """One rule: what to do with an entity type (or a whole column)."""
 

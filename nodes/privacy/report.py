@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 @dataclass
 class FindingsState:
     """Per column, per entity cell counts; merged across batches and workers."""

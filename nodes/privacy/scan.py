@@ -35,6 +35,9 @@ from nodes.privacy.validators import VALIDATORS
 
 __all__ = ["CompiledPattern", "Finding", "Scanner", "compile_pattern", "distinct"]
 
+_TEXT_ONLY_RECOGNIZERS = frozenset(
+    ("person_context", "person_shape", "street_address", "address_context", "url")
+)
 CONTEXT_BOOST = 0.35  # Presidio's default context similarity factor
 CONTEXT_MIN_SCORE = 0.4  # ... and minimum score once context is found
 CONTEXT_WINDOW_WORDS = 5
@@ -124,8 +127,11 @@ def compile_hint(raw: dict[str, Any]) -> CompiledHint:
     if check in VALIDATORS:
         fn = VALIDATORS[check]
     elif check:
-        rx = re.compile(check)
-        fn = lambda v, rx=rx: rx.search(v) is not None  # noqa: E731
+        rx: re.Pattern[str] = re.compile(check)
+
+        def fn(v: str, rx: re.Pattern[str] = rx) -> bool:
+            return rx.search(v) is not None
+
     else:
         fn = lambda v: True  # noqa: E731
     return CompiledHint(
@@ -201,9 +207,11 @@ class Scanner:
 
     @property
     def entities(self) -> set[str]:
-        return {p.entity for p in self._all} | {
-            e for r in self.recognizers for e in r.entities
-        } | {h.entity for h in self.hints}
+        return (
+            {p.entity for p in self._all}
+            | {e for r in self.recognizers for e in r.entities}
+            | {h.entity for h in self.hints}
+        )
 
     def hint_findings(self, text: str, column: str | None) -> list[Finding]:
         """Column hints: the whole (stripped) cell, when the column and the value fit."""
@@ -225,7 +233,7 @@ class Scanner:
     ) -> list[Finding]:
         found: list[Finding] = []
         for r in recs:
-            if typed and r.name in ("person_context", "street_address"):
+            if typed and r.name in _TEXT_ONLY_RECOGNIZERS:
                 continue
             for f in r.find(text):
                 if f.score >= self.threshold and text[f.start : f.end] not in self.allow:
@@ -342,9 +350,11 @@ class Scanner:
         )
         indices, dictionary = distinct(arr)
         if temporal:  # a date/timestamp column: every value is a date
-            return indices, dictionary, [
-                [Finding(0, len(v), "DATE_TIME", 0.85, "type")] if v else [] for v in dictionary
-            ]
+            return (
+                indices,
+                dictionary,
+                [[Finding(0, len(v), "DATE_TIME", 0.85, "type")] if v else [] for v in dictionary],
+            )
         return indices, dictionary, self.scan_distinct(dictionary, column, typed=typed)
 
     def scan_distinct(
@@ -427,6 +437,7 @@ def resolve_overlaps(found: list[Finding]) -> list[Finding]:
     """Keep the best non-overlapping findings: higher score, then longer span, wins."""
     if len(found) <= 1:
         return found
+    found = _merge_same_entity(found)
     # Exact patterns beat NER on ties (spaCy sometimes tags URLs as PERSON).
     ranked = sorted(
         found,
@@ -437,6 +448,28 @@ def resolve_overlaps(found: list[Finding]) -> list[Finding]:
         if all(f.end <= k.start or f.start >= k.end for k in kept):
             kept.append(f)
     return sorted(kept)
+
+
+def _merge_same_entity(found: list[Finding]) -> list[Finding]:
+    """Overlapping findings of one entity become one span (NER "Mensah" + context
+    "Mensah-Bonsu" -> "Mensah-Bonsu")."""
+    by_ent: dict[str, list[Finding]] = {}
+    for f in found:
+        by_ent.setdefault(f.entity, []).append(f)
+    out: list[Finding] = []
+    for fs in by_ent.values():
+        fs.sort()
+        cur = fs[0]
+        for f in fs[1:]:
+            if f.start < cur.end:
+                best = cur if cur.score >= f.score else f
+                cur = Finding(cur.start, max(cur.end, f.end), cur.entity,
+                              max(cur.score, f.score), best.source)  # fmt: skip
+            else:
+                out.append(cur)
+                cur = f
+        out.append(cur)
+    return out
 
 
 def distinct(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, list[str]]:

@@ -261,6 +261,9 @@ def apply_sdv_detection(
             continue
         sdtype = info.get("sdtype", plan.sdtype)
         if sdtype == "id":
+            t = value_type(plan.arrow_type)
+            if not (pa.types.is_integer(t) or is_textlike(t)):
+                continue  # unique dates, times or amounts are values, not identifiers
             reason = "SDV detects an identifier"
             if sample is not None and plan.name in sample.column_names:
                 distinct, rows = _distinct(sample[plan.name])

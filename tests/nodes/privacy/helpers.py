@@ -8,13 +8,8 @@ from nodes.privacy.library import scanner_for, scanner_spec
 from nodes.privacy.scan import Scanner
 
 
-def make_scanner(
-    lib: dict[str, Any], *, ner: bool, gazetteer: bool = True, threshold: float = 0.5
-) -> Scanner:
-    """A scanner over a resolved library; ``gazetteer=False`` leaves names to NER alone."""
-    lib = dict(lib)
-    if not gazetteer:
-        lib["patterns"] = [p for p in lib["patterns"] if p["name"] != "person_gazetteer"]
+def make_scanner(lib: dict[str, Any], *, ner: bool, threshold: float = 0.5) -> Scanner:
+    """A scanner over a resolved library (names: NER and context rules, no name list)."""
     spec = scanner_spec(
         lib,
         threshold=threshold,

@@ -1,4 +1,4 @@
-"""End to end through engine.runner.run_pipeline: detection -> redaction -> archive."""
+"""End to end through engine.run.runner.run_pipeline: detection -> redaction -> archive."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from engine.catalog import DictCatalog
 from engine.cli import main as cli_main
 from engine.context import RunOptions
 from engine.errors import ValidationFailed
-from engine.runner import run_pipeline
+from engine.plan.validation import validate
+from engine.run.runner import run_pipeline
 from engine.spec import parse_spec
-from engine.validation import validate
 from nodes.privacy.evaluation import STRUCTURED, TEXT_COLUMN, EvalSet
 from nodes.privacy.frameworks import HIPAA
 
@@ -77,18 +77,26 @@ def test_hipaa_pipeline_leaves_no_planted_identifier(
     ]
     assert out[0]["dob"] == evalset.rows[0]["dob"][:4]  # dates reduced to the year
 
+    # Findings are run metrics (every batch scanned), not a build-time classification:
+    # the report says what is looked for, the privacyFindings state what was found.
     d = result.to_dict()
     facts = d["nodes"]["detect"]["facts"]
     report = json.loads(Path(facts["privacyReport"]).read_text())
-    expected = set(STRUCTURED) | {TEXT_COLUMN}
-    assert set(report["affectedColumns"]) == expected
     assert report["complianceFramework"] == "HIPAA"
-    assert {c["column"] for c in report["requiredTreatment"]} == expected
-    assert report["columns"]["email"]["entity"] == "EMAIL_ADDRESS"
+    assert report["scope"] == "every cell of every column, every batch"
+    assert {"PERSON", "US_SSN", "EMAIL_ADDRESS"} <= {
+        c["entity"] for c in report["requiredTreatment"]
+    }
+    state = d["nodes"]["detect"]["states"]["privacyFindings"]
+    expected = set(STRUCTURED) | {TEXT_COLUMN}
+    assert expected <= set(state["affectedColumns"])
+    assert not set(state["affectedColumns"]) & {"order_number", "product_code", "amount"}
+    assert state["rows"] == len(evalset.rows)
+    assert state["columns"]["ssn"]["US_SSN"] == len(evalset.rows)
+    assert state["columns"]["email"]["EMAIL_ADDRESS"] == len(evalset.rows)
     counters = d["nodes"]["detect"]["counters"]
     assert counters["privacy.EMAIL_ADDRESS"] >= len(evalset.rows)
-    state = d["nodes"]["detect"]["states"]["privacyFindings"]
-    assert state["columns"]["ssn"]["US_SSN"] == len(evalset.rows)
+    assert counters["privacy.cellsScanned"] == len(evalset.rows) * len(table.column_names)
     assert d["nodes"]["redact"]["counters"]["redacted.US_SSN"] >= len(evalset.rows)
 
     # no raw value in the run result or the reports
@@ -131,7 +139,21 @@ def test_run_fails_with_a_report_when_catalog_rules_keep_identifiers(
                  {"redactionRuleId": "rules_lax"})  # fmt: skip
     result = run_pipeline(spec, catalog, options=RunOptions(home=home))
     assert result.status == "failed"
-    assert "ssn:US_SSN" in (result.error or "") and "notes:US_SSN" in (result.error or "")
+    # decided from the rules while building, before any row is read
+    assert "US_SSN" in (result.error or "") and "keep" in (result.error or "")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_column_rule_keeping_a_column_fails_the_run_when_it_holds_identifiers(
+    tmp_path: Path, home: Path
+) -> None:
+    pq.write_table(pa.table({"ref": ["ok", "SSN 536-90-4399"]}), tmp_path / "k.parquet")
+    spec = _spec(tmp_path / "k.parquet", tmp_path / "out",
+                 {"complianceFramework": "HIPAA", "nerModel": None},
+                 {"rules": [{"column": "ref", "operator": "keep"}]})  # fmt: skip
+    result = run_pipeline(spec, options=RunOptions(home=home))
+    assert result.status == "failed"
+    assert "ref:US_SSN" in (result.error or "")
     assert not (tmp_path / "out").exists()
 
 
@@ -206,5 +228,5 @@ def test_hipaa_generalizes_typed_columns(tmp_path: Path, home: Path) -> None:
     assert {r["zip_code"] for r in rows} == {"000", "941"}
     assert {r["admitted"] for r in rows} == {"2020"}
     assert sorted(r["score"] for r in rows) == [float(i) for i in range(n)]
-    cols = result.to_dict()["nodes"]["detect"]["facts"]["findings"]["affectedColumns"]
-    assert cols == ["admitted", "age", "zip_code"]
+    state = result.to_dict()["nodes"]["detect"]["states"]["privacyFindings"]
+    assert state["affectedColumns"] == ["admitted", "age", "zip_code"]

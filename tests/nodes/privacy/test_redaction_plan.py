@@ -6,95 +6,81 @@ from typing import Any
 
 import pyarrow as pa
 
-from nodes.privacy.classify import ColumnClass
-from nodes.privacy.detection import DetectionResult
+from nodes.privacy.batch import redact, scan_batch
 from nodes.privacy.frameworks import FRAMEWORKS
-from nodes.privacy.library import scanner_spec
+from nodes.privacy.library import scanner_for, scanner_spec
+from nodes.privacy.names import name_sentences
 from nodes.privacy.operators import Keys
-from nodes.privacy.presidio_bridge import name_sentences, offline_tldextract
-from nodes.privacy.redaction import plan_rules, redact_batch
+from nodes.privacy.presidio_bridge import offline_tldextract
+from nodes.privacy.redaction import make_plan, plan_violations
 from nodes.privacy.scan import Finding
 
 
-def _result(lib: dict[str, Any]) -> DetectionResult:
-    spec = scanner_spec(lib, threshold=0.5, contextual=True, entities=None, ner_model=None)
-    cols = {
-        "email": ColumnClass("email", "structured", "EMAIL_ADDRESS", 1.0, {"EMAIL_ADDRESS": 9}),
-        "dob": ColumnClass("dob", "structured", "DATE_TIME", 0.9, {"DATE_TIME": 9}),
-        "zip": ColumnClass("zip", "structured", "US_ZIP", 0.9, {"US_ZIP": 9}),
-        "card": ColumnClass("card", "structured", "CREDIT_CARD", 1.0, {"CREDIT_CARD": 9}),
-        "notes": ColumnClass("notes", "text", None, 0.0, {"US_SSN": 2, "CREDIT_CARD": 1}),
-        "sku": ColumnClass("sku"),
-    }
-    return DetectionResult("detect", spec, cols, None, "patterns_healthcare", [], [])
+def test_hipaa_defaults() -> None:
+    plan = make_plan([], None, FRAMEWORKS["HIPAA"], has_key=False)
+    assert plan.choose("email", "EMAIL_ADDRESS") == {"operator": "replace"}
+    assert plan.choose("dob", "DATE_TIME") == {"operator": "generalize", "granularity": "year"}
+    assert plan.choose("zip", "US_ZIP")["operator"] == "generalize"  # type: ignore[index]
+    assert plan.choose("notes", "ICD10_CODE") is None  # not an identifier under Safe Harbor
 
 
-def test_hipaa_defaults(healthcare_lib: dict[str, Any]) -> None:
-    structured, text, violations = plan_rules(
-        _result(healthcare_lib), [], None, FRAMEWORKS["HIPAA"], has_key=False
-    )
-    assert structured["email"]["operator"] == "replace"
-    assert structured["dob"] == {"operator": "generalize", "granularity": "year",
-                                 "entity": "DATE_TIME"}  # fmt: skip
-    assert structured["zip"]["operator"] == "generalize"
-    assert text["notes"]["US_SSN"]["operator"] == "replace"
-    assert "ICD10_CODE" not in text["notes"]  # not an identifier under Safe Harbor
-    assert "sku" not in structured and violations == []
-
-
-def test_gdpr_pseudonymizes_with_a_key_and_falls_back_without(
-    healthcare_lib: dict[str, Any],
-) -> None:
+def test_gdpr_pseudonymizes_with_a_key_and_falls_back_without() -> None:
     gdpr = FRAMEWORKS["GDPR"]
-    with_key, _, _ = plan_rules(_result(healthcare_lib), [], None, gdpr, has_key=True)
-    without, _, _ = plan_rules(_result(healthcare_lib), [], None, gdpr, has_key=False)
-    assert with_key["email"]["operator"] == "hash"
-    assert without["email"]["operator"] == "replace"
+    assert make_plan([], None, gdpr, True).choose("email", "EMAIL_ADDRESS")["operator"] == "hash"  # type: ignore[index]
+    assert (
+        make_plan([], None, gdpr, False).choose("email", "EMAIL_ADDRESS")["operator"] == "replace"
+    )  # type: ignore[index]
 
 
-def test_rule_precedence_and_violations(healthcare_lib: dict[str, Any]) -> None:
+def test_rule_precedence_and_violations() -> None:
     rules = [
         {"column": "card", "operator": "drop"},
         {"entity": "EMAIL_ADDRESS", "operator": "mask", "keepLast": 3},
         {"entity": "US_SSN", "operator": "keep"},
     ]
-    structured, text, violations = plan_rules(
-        _result(healthcare_lib), rules, {"operator": "replace"}, FRAMEWORKS["HIPAA"], False
-    )
-    assert structured["card"]["operator"] == "drop"
-    assert structured["email"]["operator"] == "mask"
-    assert "US_SSN" not in text["notes"]
-    assert [(v["column"], v["entity"]) for v in violations] == [("notes", "US_SSN")]
+    plan = make_plan(rules, {"operator": "replace"}, FRAMEWORKS["HIPAA"], False)
+    assert plan.choose("card", "CREDIT_CARD")["operator"] == "drop"  # type: ignore[index]
+    assert plan.choose("notes", "EMAIL_ADDRESS")["operator"] == "mask"  # type: ignore[index]
+    assert plan.choose("notes", "US_SSN") is None
+    assert plan_violations(plan, FRAMEWORKS["HIPAA"], ["US_SSN", "EMAIL_ADDRESS"]) == [
+        "US_SSN ((G) social security numbers)"]  # fmt: skip
 
 
-def test_redact_batch_structured_text_and_drop(healthcare_lib: dict[str, Any]) -> None:
-    spec = scanner_spec(
-        healthcare_lib, threshold=0.5, contextual=True, entities=None, ner_model=None
-    )
+def test_redact_batch_every_cell_text_typed_and_drop(healthcare_lib: dict[str, Any]) -> None:
+    spec = scanner_spec(healthcare_lib, threshold=0.5, contextual=True, entities=None,
+                        ner_model=None)  # fmt: skip
     batch = pa.table({
         "email": ["a@b.com", None, "a@b.com"],
         "card": ["4111111111111111"] * 3,
         "notes": ["SSN 536-90-4399, card 4111 1111 1111 1111", "nothing here", None],
+        "amount": pa.array([4111111111111111, 12, None], pa.int64()),
     })  # fmt: skip
-    structured = {"email": {"operator": "hash", "entity": "EMAIL_ADDRESS"},
-                  "card": {"operator": "drop", "entity": "CREDIT_CARD"}}  # fmt: skip
-    text = {"notes": {"US_SSN": {"operator": "replace"},
-                      "CREDIT_CARD": {"operator": "mask", "keepLast": 4}}}  # fmt: skip
-    out, counters = redact_batch(batch, structured, text, spec, Keys.from_secret("k" * 32))
-    assert out.column_names == ["email", "notes"]
+    rules = [{"entity": "EMAIL_ADDRESS", "operator": "hash"},
+             {"column": "card", "operator": "drop"},
+             {"entity": "US_SSN", "operator": "replace"},
+             {"entity": "CREDIT_CARD", "operator": "mask", "keepLast": 4}]  # fmt: skip
+    plan = make_plan(rules, None, None, has_key=True, hints=spec["hints"])
+    scanned, unscanned = scan_batch(batch, scanner_for(spec))
+    out, counters = redact(batch, scanned, plan, Keys.from_secret("k" * 32), unscanned)
+    assert out.column_names == ["email", "notes", "amount"]
     emails = out.column("email").to_pylist()
     assert emails[0] == emails[2] and emails[1] is None and "@" not in emails[0]
     assert out.column("notes").to_pylist() == [
         "SSN <US_SSN>, card **** **** **** 1111", "nothing here", None]  # fmt: skip
+    # a typed column keeps its type: the card number in it is removed
+    assert out.column("amount").type == pa.int64()
+    assert out.column("amount").to_pylist() == [None, 12, None]
     assert counters["redacted.US_SSN"] == 1 and counters["redacted.EMAIL_ADDRESS"] == 2
 
 
-def test_name_sentences_skip_explained_and_lowercase_text() -> None:
-    text = "Karen Holt visited. call me at noon. Discharged May 04, 2024."
-    assert [s for _o, s in name_sentences(text)] == [
-        "Karen Holt visited.", "Discharged May 04, 2024."]  # fmt: skip
-    date_span = Finding(text.index("May"), len(text) - 1, "DATE_TIME", 0.85)
-    assert [s for _o, s in name_sentences(text, [date_span])] == ["Karen Holt visited."]
+def test_name_sentences_do_not_split_after_titles_and_skip_explained_text() -> None:
+    text = "Seen by Dr. Ana Lima today. call me at noon. Discharged May 04, 2024."
+    assert [s for _o, s in name_sentences(text)] == ["Seen by Dr. Ana Lima today."]
+    name = Finding(text.index("Ana"), text.index(" today"), "PERSON", 0.7)
+    assert name_sentences(text, [name]) == []
+    # lower-case text is truecased for NER (offsets unchanged)
+    low = "spouse maria gonzález called"
+    assert name_sentences(low) == [(0, "spouse Maria González called")]
 
 
 def test_tldextract_is_offline() -> None:

@@ -23,13 +23,21 @@ def test_fast_path_finds_exactly_what_the_per_cell_path_finds(
     evalset: EvalSet, healthcare_lib: dict[str, Any]
 ) -> None:
     fresh = make_scanner(healthcare_lib, ner=False, threshold=0.3)
-    reference = Scanner(patterns=fresh.patterns, threshold=0.3, contextual=True)
+    reference = Scanner(patterns=fresh.patterns, threshold=0.3, contextual=True,
+                        recognizers=fresh.recognizers, hints=fresh.hints)  # fmt: skip
     for col in evalset.columns:
         values = [None if r[col] is None else str(r[col]) for r in evalset.rows]
         plain = reference.scan_cells(values, col)
         fast = _fast(fresh, values, col)
         assert fast == plain, col
     assert sum(len(f) for f in plain) > 0
+    # and on the free-text set (names, addresses and phones of many locales)
+    from nodes.privacy.freetext_eval import generate
+
+    data = generate(150, seed=4)
+    for col in ("notes", "comment"):
+        values = [r[col] for r in data.rows]
+        assert _fast(fresh, values, col) == reference.scan_cells(values, col), col
 
 
 def test_fast_path_equals_per_cell_path_with_ner(
@@ -37,7 +45,8 @@ def test_fast_path_equals_per_cell_path_with_ner(
 ) -> None:
     fast_scanner = make_scanner(healthcare_lib, ner=True)
     reference = Scanner(
-        patterns=fast_scanner.patterns, threshold=0.5, contextual=True, ner=fast_scanner.ner
+        patterns=fast_scanner.patterns, threshold=0.5, contextual=True, ner=fast_scanner.ner,
+        recognizers=fast_scanner.recognizers, hints=fast_scanner.hints,
     )
     values = [r["notes"] for r in evalset.rows[:60]]
     assert _fast(fast_scanner, values, "notes") == reference.scan_cells(values, "notes")

@@ -22,7 +22,7 @@ from nodes.privacy import validators as v
         ),
         (
             v.us_ssn,
-            ["123-45-6788", "536 90 4399"],
+            ["123-45-6788", "536 90 4399", "078.05.1123"],
             ["000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567", "123-45.6789"],
         ),
         (v.npi, ["1234567893"], ["1234567890", "3234567893"]),
@@ -31,7 +31,11 @@ from nodes.privacy import validators as v
         (v.ip_address, ["192.168.0.1", "2001:db8::1", "::1"], ["256.1.1.1", "12:30:45", "1.2.3"]),
         (v.date, ["2024-02-29", "03/15/1990", "March 5, 2021"], ["2023-02-29", "13/45/2020"]),
         (v.swift_bic, ["DEUTDEFF", "NWBKGB2L"], ["PATIENTS", "DEUTXXFF"]),
-        (v.person_name, ["Karen Holt", "Dr. John Smith MD"], ["Seen Today", "Order Number"]),
+        (v.itin, ["911-70-1234", "911701234"], ["911-89-1234", "811-70-1234"]),
+        (v.uk_nhs, ["401-023-2137", "0032698674"], ["401-023-2138"]),
+        (v.bitcoin_address, ["16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ",
+                             "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"],
+         ["16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ2", "16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyY"]),
     ],
 )
 def test_validators_accept_real_ids_and_reject_lookalikes(fn, good, bad) -> None:
