@@ -231,23 +231,11 @@ class ArchiveSink:
             ds.write_json(staging, **kwargs)
 
     def _write_empty(self, staging: str) -> list[str]:
-        """No rows reached the sink: commit one file with the input's columns and no rows
-        (Parquet: schema only; CSV: the header; JSON Lines: an empty file)."""
-        from nodes.outputs._empty import empty_table
+        """No rows reached the sink: commit one file with the input's columns and no rows."""
+        from nodes.outputs._empty import write_empty
 
-        table = empty_table(self.ctx)
-        self.fs.create_dir(staging, recursive=True)
-        name = {"parquet": "part-empty.parquet", "csv": "part-empty.csv"}.get(
-            self.config.format, "part-empty.jsonl"
-        )
-        with self.fs.open_output_stream(f"{staging}/{name}") as f:
-            if self.config.format == "parquet":
-                import pyarrow.parquet as pq
-
-                pq.write_table(table, f)
-            elif self.config.format == "csv":
-                f.write((",".join(_csv_quote(n) for n in table.column_names) + "\n").encode())
-        return [name]
+        name = write_empty(self.ctx, self.fs, staging, self.config.format)
+        return [name] if name else []
 
     def _list(self, root: str) -> list[str]:
         sel = pafs.FileSelector(root, recursive=True, allow_not_found=True)
@@ -322,10 +310,6 @@ class ArchiveSink:
                 self.fs.delete_dir(path)
         except OSError:
             pass  # best effort: staging is never visible to readers anyway
-
-
-def _csv_quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n') else name
 
 
 @register(

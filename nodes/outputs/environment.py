@@ -33,6 +33,7 @@ from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, ResourceRef, register
 from nodes.outputs import gates as gate_lib
 from nodes.outputs import versions
+from nodes.outputs._empty import write_empty
 from nodes.outputs.residual import OnResidue, ResidualScan, on_residue_field
 
 if TYPE_CHECKING:
@@ -144,6 +145,8 @@ class EnvironmentSink:
         version_uri = loc.uri_of(versions.VERSIONS, version)
         scan = ResidualScan(ctx, self.config.onResidue)
         write_dataset(scan.wrap(ds), loc, version, env.format)
+        # Zero rows still deploy a version that carries the columns.
+        write_empty(ctx, loc.fs, loc.path(versions.VERSIONS, version), env.format)
         residual = scan.finish(cleanup=lambda: versions.remove_version(env.uri, version))
 
         results, summary = gate_lib.evaluate(

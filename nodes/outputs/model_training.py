@@ -243,6 +243,10 @@ class ModelTrainingSink:
     def _columns(self, ds: Dataset) -> tuple[list[str], list[str]]:
         cfg = self.config
         schema = ds.schema()
+        if schema is None:  # no rows: the columns the input planned (see outputs._empty)
+            from nodes.outputs._empty import input_schema
+
+            schema = input_schema(self.ctx)
         names = list(schema.names) if schema is not None else []
         skip = {cfg.label, cfg.keyColumn} if cfg.features == [] else set()
         features = list(cfg.features) or [n for n in names if n not in skip]
@@ -281,6 +285,13 @@ class ModelTrainingSink:
                 split_rows[row["split"]] = split_rows.get(row["split"], 0) + row["rows"]
                 schema_text = schema_text or row["schema"]
         total = sum(split_rows.values())
+        if schema_text is None:  # no rows: the manifest still lists the columns
+            from nodes.outputs._empty import input_schema
+
+            known = input_schema(ctx)
+            if known is not None:
+                kept = [f for f in known if f.name in columns]
+                schema_text = pa.schema(kept).to_string(show_schema_metadata=False)
         residual = scan.finish(cleanup=lambda: versions.remove_version(self.target, version))
         compat = {
             "frameworks": (cfg.modelCompatibility.frameworks if cfg.modelCompatibility else [])

@@ -449,14 +449,15 @@ def _csv_failure(
     if "out of sync with chunker" in text or "unbalanced" in text.lower():
         return policy.error(
             path,
-            f"{_quote_line(path, lines_done, reopen)}: unbalanced quote (a quoted value "
-            "is not closed before the end of the line)",
+            f"{_quote_line(path, lines_done, reopen)}: {_UNBALANCED}",
         )
     if isinstance(exc, OSError | EOFError) and (
         "truncated" in text.lower() or "compressed" in text.lower() or isinstance(exc, EOFError)
     ):
         return policy.error(
-            path, f"ends early after line {lines_done}: the compressed stream is cut short ({text})"
+            path,
+            f"is cut short: the compressed stream ends in the block after line {lines_done} "
+            f"({text})",
         )
     import re
 
@@ -563,7 +564,7 @@ def read_jsonl(f: Any, path: str, policy: ReadPolicy) -> Iterator[pa.Table]:
         raise
     except (OSError, EOFError) as exc:
         raise policy.error(
-            path, f"ends early after line {first_line - 1}: the stream is cut short ({exc})"
+            path, f"is cut short: the stream ends in the block after line {first_line - 1} ({exc})"
         ) from None
 
 

@@ -247,3 +247,50 @@ def test_bad_input(name: str, tmp_data_root: Path, home: Path) -> None:
         row = q.to_pylist()[0]
         assert row["_file"] == Path(uri).name and row["_line"] in (32, 42, 61), row
         assert row["_quarantine_reason"]
+
+
+@pytest.mark.parametrize("output", ["archive_csv", "archive_jsonl", "environment", "training"])
+def test_zero_rows_reach_every_output(output: str, tmp_data_root: Path, home: Path) -> None:
+    """A header-only CSV commits an empty output that still names the columns."""
+    import pyarrow.parquet as pq
+
+    from nodes.outputs import versions
+
+    d = tmp_data_root
+    uri = _header_only(d)
+    config: dict[str, Any] = {
+        "archive_csv": {"uri": str(d / "out"), "format": "csv"},
+        "archive_jsonl": {"uri": str(d / "out"), "format": "jsonl"},
+        "environment": {"environmentId": "env_empty"},
+        "training": {"location": str(d / "train"), "format": "parquet", "keyColumn": "id"},
+    }[output]
+    kind = {"environment": "output/environment", "training": "output/model_training"}.get(
+        output, "output/archive"
+    )
+    catalog = DictCatalog(
+        {"environments": {"env_empty": {"id": "env_empty", "uri": str(d / "env")}}}
+    )
+    spec = pipeline(
+        node("load", "source/file", {"uri": uri, "format": "csv"}),
+        node("out", kind, config, ["load"]),
+    )
+    result = run_pipeline(spec, catalog, options=RunOptions(home=home))
+    assert result.ok, result.error
+    if output == "archive_csv":
+        [f] = [p for p in (d / "out").iterdir() if p.suffix == ".csv"]
+        assert next(csv.reader(f.open())) == HEADER
+        assert len(f.read_text().splitlines()) == 1
+    elif output == "archive_jsonl":
+        assert [p.stat().st_size for p in (d / "out").iterdir() if p.suffix == ".jsonl"] == [0]
+    elif output == "environment":
+        pointer = versions.read_pointer(str(d / "env"))
+        folder = d / "env" / "versions" / pointer["version"]
+        [f] = list(folder.glob("*.parquet"))
+        table = pq.read_table(f)
+        assert table.num_rows == 0 and table.column_names == HEADER
+    else:
+        manifests = list((d / "train").rglob("_manifest.json"))
+        assert manifests, list((d / "train").rglob("*"))
+        manifest = json.loads(manifests[0].read_text())
+        assert manifest["rows"] == 0
+        assert [c["name"] for c in manifest["schema"]] == HEADER

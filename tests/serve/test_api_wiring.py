@@ -165,21 +165,21 @@ def test_api_execution_sends_signed_webhooks_in_the_seed_shape(
     final = _wait(api, spec["id"], run["executionId"])
     assert final["status"] == "completed", final["error"]
 
-    headers, body = receiver.wait_for("execution.completed", run["executionId"])
+    headers, body = receiver.wait_for("execution_completed", run["executionId"])
     standard_webhooks_verify(SECRET, headers, body)
     payload = json.loads(body)
     assert payload["pipelineId"] == "wired_features"
-    assert payload["event"] == "execution.completed"
+    assert payload["event"] == "execution_completed"
     locations = {o["location"] for o in final["outputs"]}
     assert payload["datasetLocation"] in locations
     qm = payload["qualityMetrics"]
-    assert set(qm) == {"recordCount", "completenessScore", "privacyCompliance"}
+    assert set(qm) == {"recordCount", "completenessScore", "accuracy", "privacyCompliance"}
     assert qm["recordCount"] == FILES * ROWS_PER_FILE
     assert 0.99 <= qm["completenessScore"] <= 1.0
     assert payload["modelCompatibility"]["frameworks"] == ["pytorch"]
     assert payload["modelCompatibility"]["version"] == "2.13"
     # The run's start and its deployment were announced as well, each signed.
-    for event in ("execution.started", "deployment.completed"):
+    for event in ("execution_started", "deployment_completed"):
         h, b = receiver.wait_for(event, run["executionId"])
         standard_webhooks_verify(SECRET, h, b)
 
@@ -285,7 +285,7 @@ def test_a_killed_runner_is_marked_failed_and_resumes(
         time.sleep(0.5)
     assert st["status"] == "failed" and "resume" in st["error"], st
     # the failure webhook still fires for a run whose runner died
-    headers, body = receiver.wait_for("execution.failed", run["executionId"])
+    headers, body = receiver.wait_for("execution_failed", run["executionId"])
     standard_webhooks_verify(SECRET, headers, body)
     assert json.loads(body)["pipelineId"] == "slow_copy"
 

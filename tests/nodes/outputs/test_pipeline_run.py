@@ -89,8 +89,8 @@ def test_run_deploys_and_maps_to_webhook_events(ray_session, home, workdir):
     assert versions.read_pointer(str(tmp_path / "prod"))["version"]
     assert (tmp_path / "training" / "CURRENT").exists()
     events = dict(events_from_run(d))
-    assert {"execution.completed", "deployment.completed"} <= set(events)
-    done = events["execution.completed"]
+    assert {"execution_completed", "deployment_completed"} <= set(events)
+    done = events["execution_completed"]
     assert done["qualityMetrics"]["recordCount"] == 40
     assert done["modelCompatibility"]["frameworks"] == ["tensorflow", "pytorch"]
     assert done["modelCompatibility"]["version"] == "2.1.0"
@@ -110,6 +110,6 @@ def test_failed_gate_fails_run_with_report(ray_session, home, workdir):
     assert "at_most_10_rows" in (bad.error or "")
     assert versions.read_pointer(str(tmp_path / "prod"))["version"] == before
     kinds = [t for t, _ in events_from_run(bad.to_dict())]
-    assert "execution.failed" in kinds and "quality_gate.failed" in kinds
-    gate_event = dict(events_from_run(bad.to_dict()))["quality_gate.failed"]
+    assert "execution_failed" in kinds and "quality_gate_failed" in kinds
+    gate_event = dict(events_from_run(bad.to_dict()))["quality_gate_failed"]
     assert gate_event["blocking"] is True and gate_event["gates"][0]["id"] == "at_most_10_rows"
