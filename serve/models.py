@@ -184,7 +184,13 @@ class ExecutionStatus(ApiModel):
             qualityScore=m.get("qualityScore"),
         )
         nodes = {
-            k: NodeStatus(**{kk: vv for kk, vv in v.items() if vv is not None or kk == "status"})
+            k: NodeStatus(
+                **{
+                    kk: _one_line(vv) if kk == "error" else vv
+                    for kk, vv in v.items()
+                    if vv is not None or kk == "status"
+                }
+            )
             for k, v in (rec.nodes or {}).items()
             if isinstance(v, dict)
         }
@@ -200,7 +206,7 @@ class ExecutionStatus(ApiModel):
             progress=progress,
             metrics=metrics,
             nodes=nodes,
-            error=rec.error,
+            error=_one_line(rec.error),
             triggeredBy=rec.triggered_by,
             context=rec.context,
             cancelRequested=rec.cancel_requested,
@@ -210,6 +216,16 @@ class ExecutionStatus(ApiModel):
             updatedAt=rec.updated_at,
             outputs=outputs,
         )
+
+
+def _one_line(text: Any) -> Any:
+    """A failure reason as API payloads show it: one line, no colour codes, no server
+    paths (the full trace is the run's ``trace.txt``)."""
+    if not isinstance(text, str):
+        return text
+    from engine.run.failures import sanitize
+
+    return sanitize(text)
 
 
 def _estimate(rec: ExecutionRecord) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -72,6 +73,28 @@ def _read_parquet(uri: str, allow: egress.Allowlist | None = None) -> Iterator[p
             yield pf.read_row_group(i)
 
 
+def _probe(uri: str, fmt: str, policy: Any, allow: egress.Allowlist | None) -> Any:
+    from nodes.sources._tabular import probe_csv, probe_jsonl
+
+    try:
+        with _open(uri, allow) as f:
+            return probe_csv(f, policy) if fmt == "csv" else probe_jsonl(f, policy)
+    except OSError:
+        return None  # the read itself reports what is wrong
+
+
+def _read_tabular(
+    uri: str, fmt: str, policy: Any, allow: egress.Allowlist | None
+) -> Iterator[pa.Table]:
+    from nodes.sources._tabular import read_csv, read_jsonl
+
+    with _open(uri, allow) as f:
+        if fmt == "csv":
+            yield from read_csv(f, uri, policy, reopen=lambda u: _open(u, allow))
+        else:
+            yield from read_jsonl(f, uri, policy)
+
+
 class HttpFileDatasource(Datasource):
     """Files read through smart-open, one read task per file."""
 
@@ -82,8 +105,11 @@ class HttpFileDatasource(Datasource):
         *,
         delimiter: str | None = None,
         allow: egress.Allowlist | None = None,
+        policy: Any = None,
     ) -> None:
         super().__init__()
+        # CSV / JSON Lines read row-exactly (nodes.sources._tabular) when a policy is given
+        self.policy = policy
         # the operator's egress allow-list as the driver saw it (workers may lack the env)
         self.allow = allow if allow is not None else egress.allowlist()
         self.uris = uris
@@ -95,11 +121,18 @@ class HttpFileDatasource(Datasource):
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit=None, data_context=None):
         tasks = []
-        fmt, delim, allow = self.fmt, self.delimiter, self.allow
+        fmt, delim, allow, policy = self.fmt, self.delimiter, self.allow, self.policy
+        if policy is not None and fmt in ("csv", "jsonl") and policy.schema is None:
+            from nodes.sources._tabular import plan_schema
+
+            policy.schema = plan_schema(policy, self.uris, lambda u: _probe(u, fmt, policy, allow))
+            policy.record_schema(policy.schema)
         for uri in self.uris:
 
             def read(uri: str = uri) -> Iterator[pa.Table]:
-                if fmt == "csv":
+                if policy is not None and fmt in ("csv", "jsonl"):
+                    yield from _read_tabular(uri, fmt, policy, allow)
+                elif fmt == "csv":
                     yield from _read_csv(uri, delim, allow)
                 elif fmt == "jsonl":
                     yield from _read_jsonl(uri, allow)

@@ -86,8 +86,12 @@ class ReadPolicy:
 
     def name(self, path: str) -> str:
         """The file as messages show it: relative to the configured location's parent."""
-        if "://" in path:
-            return path
+        if "://" in path:  # a URL: without credentials or query string
+            from urllib.parse import urlsplit
+
+            u = urlsplit(path)
+            host = u.hostname or ""
+            return f"{u.scheme}://{host}{f':{u.port}' if u.port else ''}{u.path}"
         base = os.path.dirname(self.root.rstrip("/"))
         try:
             rel = os.path.relpath(path, base) if base else os.path.basename(path)

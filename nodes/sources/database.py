@@ -34,7 +34,12 @@ from pydantic import Field
 from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, ResourceRef, register
 from engine.secrets import resolve_secret
-from nodes.sources.read_common import apply_read_mapping, bounded_blocks, mapping_id_for
+from nodes.sources.read_common import (
+    apply_read_mapping,
+    bounded_blocks,
+    mapping_id_for,
+    schema_recorder,
+)
 from nodes.sources.sql_connect import ConnectionInfo, connection_info
 from nodes.sources.sql_query import (
     Partition,
@@ -162,7 +167,9 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: DatabaseSourceCon
     ctx.report("dataSourceId", config.dataSourceId)
     ctx.report("query", template.name)
     ctx.report("partitions", len(partitions))
-    datasource = SqlDatasource.create(conn_info, partitions, values, fetch_size)
+    datasource = SqlDatasource.create(
+        conn_info, partitions, values, fetch_size, on_empty=schema_recorder(ctx)
+    )
     ds = bounded_blocks(ray.data.read_datasource(datasource, override_num_blocks=len(partitions)))
     return apply_read_mapping(ctx, ds, mapping_id)
 

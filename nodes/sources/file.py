@@ -150,7 +150,10 @@ def read_dataset(ctx: BuildContext, loc: dict[str, Any]) -> Dataset:
     if scheme(uri) in ("http", "https"):
         from nodes.sources._http_files import HttpFileDatasource
 
-        return ray.data.read_datasource(HttpFileDatasource([uri], fmt, delimiter=loc["delimiter"]))
+        policy = read_policy(ctx, loc) if fmt in ("csv", "jsonl") else None
+        return ray.data.read_datasource(
+            HttpFileDatasource([uri], fmt, delimiter=loc["delimiter"], policy=policy)
+        )
     fs, path = filesystem(uri, loc["storage"])
     paths: str | list[str] = _manifest_files(fs, path) or path
     _check_exists(ctx, fs, path, uri)

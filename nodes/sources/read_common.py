@@ -12,6 +12,9 @@ read, by the field mapper's own functions, so a source emits the mapped columns.
 a task streaming a large table would hold that much per task however small its
 fetches are. :func:`bounded_blocks` lowers the target for the source's dataset (and
 what derives from it), keeping a task's memory at a few fetches.
+
+**Zero rows.** :func:`schema_recorder` keeps the columns of a source that read no
+rows, so outputs still commit a dataset with those columns.
 """
 
 from __future__ import annotations
@@ -81,3 +84,20 @@ def bounded_blocks(ds: Dataset, max_bytes: int = SOURCE_BLOCK_BYTES) -> Dataset:
     if current is None or current > max_bytes:
         ds.context.target_max_block_size = max_bytes
     return ds
+
+
+def schema_recorder(ctx: BuildContext) -> Any:
+    """A picklable callback that records a source's columns when it reads no rows.
+
+    Ray Data drops empty blocks together with their schema; an output whose input has
+    no rows takes its columns from this record (see :mod:`nodes.outputs._empty`).
+    """
+    import functools
+
+    return functools.partial(_record_schema, ctx.metrics, ctx.node_id)
+
+
+def _record_schema(metrics: Any, node_id: str, schema: Any) -> None:
+    from nodes.sources._tabular import SchemaState
+
+    metrics.merge_state(node_id, "schema", SchemaState(schema))

@@ -8,7 +8,7 @@ holds at most one chunk of rows at a time whatever the table's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -73,6 +73,7 @@ def stream_partition(
     params: dict[str, Any],
     fetch_size: int,
     limit: int | None = None,
+    on_empty: Callable[[pa.Schema], None] | None = None,
 ) -> Iterator[pa.Table]:
     """Yield the rows of one partition as Arrow tables of at most ``fetch_size`` rows.
 
@@ -107,7 +108,10 @@ def stream_partition(
                 if limit is not None and produced >= limit:
                     break
             if not emitted:
-                yield converter.convert([])
+                empty = converter.convert([])
+                if on_empty is not None:  # Ray drops empty blocks with their schema
+                    on_empty(empty.schema)
+                yield empty
             result.close()
         except NodeError:
             raise
@@ -128,6 +132,7 @@ class SqlDatasource:
         partitions: list[Partition],
         params: dict[str, Any],
         fetch_size: int,
+        on_empty: Callable[[pa.Schema], None] | None = None,
     ) -> Any:
         from ray.data import Datasource, ReadTask
         from ray.data.block import BlockMetadata
@@ -149,7 +154,9 @@ class SqlDatasource:
                 for part in partitions:
 
                     def read(part: Partition = part) -> Iterator[pa.Table]:
-                        yield from stream_partition(conn_info, part, params, fetch_size)
+                        yield from stream_partition(
+                            conn_info, part, params, fetch_size, on_empty=on_empty
+                        )
 
                     tasks.append(
                         ReadTask(

@@ -185,7 +185,9 @@ CASES = {
     ),
     "empty_fields_are_null": Case(_empty_fields, rows_out=ROWS, nulls={"name": ROWS // 4}),
     "header_only_csv": Case(_header_only, rows_out=0, columns=HEADER),
-    "query_without_rows": Case(_sqlite, fmt="database", rows_out=0, catalog=_db_catalog),
+    "query_without_rows": Case(
+        _sqlite, fmt="database", rows_out=0, columns=["id", "name"], catalog=_db_catalog
+    ),
 }
 
 
