@@ -277,16 +277,19 @@ def apply_sdv_detection(
 
 
 def profile_columns(plans: list[ColumnPlan], sample: pa.Table | None, hints: dict) -> None:
-    """Record ranges/categories of learned columns for generation without fitting.
+    """Record ranges/categories of learned columns for generation without fitting,
+    and the null share of generated (fake) columns.
 
     Ranges are in the encoded unit (days, epoch seconds...; see ``encode``) and come
     from the sample; template hints (``min``/``max``/``values``) win.
     """
     for plan in plans:
+        col = sample[plan.name] if sample is not None and plan.name in sample.column_names else None
+        if plan.role == "fake":  # generated values keep the column's share of nulls
+            plan.profile = {"nullShare": col.null_count / len(col) if col is not None else 0.0}
         if plan.role != "learned":
             continue
         prof: dict[str, Any] = {"nullShare": 0.0}
-        col = sample[plan.name] if sample is not None and plan.name in sample.column_names else None
         if col is not None and len(col):
             prof["nullShare"] = col.null_count / len(col)
             values = encode_column(col)

@@ -200,9 +200,11 @@ class ChunkGenerator:
         if pool is None:
             pool = self._pools[plan.name] = fake_pool(plan, self.seed, self.locale)
         picked = pool[rng.integers(len(pool), size=n)]
+        null_share = plan.profile.get("nullShare", 0.0) if plan.profile else 0.0
+        mask = rng.random(n) < null_share if null_share else None
         if _is_numeric(plan.arrow_type):
-            return pa.array(picked.astype(np.int64))
-        return pa.array(picked, type=pa.string())
+            return pa.array(picked.astype(np.int64), mask=mask)
+        return pa.array(picked, type=pa.string(), mask=mask)
 
 
 def _is_numeric(arrow_type: pa.DataType) -> bool:

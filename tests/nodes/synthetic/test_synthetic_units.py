@@ -343,3 +343,14 @@ def test_output_format_check_names_the_output_node():
         "output node decides the format: set its format to 'csv' or remove outputFormat here"
     ]
     assert "needs an output node downstream" in problems(None, "csv")[0]
+
+
+def test_unique_timestamps_and_amounts_are_not_identifiers():
+    stamps = pa.array(np.arange(60) * 1_000_003, pa.timestamp("s", tz="UTC"))
+    sample = pa.table({"created_at": stamps, "amount": np.arange(60) * 1.37})
+    plans = classify_columns(sample.schema, sample, {})
+    apply_sdv_detection(plans, {"created_at": {"sdtype": "id"}, "amount": {"sdtype": "id"}}, sample)
+    assert [(p.role, p.sdtype) for p in plans] == [
+        ("learned", "datetime"),
+        ("learned", "numerical"),
+    ]
