@@ -154,3 +154,27 @@ def test_environment_deploy_with_residue_is_not_published(tmp_path: Path, home: 
     assert result.status == "failed" and "note: US_SSN x1" in (result.error or "")
     assert versions.read_pointer(str(env_uri)) is None
     assert versions.list_versions(str(env_uri)) == []
+
+
+def test_model_training_scans_the_columns_it_writes(tmp_path: Path, home: Path) -> None:
+    from nodes.outputs import versions
+
+    src = _notes(tmp_path / "notes.parquet", rows=400, late=350)
+    detect = {"entities": ["EMAIL_ADDRESS"], "nerModel": None}
+
+    def training(name: str, features: list[str]) -> dict[str, Any]:
+        return {"nodeType": "output", "category": "model_training",
+                "config": {"location": str(tmp_path / name), "features": features,
+                           "splits": None}}  # fmt: skip
+
+    leaky = _spec(src, training("leaky", ["id", "note"]), detect)
+    result = run_pipeline(leaky, options=RunOptions(home=home, base_dir=tmp_path))
+    assert result.status == "failed" and "note: US_SSN x1" in (result.error or "")
+    assert versions.read_pointer(str(tmp_path / "leaky")) is None
+    # the note column is not written: what is written is clean and certified
+    clean = _spec(src, training("clean", ["id", "email"]), detect)
+    result = run_pipeline(clean, options=RunOptions(home=home, base_dir=tmp_path))
+    assert result.ok, result.error
+    (out,) = result.to_dict()["outputs"]
+    assert out["residualScan"]["rowsScanned"] == 400 and out["residualScan"]["findings"] == {}
+    assert out["certifications"] == ["HIPAA_compliant"]
