@@ -155,6 +155,7 @@ def check_host(
     what: str = "connection",
     extra_allow_envs: Iterable[str] = (),
     allow: Allowlist | None = None,
+    unresolved_ok: bool = False,
 ) -> list[IPAddress]:
     """Resolve ``host`` and refuse it unless every address is public or allow-listed.
 
@@ -165,6 +166,9 @@ def check_host(
         extra_allow_envs: Further allow-list variables honoured for this purpose.
         allow: An allow-list taken earlier (:func:`allowlist`), e.g. on the driver and
             carried to the Ray task that connects; default: read the environment now.
+        unresolved_ok: Accept a name that does not resolve here (returns no addresses):
+            for checks ahead of time, when the host may resolve only where the run goes.
+            Every connection is checked again, strictly, when it is made.
 
     Returns:
         The checked addresses, in resolver order (connect to one of these).
@@ -188,7 +192,12 @@ def check_host(
             f"unless the operator allows them in {envs}",
             target=target,
         )
-    addresses = resolve(host, port)
+    try:
+        addresses = resolve(host, port)
+    except EgressRefused:
+        if unresolved_ok and lit is None:
+            return []
+        raise
     for ip in addresses:
         if allow.allows_ip(ip):
             continue
@@ -221,6 +230,7 @@ def check_url(
     schemes: tuple[str, ...] = ("http", "https"),
     extra_allow_envs: Iterable[str] = (),
     allow: Allowlist | None = None,
+    unresolved_ok: bool = False,
 ) -> Target:
     """Check an outbound URL (scheme, no embedded credentials, host) with :func:`check_host`."""
     try:
@@ -244,7 +254,12 @@ def check_url(
     )
     port = port or default
     addresses = check_host(
-        host, port, what=what, extra_allow_envs=extra_allow_envs, allow=allow
+        host,
+        port,
+        what=what,
+        extra_allow_envs=extra_allow_envs,
+        allow=allow,
+        unresolved_ok=unresolved_ok,
     )
     return Target(url, parts.scheme.lower(), host.lower(), port, tuple(addresses))
 
@@ -463,7 +478,9 @@ class _ResponseStream:
 # -- database hosts ---------------------------------------------------------------------
 
 
-def check_database_url(url: str, *, what: str = "database") -> list[IPAddress]:
+def check_database_url(
+    url: str, *, what: str = "database", unresolved_ok: bool = False
+) -> list[IPAddress]:
     """Check the host of a network database URL (``postgresql://``, ``mysql://``...).
 
     File databases (``sqlite:``) have no host and are checked against the data roots by
@@ -497,7 +514,7 @@ def check_database_url(url: str, *, what: str = "database") -> list[IPAddress]:
             raise EgressRefused(
                 f"egress: {what} URL points at a local socket {h!r}; refused", target=h
             )
-        out += check_host(h, int(u.port or 5432), what=what)
+        out += check_host(h, int(u.port or 5432), what=what, unresolved_ok=unresolved_ok)
     return out
 
 

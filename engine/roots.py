@@ -123,7 +123,7 @@ def protected_paths() -> list[str]:
     if url.startswith("sqlite") and "///" in url:
         db = url.split("///", 1)[1].split("?", 1)[0]
         if db and db != ":memory:":
-            out.append(Path(db))
+            out += [Path(db), Path(db).parent / "audit.key", Path(db).parent / "audit-anchor.json"]
     for env in ("PIPELINE_BUILDER_AUDIT_KEY_FILE", "PIPELINE_BUILDER_AUDIT_ANCHOR"):
         if os.environ.get(env):
             out.append(Path(os.environ[env]))

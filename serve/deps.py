@@ -64,7 +64,7 @@ def get_catalog() -> StoreCatalog:
 
 
 MAX_OFFSET = 1_000_000_000
-MAX_LIMIT = 1000  # the most any list endpoint accepts (each may accept fewer)
+MAX_LIMIT = 100_000  # accepted (and capped by each endpoint to its page size)
 
 
 def check_page_params(params: dict[str, str]) -> str | None:

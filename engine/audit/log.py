@@ -178,24 +178,36 @@ def _home() -> Path:
     return pipeline_home()
 
 
-def key_path() -> Path:
+def state_dir(engine: Engine | None = None) -> Path:
+    """Where the key and anchor live by default: beside a SQLite database file (the home,
+    normally), else the home."""
+    if engine is not None and engine.url.get_backend_name() == "sqlite":
+        db = engine.url.database or ""
+        if db.startswith("file:"):
+            db = db[len("file:") :].split("?", 1)[0]
+        if db and db != ":memory:":
+            return Path(db).resolve().parent
+    return _home()
+
+
+def key_path(base: Path | None = None) -> Path:
     """Where the audit key lives (unless ``PIPELINE_BUILDER_AUDIT_KEY`` holds it)."""
     raw = os.environ.get(KEY_FILE_ENV)
-    return Path(raw) if raw else _home() / "audit.key"
+    return Path(raw) if raw else (base or _home()) / "audit.key"
 
 
-def anchor_path() -> Path:
+def anchor_path(base: Path | None = None) -> Path:
     """The signed anchor file."""
     raw = os.environ.get(ANCHOR_ENV)
-    return Path(raw) if raw else _home() / "audit-anchor.json"
+    return Path(raw) if raw else (base or _home()) / "audit-anchor.json"
 
 
-def audit_key() -> bytes:
+def audit_key(base: Path | None = None) -> bytes:
     """The server secret that keys the chain (created on first use when it is a file)."""
     env = os.environ.get(KEY_ENV)
     if env:
         return env.encode()
-    path = key_path()
+    path = key_path(base)
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
@@ -312,7 +324,8 @@ class AuditLog:
     def __init__(self, engine: Engine, *, anchor: Path | None = None) -> None:
         self.engine = engine
         self.name = chain_name(engine)
-        self.anchor = anchor
+        self.base = state_dir(engine)
+        self.anchor = anchor or anchor_path(self.base)
         metadata.create_all(engine, checkfirst=True)
 
     def _anchor(self, *, force: bool = False) -> None:
@@ -324,7 +337,7 @@ class AuditLog:
                 return
             write_anchor(
                 self.name,
-                audit_key(),
+                audit_key(self.base),
                 first_seq=h["first_seq"],
                 first_prev_hash=h["first_prev_hash"],
                 last_seq=h["last_seq"],
@@ -368,7 +381,7 @@ class AuditLog:
         request_id: str | None,
         details: dict[str, Any],
     ) -> AuditEntry:
-        key = audit_key()
+        key = audit_key(self.base)
         with self.engine.begin() as conn:
             h = conn.execute(select(head).where(head.c.id == 1)).mappings().first()
             seq = (h["last_seq"] + 1) if h else 1
@@ -449,7 +462,7 @@ class AuditLog:
 
     def verify(self) -> VerifyReport:
         """Walk the chain against the signed anchor; the first bad entry or missing range."""
-        key = audit_key()
+        key = audit_key(self.base)
         try:
             anchor = read_anchor(self.name, key, self.anchor)
         except ValueError as exc:
@@ -565,7 +578,7 @@ class AuditLog:
                 checked,
                 None,
                 None,
-                f"no signed anchor for this database in {self.anchor or anchor_path()}: "
+                f"no signed anchor for this database in {self.anchor}: "
                 "the anchor was deleted or the log was created elsewhere",
             )
         return VerifyReport(True, checked)

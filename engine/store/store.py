@@ -380,7 +380,7 @@ class Store(ExecutionStore):
                         doomed.add(r.id)
                         grew = True
             admins_left = [r.id for r in live.values() if r.scope == "admin" and r.id not in doomed]
-            if not admins_left:
+            if not admins_left and any(live[k].scope == "admin" for k in doomed):
                 raise ConflictError(
                     f"last-admin: revoking '{key_id}' would leave no live admin key "
                     f"(it and the keys it minted: {', '.join(sorted(doomed))}); create "

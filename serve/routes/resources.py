@@ -176,7 +176,7 @@ def check_security(
             return
         try:
             if uri.split(":", 1)[0].lower() in ("http", "https"):
-                egress.check_url(uri, what=what)
+                egress.check_url(uri, what=what, unresolved_ok=True)
             else:
                 roots.check(uri, base_dir=home, roots=root_set, what=what)
         except roots.OutsideDataRoots as exc:
@@ -188,7 +188,7 @@ def check_security(
         if not isinstance(url, str) or not url or is_secret_ref(url):
             return
         try:
-            egress.check_url(url, what=what, extra_allow_envs=extra)
+            egress.check_url(url, what=what, extra_allow_envs=extra, unresolved_ok=True)
         except egress.EgressRefused as exc:
             raise Refused(egress.RULE, str(exc), path) from None
 
@@ -217,7 +217,9 @@ def check_security(
                     place(db, "url", f"data source '{rid}' database file")
             else:
                 try:
-                    egress.check_database_url(url, what=f"data source '{rid}' database")
+                    egress.check_database_url(
+                        url, what=f"data source '{rid}' database", unresolved_ok=True
+                    )
                 except egress.EgressRefused as exc:
                     raise Refused(egress.RULE, str(exc), "url") from None
                 _refuse_metadata_db(url, rid)

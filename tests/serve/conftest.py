@@ -22,7 +22,18 @@ def _free_port() -> int:
 # Set on the Serve replicas (and passed on to execution actors) rather than in this
 # process: the shared Ray session may have started before this module was imported, and
 # other test modules check that loopback webhook targets are refused by default.
-API_ENV = {"PIPELINE_BUILDER_WEBHOOK_ALLOW": "127.0.0.1"}
+# The API's security rules are the defaults; what the tests' operator configures is named
+# here: webhook receivers on loopback, the secret names the tests reference, and (per
+# server, below) the server's home as its data root.
+API_ENV = {
+    "PIPELINE_BUILDER_WEBHOOK_ALLOW": "127.0.0.1",
+    "PIPELINE_BUILDER_SECRET_ENV": "PB_SECRET_*,DB_PASSWORD,SLACK_*,OPS_*",
+}
+
+
+def api_env(home: Path) -> dict[str, str]:
+    """The replicas' environment for a server whose data lives in ``home``."""
+    return {**API_ENV, "PIPELINE_BUILDER_DATA_ROOTS": str(home)}
 
 
 @dataclass
@@ -43,7 +54,9 @@ class ApiServer:
 
         serve.delete(APP_NAME)
         serve.run(
-            build_app(self.db_url, str(self.home), env=API_ENV), name=APP_NAME, route_prefix="/"
+            build_app(self.db_url, str(self.home), env=api_env(self.home)),
+            name=APP_NAME,
+            route_prefix="/",
         )
 
 
@@ -59,7 +72,7 @@ def api_server(ray_session, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     admin = create_key(db_url, "admin")
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_app(db_url, str(home), env=API_ENV), name=APP_NAME, route_prefix="/")
+    serve.run(build_app(db_url, str(home), env=api_env(home)), name=APP_NAME, route_prefix="/")
     server = ApiServer(
         base_url=f"http://127.0.0.1:{port}", home=home, db_url=db_url, admin_key=admin
     )
