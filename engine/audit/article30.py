@@ -3,7 +3,8 @@
 :func:`article30_record` builds the record GDPR Art. 30(1) asks controllers to keep,
 from what the pipeline itself says: purposes (name, description, tags), categories of
 personal data (the entity types detected or required by the frameworks), sources,
-recipients (outputs and their locations), safeguards (detection, redaction operators),
+recipients (outputs and their locations), safeguards (detection, redaction operators,
+the outputs' residual scans),
 retention and transfers. Fields the pipeline cannot know (the controller's name and
 contact, the DPO) come from ``controller`` or are marked ``"to be completed"`` so the
 record is never silently incomplete.
@@ -78,6 +79,14 @@ def article30_record(
             safeguards.append(f"redaction '{n.id}' ({what})")
         if types[n.id] == SYNTHETIC:
             safeguards.append(f"synthetic data generation '{n.id}' (no real records leave)")
+    report = check(spec)
+    if report.frameworks:
+        for r in recipients:
+            on_residue = spec.node(r["nodeId"]).config.get("onResidue", "fail")
+            safeguards.append(
+                f"residual scan of every row written to '{r['nodeId']}' for the identifiers "
+                f"{', '.join(report.frameworks)} requires removed (on residue: {on_residue})"
+            )
     transfers = [
         r["location"]
         for r in recipients
@@ -86,7 +95,6 @@ def article30_record(
         and not r["location"].startswith("file://")
     ]
     days = retention_days("GDPR")
-    report = check(spec)
     return {
         "record": "GDPR Article 30(1) record of processing activities",
         "processingActivity": spec.name or spec.id,

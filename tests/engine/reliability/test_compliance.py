@@ -77,5 +77,6 @@ def test_article30_record_from_pipeline_metadata(
     assert rec["transfersToThirdCountries"]["destinations"] == ["s3://bucket/clean"]
     assert rec["complianceCheck"] == "pass"
     assert any("redaction 'redact'" in s for s in rec["securityMeasures"])
+    assert any("residual scan of every row written to 'out'" in s for s in rec["securityMeasures"])
     assert main(["compliance", "article30", str(_write(tmp_path, spec)), "--dpo", "Eve"]) == 0
     assert json.loads(capsys.readouterr().out)["controller"]["dataProtectionOfficer"] == "Eve"

@@ -48,3 +48,30 @@ def test_only_the_columns_written_are_scanned_and_counts_merge() -> None:
         "quarantinedRows": 1,
     }
     assert Evidence.from_dict(total.to_dict()) == total
+
+
+def test_shard_evidence_is_summed_and_a_shard_without_evidence_certifies_nothing(
+    tmp_path,
+) -> None:
+    import pytest
+
+    from engine.context import BuildContext, RunOptions
+    from engine.errors import NodeError
+    from engine.spec.models import NodeSpec, PipelineSpec
+    from nodes.outputs.residual import shard_facts
+
+    out = NodeSpec(id="out", nodeType="output", category="archive", config={}, inputs=["src"])
+    src = NodeSpec(id="src", nodeType="source", category="file", config={})
+    spec = PipelineSpec(id="p", nodes=[src, out], tags=["compliance:HIPAA"])
+    ctx = BuildContext(spec=spec, node=out, catalog=DictCatalog(), execution_id="exec_t",
+                       options=RunOptions(home=tmp_path))  # fmt: skip
+    clean = Evidence(rows=10).to_dict()
+    facts = shard_facts(ctx, "fail", {"s0": {"residualScan": clean}, "s1": {"residualScan": clean}})
+    assert facts["residualScan"]["rowsScanned"] == 20
+    assert facts["certifications"] == ["HIPAA_compliant"]
+    partial = shard_facts(ctx, "fail", {"s0": {"residualScan": clean}, "s1": {}})
+    assert partial["residualScan"]["unscannedShards"] == ["s1"] and "certifications" not in partial
+    assert ctx.facts["certifications"] == []
+    dirty = Evidence(rows=5, findings={"note": {"US_SSN": 2}}).to_dict()
+    with pytest.raises(NodeError, match="note: US_SSN x2"):
+        shard_facts(ctx, "fail", {"s0": {"residualScan": dirty}})
