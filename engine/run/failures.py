@@ -162,7 +162,9 @@ def sanitize(text: str, limit: int = 500) -> str:
     colour codes, no server paths (an absolute path becomes its last component),
     at most ``limit`` characters. The full trace stays in the run's ``trace.txt``."""
     text = _ANSI.sub("", text)
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    lines = [ln.strip().removeprefix("- ") for ln in text.splitlines() if ln.strip()]
+    # A list of problems (``ValidationFailed``) stays whole, on one line.
+    line = (lines[0] + " " + "; ".join(lines[1:])).strip() if lines else ""
     line = _ABS_PATH.sub(lambda m: m.group(1) or "/", line)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 

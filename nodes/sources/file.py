@@ -159,7 +159,9 @@ def read_dataset(ctx: BuildContext, loc: dict[str, Any]) -> Dataset:
     _check_exists(ctx, fs, path, uri)
     hints = _read_hints(ctx)
     if fmt == "parquet":
-        return ray.data.read_parquet(paths, filesystem=fs, **hints)
+        schema = parquet_schema(ctx, loc, fs, paths)
+        extra = {"schema": schema} if schema is not None else {}
+        return ray.data.read_parquet(paths, filesystem=fs, **extra, **hints)
     from nodes.sources._file_datasource import TabularFileDatasource
 
     source = TabularFileDatasource(paths, read_policy(ctx, loc), filesystem=fs)
@@ -183,6 +185,49 @@ def read_policy(ctx: BuildContext, loc: dict[str, Any]) -> Any:
         quarantine_uri=str(ctx.artifact_dir() / "quarantine") if on_error == "quarantine" else None,
         metrics=ctx.metrics,
     )
+
+
+# Footers read to compare the columns of Parquet files; beyond this many files the
+# comparison is left to Ray Data (which takes the first file's schema).
+PARQUET_SCHEMA_FILES = 500
+
+
+def parquet_schema(ctx: BuildContext, loc: dict[str, Any], fs: Any, paths: Any) -> Any:
+    """One schema for Parquet files whose columns differ (``schemaDrift``), else None.
+
+    Reads only the files' footers (metadata, as Ray Data's own Parquet reader does while
+    the dataset is built); Hive partition folders (``key=value``) keep their columns.
+    """
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    from nodes.sources._tabular import plan_schema
+
+    if isinstance(paths, list):
+        files = paths
+    elif fs.get_file_info(paths).type == pafs.FileType.Directory:
+        sel = pafs.FileSelector(paths, recursive=True)
+        files = sorted(
+            i.path
+            for i in fs.get_file_info(sel)
+            if i.type == pafs.FileType.File
+            and not any(part.startswith((".", "_")) for part in i.path[len(paths) :].split("/"))
+        )
+    else:
+        return None
+    if not 1 < len(files) <= PARQUET_SCHEMA_FILES:
+        return None
+    schemas = {f: pq.read_schema(f, filesystem=fs) for f in files}
+    if len({tuple(s.names) for s in schemas.values()}) == 1:
+        return None  # same columns everywhere: nothing to merge
+    policy = read_policy(ctx, {**loc, "format": "parquet"})
+    unified = plan_schema(policy, files, schemas.get)
+    if unified is None:
+        return None
+    partitions = {part.split("=", 1)[0] for f in files for part in f.split("/")[:-1] if "=" in part}
+    for name in sorted(partitions - set(unified.names)):
+        unified = unified.append(pa.field(name, pa.string()))
+    return unified
 
 
 def _read_hints(ctx: BuildContext) -> dict[str, Any]:

@@ -115,6 +115,21 @@ def _mixed(d: Path) -> str:
     return str(folder)
 
 
+def _mixed_parquet(d: Path) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = d / "pq"
+    folder.mkdir()
+    pq.write_table(
+        pa.table({"id": list(range(60)), "name": [f"n{i}" for i in range(60)]}),
+        folder / "a.parquet",
+    )
+    pq.write_table(pa.table({"id": list(range(60, ROWS)), "email": ["e"] * (ROWS - 60)}),
+                   folder / "b.parquet")  # fmt: skip
+    return str(folder)
+
+
 def _empty_fields(d: Path) -> str:
     rows = [[i, "" if i % 4 == 0 else f"name{i}", "Oslo"] for i in range(ROWS)]
     (d / "gaps.csv").write_text(_csv_text(rows))
@@ -177,6 +192,14 @@ CASES = {
         columns=["id", "name", "city", "email"],
         warning=r"parts/b\.csv has other columns than parts/a\.csv .*email",
         nulls={"city": ROWS - 60, "email": 60},
+    ),
+    "mixed_parquet_merged": Case(
+        _mixed_parquet,
+        fmt="parquet",
+        rows_out=ROWS,
+        columns=["id", "name", "email"],
+        warning=r"pq/b\.parquet has other columns than pq/a\.parquet",
+        nulls={"name": ROWS - 60, "email": 60},
     ),
     "mixed_schemas_refused": Case(
         _mixed,
