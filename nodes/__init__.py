@@ -9,6 +9,17 @@ Private helper modules (``_name``) may import Ray and are never imported here.
 May import: the engine's SDK modules (``engine.registry``, ``engine.context``,
 ``engine.catalog``, ``engine.secrets``, ``engine.storage``, ``engine.spec``,
 ``engine.errors``) and ``engine.webhooks`` (notification channels). Never ``serve``.
+
+Errors: node failures are the engine's :class:`engine.errors.NodeError` family (with
+the node id as a field); what the node families add::
+
+    engine.errors.PipelineBuilderError
+    ├── DeploymentError          (nodes.outputs.versions) an environment deploy failed
+    │   └── ConcurrentDeployment another deploy of the environment holds its lock
+    └── DecryptError             (nodes.privacy.keys_cli) a value cannot be decrypted
+    ValueError
+    └── ExpressionError          (nodes.transforms._expr) a derived-column expression is
+                                 invalid (raised at validation, reported as a Problem)
 """
 
 from __future__ import annotations

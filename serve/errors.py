@@ -8,7 +8,11 @@
     ├── NotFound             404  no such pipeline, version, resource or execution
     ├── Conflict             409  id taken, Idempotency-Key reused differently, run ended
     ├── PayloadTooLarge      413  request body above the configured limit
-    └── Unprocessable        422  invalid spec/resource; ``problems`` lists each one
+    ├── Unprocessable        422  invalid spec/resource; ``problems`` lists each one
+    └── BadRequest           400  (serve.deps) malformed query parameters
+
+The Python client (:mod:`serve.client`) raises ``ApiRequestError`` (an
+``engine.errors.PipelineBuilderError``) carrying the status and the problem document.
 
 Store and engine errors are translated in :mod:`serve.problems`.
 """

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.usefixtures("ray_session")
 
 
 def _catalog() -> DictCatalog:
-    return DictCatalog({"dataSources": {"ds_count": {"id": "ds_count", "type": "counter", "rows": 1234}}})
+    resource = {"id": "ds_count", "type": "counter", "rows": 1234}
+    return DictCatalog({"dataSources": {"ds_count": resource}})
 
 
 def test_plugin_source_and_transform_run_end_to_end(tmp_path: Path, home: Path) -> None:
