@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.backoff import backoff_delay
 from engine.errors import PipelineBuilderError
 from engine.run.failures import describe, error_node, is_transient
 from engine.spec.models import PipelineSpec, RetryPolicy
@@ -36,17 +37,16 @@ from engine.spec.models import PipelineSpec, RetryPolicy
 log = logging.getLogger(__name__)
 
 def delays(policy: RetryPolicy, *, rng: random.Random | None = None) -> Iterator[float]:
-    """Seconds to wait before attempt 2, 3, ... ``maxAttempts`` (exponential, capped).
-
-    With ``jitter`` each delay is drawn uniformly from [delay/2, delay] ("equal jitter"),
-    so many failing runs do not retry in lockstep.
-    """
-    rng = rng or random.Random()
-    delay = policy.initialDelaySeconds
-    for _ in range(policy.maxAttempts - 1):
-        d = min(delay, policy.maxDelaySeconds)
-        yield rng.uniform(d / 2, d) if policy.jitter else d
-        delay *= policy.backoffMultiplier
+    """Seconds to wait before attempt 2, 3, ... ``maxAttempts`` (see :mod:`engine.backoff`)."""
+    for attempt in range(1, policy.maxAttempts):
+        yield backoff_delay(
+            attempt,
+            initial=policy.initialDelaySeconds,
+            max_delay=policy.maxDelaySeconds,
+            multiplier=policy.backoffMultiplier,
+            jitter=policy.jitter,
+            rng=rng,
+        )
 
 
 def configure_ray_data(ctx: Any) -> None:

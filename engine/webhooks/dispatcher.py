@@ -10,13 +10,13 @@ and the delivery is retried by the next one (at-least-once).
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass
 
 import httpx
 
+from engine.backoff import backoff_delay
 from engine.webhooks import ssrf
 from engine.webhooks.outbox import WebhookStore
 from engine.webhooks.signing import signed_headers
@@ -51,8 +51,7 @@ class RetryPolicy:
         return self.delay(attempt)
 
     def delay(self, attempt: int) -> float:
-        d = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
-        return random.uniform(d / 2, d)
+        return backoff_delay(attempt, initial=self.base_delay, max_delay=self.max_delay)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -24,6 +24,8 @@ import time
 import uuid
 from typing import Any
 
+from engine.backoff import backoff_delay
+
 log = logging.getLogger(__name__)
 
 CHANNEL_TYPES = ("webhook", "slack")
@@ -112,7 +114,7 @@ def send(
                 except httpx.HTTPError as exc:
                     outcome["error"] = f"{type(exc).__name__}: {exc}"
                 if i + 1 < attempts:
-                    time.sleep(0.2 * (i + 1))
+                    time.sleep(backoff_delay(i + 1, initial=0.2, max_delay=2.0))
     except Exception as exc:  # best effort by contract
         outcome["error"] = f"{type(exc).__name__}: {exc}"
     if not outcome["ok"]:

@@ -9,7 +9,6 @@ URL (credentials and secret-looking query values removed) and the status.
 from __future__ import annotations
 
 import email.utils
-import random
 import re
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 
 from engine import egress
+from engine.backoff import backoff_delay
 from engine.errors import NodeConfigError, NodeError
 from engine.secrets import SECRET_KEYS
 from nodes.sources.sql_connect import Secret
@@ -52,8 +52,13 @@ class RetrySettings:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
-        base = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))
-        return base * random.uniform(0.5, 1.0) if self.jitter else base
+        return backoff_delay(
+            attempt,
+            initial=self.initial_delay,
+            max_delay=self.max_delay,
+            multiplier=self.multiplier,
+            jitter=self.jitter,
+        )
 
 
 @dataclass
