@@ -40,6 +40,9 @@ def ray_session():
     if not ray.is_initialized():
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")
         ray.init(
+            # always a private local instance: never join a cluster another process
+            # started on this machine (``ray start`` records itself for ``ray.init()``)
+            address="local",
             num_cpus=RAY_NUM_CPUS,
             object_store_memory=RAY_OBJECT_STORE,
             include_dashboard=False,
