@@ -40,17 +40,40 @@ log = logging.getLogger(__name__)
 EventHook = Callable[[RunEvent], None]
 
 
-def ensure_ray(address: str | None = None, *, num_cpus: int | None = None) -> None:
-    """Connect to ``address`` (``auto``, ``ray://...``) or start a local embedded Ray."""
+def ensure_ray(
+    address: str | None = None,
+    *,
+    num_cpus: int | None = None,
+    object_store_memory: int | None = None,
+    **init_kwargs: Any,
+) -> None:
+    """Connect to ``address`` (``auto``, ``ray://...``) or start a private embedded Ray.
+
+    Without an address a new local instance starts (``address="local"``): a run never
+    joins whatever cluster happens to run on the host. A new local instance uses Ray's
+    token authentication (Ray's default when ``RAY_AUTH_MODE`` is unset; the token is kept
+    in ``~/.ray/auth_token``), so a process that reaches its ports cannot join it or
+    submit work without the token; the dashboard is off. See cluster/README.md for
+    running Ray on a network.
+    """
     import ray
 
     if ray.is_initialized():
         return
-    kwargs: dict[str, Any] = {"include_dashboard": False, "configure_logging": False}
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "configure_logging": False,
+        **init_kwargs,
+    }
     if address:
         kwargs["address"] = address
-    elif num_cpus:
-        kwargs["num_cpus"] = num_cpus
+    else:
+        kwargs["address"] = "local"
+        kwargs.setdefault("_node_ip_address", "127.0.0.1")
+        if num_cpus:
+            kwargs["num_cpus"] = num_cpus
+        if object_store_memory:
+            kwargs["object_store_memory"] = object_store_memory
     ray.init(**kwargs)
 
 
