@@ -14,10 +14,11 @@
   their size).
 
 **Estimated completion.** With ``E`` expected rows and ``t0`` the time the first block
-was counted, the fraction done ``p`` is the smallest of ``rows read / E`` and, for each
-node an output or leaf reads, ``its rows / E`` (1 for a node that is done; half the
-sources' share while it has produced nothing yet): the slowest stage decides. The run
-is expected to finish at ``t0 + (now - t0) / p`` (the observed rate, extrapolated);
+was counted, ``s = rows read / E`` (1 once the sources are done) and ``l`` is the
+smallest, over the nodes outputs and leaves read, of ``its rows / E`` (1 for a node that
+is done; ``s / 2`` while it has produced nothing yet). The rows between the two are in
+flight and count half: the fraction done is ``p = (s + l) / 2``. The run is expected to
+finish at ``t0 + (now - t0) / p`` (the observed rate, extrapolated);
 each progress event refines it. No estimate (``null``) until a first block is counted,
 or when some source has no expected size. A node that drops many rows makes the
 estimate late until that node is done.
@@ -145,16 +146,19 @@ def fraction_done(
     if not expected:
         return None
     read = sum(rows.get(s, 0) for s in sources)
-    source_part = 1.0 if sources <= done else read / expected
+    source_part = min(1.0 if sources <= done else read / expected, 1.0)
     parts = [source_part]
     for n in last:
         if n in done:
             parts.append(1.0)
         elif rows.get(n, 0) > 0:
-            parts.append(rows[n] / expected)
+            parts.append(min(rows[n] / expected, 1.0))
         else:
             parts.append(source_part / 2)
-    return max(min(parts), 0.0)
+    slowest = min(parts)
+    # Rows between the sources and the slowest stage are in flight: half done, on average
+    # (a stage emits a task's rows when the task ends, so its own count lags).
+    return max((source_part + slowest) / 2, 0.0)
 
 
 def committed_output(facts: dict[str, Any]) -> dict[str, int]:
