@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +50,8 @@ def ensure_ray(
 ) -> None:
     """Connect to ``address`` (``auto``, ``ray://...``) or start a private embedded Ray.
 
-    Without an address a new local instance starts (``address="local"``): a run never
+    ``RAY_ADDRESS`` (set by ``ray job submit`` for the job's driver) counts as an
+    address. Without one a new local instance starts (``address="local"``): a run never
     joins whatever cluster happens to run on the host. A new local instance uses Ray's
     token authentication (Ray's default when ``RAY_AUTH_MODE`` is unset; the token is kept
     in ``~/.ray/auth_token``), so a process that reaches its ports cannot join it or
@@ -60,6 +62,7 @@ def ensure_ray(
 
     if ray.is_initialized():
         return
+    address = address or os.environ.get("RAY_ADDRESS") or None
     kwargs: dict[str, Any] = {
         "include_dashboard": False,
         "configure_logging": False,
@@ -158,7 +161,7 @@ def run_pipeline(
         options=options,
     )
     emit("started", {"pipelineId": spec.id, "totalSteps": len(the_plan.order)})
-    metrics = RayMetrics(metrics_actor(), execution_id)
+    metrics = RayMetrics(metrics_actor(), execution_id, flush_nodes=_flush_nodes(the_plan))
     tracker = _Tracker(the_plan, execution_id)
     stop = threading.Event()
     watcher = threading.Thread(
@@ -297,6 +300,14 @@ def _execute(
 def _lineage_name(registry: Registry, pn: PlannedNode) -> str | None:
     nt = registry.get(pn.type_key)
     return nt.transformation if nt is not None else None
+
+
+def _flush_nodes(the_plan: Plan) -> frozenset[str]:
+    """Nodes whose counting sends a worker's pending figures: those outputs and leaves read."""
+    return frozenset(
+        {i for n in the_plan.outputs for i in n.inputs}
+        | {n.id for n in the_plan.leaves if n.kind != "output"}
+    )
 
 
 def _counters(metrics: Any) -> dict[str, dict[str, float]]:
@@ -540,8 +551,10 @@ def _collect(
     """
     import ray
 
+    from engine.run.metrics import flush_pending
     from engine.run.progress import committed_output
 
+    flush_pending()  # figures this process recorded (driver-side sinks) reach the actor first
     try:
         snap = ray.get(metrics.snapshot(True), timeout=30)
     except Exception:
