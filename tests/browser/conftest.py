@@ -123,6 +123,7 @@ def page(browser, traffic: Traffic, tmp_path: Path) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000})  # type: ignore[attr-defined]
     context.on("request", lambda req: traffic.urls.append(req.url))
     pg = context.new_page()
+    pg.set_default_timeout(90_000)  # a shared CI machine can be slow; waits end when met
     errors: list[str] = []
     console: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -25,7 +25,7 @@ from tests.serve.serve_helpers import (
 pytestmark = pytest.mark.browser
 
 PIPELINE = "pipeline_prod_training"
-ROWS = 24_000
+ROWS = 40_000
 
 
 def _seed_catalog(api) -> None:
@@ -71,6 +71,7 @@ def _select(pg, node_id: str) -> None:
 
 def _drag_connect(pg, source: str, target: str) -> None:
     """Drag from the source's output port onto the target node."""
+    _settled(pg)  # the canvas is redrawn when a validation answers
     port = pg.locator(f"[data-testid=port-out-{source}]").bounding_box()
     box = pg.locator(f"[data-testid=node-{target}] rect.box").bounding_box()
     assert port and box
@@ -81,8 +82,12 @@ def _drag_connect(pg, source: str, target: str) -> None:
     pg.wait_for_selector(f"[data-testid=edge-{source}-{target}]", state="attached")
 
 
+def _settled(pg) -> None:
+    pg.wait_for_selector("[data-testid=validation-status]:not([data-state=checking])")
+
+
 def _wait_state(pg, state: str) -> None:
-    pg.wait_for_selector(f"[data-testid=validation-status][data-state={state}]", timeout=30_000)
+    pg.wait_for_selector(f"[data-testid=validation-status][data-state={state}]", timeout=90_000)
 
 
 def _spec_in_page(pg) -> dict:
@@ -194,6 +199,19 @@ def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
 
     # what was built is the design document's pipeline
     assert _spec_in_page(pg) == seed_pipeline(PIPELINE)
+    # laid out in layers, left to right, on one row (no edge can cross another)
+    pg.click("[data-testid=auto-layout]")
+    _wait_state(pg, "valid")
+    boxes = [
+        pg.locator(f"[data-testid=node-{n}] rect.box").bounding_box()
+        for n in ("load", "detect", "redact", "deploy")
+    ]
+    assert all(b is not None for b in boxes)
+    lefts = [b["x"] for b in boxes if b]
+    rights = [b["x"] + b["width"] for b in boxes if b]
+    assert all(rights[i] < lefts[i + 1] for i in range(3))
+    tops = [b["y"] for b in boxes if b]
+    assert max(tops) - min(tops) < 2
     _select(pg, "detect")
     pg.screenshot(path=str(SCREENSHOTS / "builder.png"))
 
@@ -363,4 +381,34 @@ def test_failed_run_shows_its_error_at_the_node_and_offers_resume(
     assert resumed["status"] == "completed" and resumed["nodes"]["archive"]["rowsOut"] == rows
     assert pg.text_content("[data-testid=rows-out-archive]") == str(rows)
     assert pg.is_hidden("[data-testid=resume]")
+    assert_documented(traffic, api_server)
+
+
+def test_save_a_configured_node_as_a_template_and_reuse_it(api_server, page, traffic) -> None:
+    api = api_server.client()
+    pg = page
+    sign_in(pg, api_server, api_server.admin_key)
+    pg.goto(f"{api_server.base_url}/ui#/builder/new")
+    pg.wait_for_selector("[data-testid=palette]")
+    pg.click("[data-testid='palette-privacy/detection']")
+    pg.fill("#f-confidenceThreshold", "0.7")
+    pg.press("#f-confidenceThreshold", "Tab")
+    pg.select_option("#f-complianceFramework", '"GDPR"')
+    pg.once("dialog", lambda d: d.accept("PII detector — GDPR, 0.7"))
+    pg.click("[data-testid=save-template]")
+    pg.wait_for_selector("[data-testid=palette] >> text=PII detector — GDPR, 0.7")
+    saved = next(
+        t
+        for t in api.request("GET", "/api/node-templates")
+        if t["name"] == "PII detector — GDPR, 0.7"
+    )
+    assert saved["config"] == {"confidenceThreshold": 0.7, "complianceFramework": "GDPR"}
+    pg.click(f"[data-testid='template-{saved['id']}']")
+    pg.wait_for_selector("[data-testid=node-detection_2]")
+    nodes = _spec_in_page(pg)["nodes"]
+    assert [n["config"] for n in nodes] == [saved["config"], saved["config"]]
+    pg.once("dialog", lambda d: d.accept())
+    pg.click(f"[data-testid='delete-template-{saved['id']}']")
+    pg.wait_for_selector(f"[data-testid='template-{saved['id']}']", state="detached")
+    assert saved["id"] not in [t["id"] for t in api.request("GET", "/api/node-templates")]
     assert_documented(traffic, api_server)

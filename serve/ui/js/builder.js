@@ -115,7 +115,22 @@ export async function builderView(root, { pipelineId, template }) {
       palette.append(h(`button.${t.nodeType}`, {
         "data-testid": `template-${t.id}`, title: t.description,
         onclick: () => addNode(t.nodeType, t.category, structuredClone(t.config)),
-      }, t.name, h("small", {}, `${t.nodeType}/${t.category}${t.builtin ? " · built in" : ""}`)));
+      }, t.name, h("small", {}, `${t.nodeType}/${t.category}${t.builtin ? " · built in" : ` · saved by ${t.createdBy || "?"}`}`)));
+      if (!t.builtin && session.can("admin")) {
+        palette.append(h("button.link", {
+          "data-testid": `delete-template-${t.id}`, style: "font-size:11px;margin:-2px 0 6px",
+          onclick: async () => {
+            if (!confirm(`Delete the template '${t.name}'?`)) return;
+            try {
+              await api("DELETE", `/api/node-templates/${encodeURIComponent(t.id)}`);
+              lib.templates.splice(lib.templates.indexOf(t), 1);
+              buildPalette();
+            } catch (err) {
+              toast(err.message, true);
+            }
+          },
+        }, "delete template"));
+      }
     }
     palette.append(h("h3", {}, "Pipeline templates"));
     for (const t of lib.pipelineTemplates) {
