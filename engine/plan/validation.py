@@ -99,7 +99,7 @@ def check(
                 problems.append(Problem(n.id, f"config.{path}", str(exc)))
         for fn in nt.checks:
             problems += [Problem(n.id, "", m) for m in fn(spec=spec, node=n, config=cfg)]
-    if not cycle and not any(p.path.startswith("inputs") for p in problems):
+    if not cycle and not any(p.path.startswith("inputs.") for p in problems):
         problems += compliance_problems(spec, catalog, registry, configs)
     return problems
 
