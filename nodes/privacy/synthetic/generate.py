@@ -7,9 +7,12 @@ other. SDV synthesizers reset to one fixed seed whenever they are loaded, so eve
 chunk reseeds the model, its data transformers and the global numpy/random/torch
 generators before sampling.
 
-Personal-data columns come from Faker: Faker is slow per call, so a pool of
-``FAKE_POOL`` values per column is drawn once per worker and every chunk indexes it
-with a vectorized random choice. Ids are built from the global row offset.
+Personal-data and free-text columns come from Faker: Faker is slow per call, so a
+pool of ``FAKE_POOL`` values per column is drawn once, at fit time (with every value
+equal to a sampled real cell removed, so no real cell can come out), and every chunk
+indexes it with a vectorized random choice, keeping the column's share of nulls. Ids
+are built from the global row offset. Learned columns come back from the synthesizer
+encoded (``encode``) and are decoded to their exact Arrow types.
 """
 
 from __future__ import annotations
@@ -334,6 +337,44 @@ class BlockSampler:
                         },
                     )
                 yield out
+
+
+_CACHED: dict[str, Any] = {}
+
+
+def generate_chunks(
+    batch: pa.Table,
+    *,
+    seed: int,
+    locale: str,
+    record_count: int,
+    block_rows: int,
+    metrics: Any = None,
+    node_id: str = "",
+) -> Iterator[pa.Table]:
+    """Ray Data task function: the rows of the chunks a batch names (it carries the model).
+
+    Tasks, unlike actors, hold CPUs only while they run, so generation waiting for the
+    fit stage never starves the upstream stages that feed it. A worker process keeps the
+    last model it unpickled (keyed by its digest) for the tasks that follow.
+    """
+    import hashlib
+
+    blob = batch.column("model")[0].as_py()
+    digest = hashlib.sha256(blob).hexdigest()
+    sampler = _CACHED.get(digest)
+    if sampler is None:
+        _CACHED.clear()
+        sampler = _CACHED[digest] = BlockSampler(
+            model_blob=blob,
+            seed=seed,
+            locale=locale,
+            record_count=record_count,
+            block_rows=block_rows,
+            metrics=metrics,
+            node_id=node_id,
+        )
+    yield from sampler(batch.drop_columns(["model"]))
 
 
 def sampling_stage(

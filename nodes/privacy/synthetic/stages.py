@@ -5,7 +5,7 @@ Nothing is read while the graph is built. The node's Dataset is::
     input ─ map_batches(block sample) ─ map_batches(merge, 1 actor) ─┐
                                                                      ├ repartition(1)
     one marker row ──────────────────────────────────────────────────┘
-        ─ map_batches(fit, one task) ─ map_batches(generate, actor pool) ─> synthetic rows
+        ─ map_batches(fit, one task) ─ map_batches(generate, tasks) ─> synthetic rows
 
 * **block sample**: every input block keeps its ``k`` rows with the smallest keys
   (``reservoir``): a bottom-k sample, mergeable and independent of block order;
@@ -19,9 +19,10 @@ Nothing is read while the graph is built. The node's Dataset is::
   fitted and stored; quality and privacy are scored on bounded samples and the privacy
   check may fail the run; then a few task rows per worker leave, each naming a range
   of chunks of ``blockRows`` and carrying the model;
-* **repartition(tasks)** and **generate**: one block per task row, so the actor pool of
-  ``generate.BlockSampler`` spreads them over its workers; each yields its chunks one
-  at a time.
+* **repartition(tasks)** and **generate**: one block per task row, so the generation
+  tasks (``generate.generate_chunks``, at most ``workers`` at a time) spread over the
+  CPUs; each yields its chunks one at a time. Tasks, not actors: an actor pool would
+  hold its CPUs while the input is still being read and starve the stages before it.
 
 Input rows are read once by the pipeline (counted by their own node); this node counts
 only the synthetic rows it emits. Run-time facts reach the run result as the node's
@@ -258,7 +259,7 @@ def synthetic_dataset(
     """The node's Dataset: the stages of the module docstring over ``source``."""
     import ray
 
-    from nodes.privacy.synthetic.generate import sampling_stage
+    from nodes.privacy.synthetic.generate import generate_chunks
 
     chunks = math.ceil(plan.record_count / plan.block_rows)
     if workers is None:
@@ -270,6 +271,9 @@ def synthetic_dataset(
         block_sample,
         batch_size=None,
         batch_format="pyarrow",
+        # A light pass beside the upstream stages: a quarter CPU each, so it runs even
+        # while upstream actor pools hold most of the CPUs.
+        num_cpus=0.25,
         fn_kwargs={
             "size": size,
             "seed": plan.template.seed,
@@ -291,18 +295,24 @@ def synthetic_dataset(
         batch_size=None,
         batch_format="pyarrow",
         fn_kwargs={"plan": plan},
+        # One task per run, started when the input is read: no CPU reserved, so the
+        # actor pools upstream can never block it.
+        num_cpus=0,
     )
-    # One block per task row, so the actor pool spreads them over its workers.
+    # One block per task row, so the generation tasks spread over the workers.
     spread = chunk_rows.repartition(plan.tasks)
-    return sampling_stage(
-        spread,
-        chunks=plan.tasks,
-        seed=plan.seed,
-        locale=locale,
-        record_count=plan.record_count,
-        block_rows=plan.block_rows,
-        workers=workers,
-        actor_cpus=actor_cpus,
-        metrics=plan.metrics,
-        node_id=plan.node_id,
+    return spread.map_batches(
+        generate_chunks,
+        batch_size=1,
+        batch_format="pyarrow",
+        num_cpus=actor_cpus,
+        concurrency=workers,
+        fn_kwargs={
+            "seed": plan.seed,
+            "locale": locale,
+            "record_count": plan.record_count,
+            "block_rows": plan.block_rows,
+            "metrics": plan.metrics,
+            "node_id": plan.node_id,
+        },
     )
