@@ -170,15 +170,20 @@ def scrub(obj: Any) -> Any:
     return obj
 
 
+_LOCATION_KEYS = frozenset({"uri", "location", "path"})
+
+
 def refs_in(obj: Any, path: str = "") -> list[tuple[str, str]]:
     """``(path, reference)`` for every secret reference inside a resource body."""
     found: list[tuple[str, str]] = []
     if isinstance(obj, dict):
         for k, v in obj.items():
+            if k in _LOCATION_KEYS:
+                continue  # a location such as file:///data is not a secret reference
             found += refs_in(v, f"{path}.{k}" if path else str(k))
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
             found += refs_in(v, f"{path}.{i}" if path else str(i))
-    elif is_secret_ref(obj):
+    elif is_secret_ref(obj) and not str(obj).startswith("file://"):
         found.append((path, str(obj)))
     return found

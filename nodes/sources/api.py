@@ -248,7 +248,7 @@ def make_reader(
         egress.check_url(base, what=f"data source '{rid}'")
     except egress.EgressRefused as exc:
         raise NodeConfigError(node_id, str(exc)) from None
-    bound = resource.get("secretOrigin")
+    bound = resource.get("boundOrigin")
     if bound and resource.get("auth") and _origin(base) != bound:
         raise NodeConfigError(
             node_id,

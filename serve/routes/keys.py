@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from engine.store import ApiKey, Store
+from engine.store import ApiKey, ConflictError, Store
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
 from serve.deps import get_store
+from serve.errors import Conflict
 from serve.models import ApiKeyCreate, ApiKeyOut
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
@@ -54,5 +55,10 @@ def revoke_key(
     store: Store = Depends(get_store),
 ) -> Response:
     with audited(req_id, admin.id, "key.revoke", "apiKey", key_id) as details:
-        details["revoked"] = store.revoke_api_key(key_id)
+        try:
+            details["revoked"] = store.revoke_api_key(key_id)
+        except ConflictError as exc:
+            refused = Conflict(str(exc), rule="last-admin")
+            refused.type_slug = "last-admin"
+            raise refused from None
     return Response(status_code=204)

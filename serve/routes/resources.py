@@ -5,7 +5,7 @@ a value under a secret-looking key (password, token, apiKey...) must be a refere
 (``env:NAME`` / ``secret:NAME`` / ``file:NAME``) inside the operator's namespace, and URLs
 must not embed a password; otherwise 422. Locations must lie inside the data roots and
 hosts must pass the egress guard (:func:`check_security`; 422 naming the rule). A
-resource with secrets remembers the origin they go to (``secretOrigin``); moving it
+resource with secrets remembers the origin they go to (``boundOrigin``); moving it
 elsewhere needs new references (409 ``secret-origin``). Responses mask secret values.
 Reads need ``read``; writes need ``admin``.
 """
@@ -172,13 +172,13 @@ def check_security(
     root_set = roots.roots_for(home, api=True)
 
     def place(uri: Any, path: str, what: str) -> None:
-        if not isinstance(uri, str) or not uri or is_secret_ref(uri):
+        if not isinstance(uri, str) or not uri:
             return
         try:
             if uri.split(":", 1)[0].lower() in ("http", "https"):
                 egress.check_url(uri, what=what, unresolved_ok=True)
             else:
-                roots.check(uri, base_dir=home, roots=root_set, what=what)
+                roots.check(uri, base_dir=home, roots=root_set, what=what, scan_links=True)
         except roots.OutsideDataRoots as exc:
             raise Refused(exc.rule, str(exc), path) from None
         except egress.EgressRefused as exc:
@@ -234,12 +234,12 @@ def check_security(
                 ("PIPELINE_BUILDER_WEBHOOK_ALLOW",),
             )
 
-    out = {k: v for k, v in body.items() if k != "secretOrigin"}
+    out = {k: v for k, v in body.items() if k != "boundOrigin"}
     refs = {r for _, r in refs_in(out)}
     origin = origin_of(kind, out)
     if refs and origin:
         if previous is not None:
-            old_origin = previous.get("secretOrigin") or origin_of(kind, previous)
+            old_origin = previous.get("boundOrigin") or origin_of(kind, previous)
             old_refs = {r for _, r in refs_in(previous)}
             kept = refs & old_refs
             if old_origin and old_origin != origin and kept:
@@ -249,7 +249,7 @@ def check_security(
                     f"references for {', '.join(sorted(kept))}), or deleting and "
                     "re-creating the resource"
                 )
-        out["secretOrigin"] = origin
+        out["boundOrigin"] = origin
     return out
 
 
