@@ -5,12 +5,12 @@ Imports no Ray at module load; Ray types appear only under TYPE_CHECKING.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.catalog import Catalog
+from engine.home import pipeline_home
 from engine.secrets import resolve_secret
 from engine.spec.models import NodeSpec, PipelineSpec
 
@@ -57,11 +57,6 @@ class RunOptions:
     base_dir: Path = field(default_factory=Path.cwd)
     progress_interval: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def pipeline_home() -> Path:
-    """``$PIPELINE_BUILDER_HOME`` or ``~/.pipeline-builder``."""
-    return Path(os.environ.get("PIPELINE_BUILDER_HOME", "~/.pipeline-builder")).expanduser()
 
 
 @dataclass

@@ -60,7 +60,7 @@ def secrets_dir() -> Path:
     raw = os.environ.get(SECRETS_DIR_ENV)
     if raw:
         return Path(raw)
-    from engine.context import pipeline_home
+    from engine.home import pipeline_home
 
     return pipeline_home() / "secrets"
 
