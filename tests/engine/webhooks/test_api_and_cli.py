@@ -45,6 +45,8 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PIPELINE_BUILDER_HOME", str(home))
     monkeypatch.setenv("PIPELINE_BUILDER_DB_URL", db_url)
     monkeypatch.setenv("PIPELINE_BUILDER_WEBHOOK_ALLOW", "127.0.0.1")
+    # the operator's data root: environments live in the test's folder
+    monkeypatch.setenv("PIPELINE_BUILDER_DATA_ROOTS", str(tmp_path))
     monkeypatch.setattr(serve.deps, "_settings", None)
     serve.deps.configure(db_url, home)
     _, admin = Store(get_engine(db_url)).create_api_key("admin", name="t-admin")
