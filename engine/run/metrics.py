@@ -24,6 +24,7 @@ many tasks each runs. The runner reads it for ``completedSteps`` and ``currentSt
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -115,6 +116,11 @@ class MetricsActor:
             _apply(total, counters, 1.0)
         cur[1][seq] = dict(counters)
         self._seen(run, node_id, at)
+
+    def add_blocks(self, entries: list[tuple[Any, ...]]) -> None:
+        """Several :meth:`add_block` calls in one (a worker process sends them together)."""
+        for entry in entries:
+            self.add_block(*entry)
 
     @staticmethod
     def _seen(run: _Execution, node_id: str, at: float | None) -> None:
@@ -249,17 +255,80 @@ def _task_position(key: str, node_id: str, stream: str) -> tuple[str, int, int] 
     return task, attempt, seq
 
 
+class _Pending:
+    """Figures a worker process has yet to send, sent together in one actor call.
+
+    A flushing node's count sends everything pending at once (one call per block for a
+    fused chain instead of one per node); a sender thread sends what is left after
+    ``FLUSH_SECONDS`` (a process whose last stage is not a flushing node).
+    """
+
+    FLUSH_SECONDS = 0.01
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def put(self, actor: Any, entry: tuple[Any, ...], *, now: bool) -> None:
+        with self.lock:
+            self.entries.setdefault(id(actor), (actor, []))[1].append(entry)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, daemon=True, name="pb-counts")
+                self.thread.start()
+        if now:
+            self.flush()
+        else:
+            self.wake.set()
+
+    def flush(self) -> None:
+        with self.lock:
+            batches, self.entries = list(self.entries.values()), {}
+        for actor, entries in batches:
+            if len(entries) == 1:
+                actor.add_block.remote(*entries[0])
+            else:
+                actor.add_blocks.remote(entries)
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            time.sleep(self.FLUSH_SECONDS)
+            with contextlib.suppress(Exception):  # a dead actor: the run is over
+                self.flush()
+
+
+_PENDING = _Pending()
+
+
+def flush_pending() -> None:
+    """Send what this process has pending now (before a final snapshot)."""
+    _PENDING.flush()
+
+
 class RayMetrics:
     """Picklable handle for one execution (implements engine.context.Metrics)."""
 
-    def __init__(self, actor: Any, key: str, scope: str | None = None) -> None:
+    def __init__(
+        self,
+        actor: Any,
+        key: str,
+        scope: str | None = None,
+        flush_nodes: frozenset[str] = frozenset(),
+    ) -> None:
         self.actor = actor
         self.key = key
         self.scope = scope  # rows/bytes are also kept apart under this name
+        # Nodes whose counting sends this process's pending figures at once (the nodes
+        # outputs and leaves read: the last counted stage of a fused chain); figures of
+        # the others wait for it, or for the process's sender, a few milliseconds.
+        self.flush_nodes = flush_nodes
 
     def scoped(self, scope: str) -> RayMetrics:
         """The same execution's handle whose rows/bytes are also kept under ``scope``."""
-        return RayMetrics(self.actor, self.key, scope)
+        return RayMetrics(self.actor, self.key, scope, self.flush_nodes)
 
     def add(self, node_id: str, counters: dict[str, float]) -> None:
         """Add ``counters`` to ``node_id``; inside a task, counted once per task attempt."""
@@ -275,9 +344,8 @@ class RayMetrics:
             task, attempt, seq = pos
             # the stream is part of the task key: rows and node counters keep their own seq
             scope = self.scope if stream == "rows" else None
-            self.actor.add_block.remote(
-                self.key, node_id, f"{task}/{stream}", attempt, seq, counters, at, scope
-            )
+            entry = (self.key, node_id, f"{task}/{stream}", attempt, seq, counters, at, scope)
+            _PENDING.put(self.actor, entry, now=stream == "rows" and node_id in self.flush_nodes)
 
     def merge_state(self, node_id: str, name: str, state: Any) -> None:
         """Merge ``state``; inside a task, a re-executed task replaces its earlier attempt."""
@@ -299,26 +367,44 @@ class RayMetrics:
         OperatorWatch.forget(self.key)
 
 
-# Per-worker-process memo: schemas already sent and the last cancellation check.
+# Per-worker-process memo: schemas already sent and the cancellation checks in flight.
 _SENT_SCHEMA: set[tuple[str, str]] = set()
-_CANCEL_CHECK: dict[str, tuple[float, bool]] = {}
+# execution -> (time the pending check was sent, its ObjectRef, cancelled as last seen)
+_CANCEL_CHECK: dict[str, tuple[float, Any, bool]] = {}
 _CANCEL_POLL_SECONDS = 0.25
+
+
+def _cancelled(actor: Any, key: str, now: float) -> bool:
+    """Whether execution ``key`` was cancelled, as last heard; never waits on the actor.
+
+    One check is in flight per process and execution: its answer is read once it has
+    arrived, and the next one is sent ``_CANCEL_POLL_SECONDS`` after the previous, so a
+    cancellation stops the stream within about half a second without a blocking call
+    per block (a blocking call waits behind every figure queued at the actor).
+    """
+    with _lock:
+        sent, ref, seen = _CANCEL_CHECK.get(key, (0.0, None, False))
+    if now - sent <= _CANCEL_POLL_SECONDS:
+        return seen
+    if ref is not None:
+        ready, _ = ray.wait([ref], timeout=0)
+        if ready:
+            seen, ref = bool(ray.get(ready[0])), None
+    if ref is None:
+        ref, sent = actor.is_cancelled.remote(key), now
+    with _lock:
+        _CANCEL_CHECK[key] = (sent, ref, seen)
+    return seen
 
 
 def count_batch(batch: pa.Table, *, metrics: RayMetrics, node_id: str) -> pa.Table:
     """Record rows/bytes of one block for ``node_id`` and pass it through unchanged.
 
-    Also stops the stream within a fraction of a second once the execution is cancelled.
+    Also stops the stream within about half a second once the execution is cancelled.
     """
     actor, key = metrics.actor, metrics.key
     now = time.time()
-    with _lock:
-        last = _CANCEL_CHECK.get(key)
-    if last is None or now - last[0] > _CANCEL_POLL_SECONDS:
-        last = (now, bool(ray.get(actor.is_cancelled.remote(key))))
-        with _lock:
-            _CANCEL_CHECK[key] = last
-    if last[1]:
+    if _cancelled(actor, key, now):
         raise ExecutionCancelled("execution cancelled")
     metrics._send(node_id, "rows", {"rows": batch.num_rows, "bytes": batch.nbytes}, now)
     sk = (key, node_id)
