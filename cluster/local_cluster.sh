@@ -33,9 +33,22 @@ PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
 RAY_BIN="$(dirname "$PYTHON")/ray"
 [ -x "$RAY_BIN" ] || RAY_BIN="$(command -v ray)"
 export RAY_USAGE_STATS_ENABLED=0
-# A loopback-only test cluster: no token (set RAY_AUTH_MODE=token to opt in; every
-# driver and node then needs the same token).
-export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"
+# Ray's token authentication is on: every node and driver must present the token in
+# $PB_CLUSTER_DIR/auth_token (made on first start, mode 0600; $PB_CLUSTER_DIR/env names
+# it). Ray's servers listen on every interface whatever --node-ip-address says, so the
+# token is what keeps other hosts out. RAY_AUTH_MODE=disabled turns it off (the
+# cluster tests do, on a loopback-only machine).
+export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"
+ensure_token() {
+  [ "$RAY_AUTH_MODE" = token ] || return 0
+  mkdir -p "$DIR"
+  if [ -z "${RAY_AUTH_TOKEN_PATH:-}" ]; then
+    export RAY_AUTH_TOKEN_PATH="$DIR/auth_token"
+  fi
+  if [ ! -s "$RAY_AUTH_TOKEN_PATH" ]; then
+    (umask 077 && "$PYTHON" -c "import secrets; print(secrets.token_hex(32))" >"$RAY_AUTH_TOKEN_PATH")
+  fi
+}
 # Notice a dead node within ~3 s instead of ~15 s (the fault-tolerance test kills one).
 export RAY_health_check_period_ms="${RAY_health_check_period_ms:-1000}"
 export RAY_health_check_failure_threshold="${RAY_health_check_failure_threshold:-3}"
@@ -144,6 +157,7 @@ cmd_start() {
   DASHBOARD_PORT="${ports[1]}"
   # Every node on this host must find the repository's packages (the engine and nodes).
   export PYTHONPATH="$(cd "$HERE/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+  ensure_token
   if ! start_node head 1 head; then cmd_stop; return 1; fi
   local w
   for w in "${WORKERS[@]}"; do
@@ -153,6 +167,8 @@ cmd_start() {
   if [ "$DASHBOARD" = 1 ]; then echo "http://127.0.0.1:$DASHBOARD_PORT" >"$DIR/dashboard_url"; fi
   {
     echo "RAY_ADDRESS_GCS=127.0.0.1:$GCS_PORT"
+    echo "RAY_AUTH_MODE=$RAY_AUTH_MODE"
+    [ "$RAY_AUTH_MODE" = token ] && echo "RAY_AUTH_TOKEN_PATH=$RAY_AUTH_TOKEN_PATH"
     [ "$DASHBOARD" = 1 ] && echo "RAY_DASHBOARD_URL=http://127.0.0.1:$DASHBOARD_PORT"
   } >"$DIR/env"
   if ! wait_for_nodes; then cmd_stop; return 1; fi

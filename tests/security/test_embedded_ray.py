@@ -1,0 +1,110 @@
+"""The embedded Ray that runs start: private, token-protected, and where it listens.
+
+A fresh Python process starts the embedded Ray exactly as ``pipeline-builder run`` does
+(:func:`engine.run.runner.ensure_ray`, ``RAY_AUTH_MODE`` unset), lists the sockets its
+processes listen on with ``ss -ltnp``, and a second process without the token tries to
+join it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import json, os, re, subprocess, sys
+import psutil
+from engine.run.runner import ensure_ray
+ensure_ray(num_cpus=1, object_store_memory=80 * 1024 * 1024)
+import ray
+
+@ray.remote
+def pid():
+    return os.getpid()
+
+worker = ray.get(pid.remote())
+node = ray._private.worker._global_node
+session = os.path.basename(node.get_session_dir_path())
+pids = {os.getpid(), worker}
+for p in psutil.process_iter(["pid", "cmdline"]):
+    try:
+        if session in " ".join(p.info["cmdline"] or []):
+            pids.add(p.info["pid"])
+    except psutil.Error:
+        pass
+listening = []
+for line in subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines():
+    if any(int(x) in pids for x in re.findall(r"pid=(\d+)", line)):
+        listening.append({"local": line.split()[3], "proc": re.findall(r'\("([^"]+)"', line)})
+outsider_env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+outsider_env.update(RAY_AUTH_MODE="disabled", HOME=sys.argv[1])
+code = (
+    "import ray, sys\n"
+    "try:\n"
+    f"    ray.init(address={node.gcs_address!r}, log_to_driver=False)\n"
+    "    print('JOINED')\n"
+    "except Exception as exc:\n"
+    "    print('REFUSED', type(exc).__name__, str(exc)[:300])\n"
+)
+out = subprocess.run([sys.executable, "-c", code], env=outsider_env, capture_output=True,
+                     text=True, timeout=120)
+print("RESULT " + json.dumps({"gcs": node.gcs_address, "auth": os.environ.get("RAY_AUTH_MODE"),
+      "listening": listening, "outsider": (out.stdout + out.stderr)[-2000:]}))
+ray.shutdown()
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    if shutil.which("ss") is None:
+        pytest.fail("ss (iproute2) is needed to list listening sockets")
+    home = tmp_path_factory.mktemp("ray-home")
+    outsider = tmp_path_factory.mktemp("outsider-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(HOME=str(home), PYTHONPATH=str(REPO))
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(outsider)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=REPO,
+    )
+    line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+    if not line:
+        pytest.fail("the probe did not start Ray: " + out.stdout[-2000:] + out.stderr[-3000:])
+    result = json.loads(line[-1][len("RESULT ") :])
+    result["token_file"] = (home / ".ray" / "auth_token").exists()
+    return result
+
+
+def test_embedded_ray_uses_token_auth_and_refuses_outsiders(probe: dict) -> None:
+    assert probe["auth"] == "token" and probe["token_file"], probe
+    assert "JOINED" not in probe["outsider"], probe["outsider"]
+    assert "REFUSED" in probe["outsider"], probe["outsider"]
+    assert "uth" in probe["outsider"], probe["outsider"]  # Authentication error
+
+
+def _loopback(addr: str) -> bool:
+    host = addr.rsplit(":", 1)[0].strip("[]")
+    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="Ray 2.60's GCS, raylet and worker gRPC servers listen on every interface "
+    "whatever --node-ip-address says; token authentication (test above) is what keeps "
+    "outsiders out. See cluster/README.md.",
+)
+def test_no_ray_port_listens_on_a_non_loopback_address(probe: dict) -> None:
+    assert probe["listening"], probe  # we did find the embedded Ray's sockets
+    exposed = [s for s in probe["listening"] if not _loopback(s["local"])]
+    assert exposed == [], exposed
