@@ -79,7 +79,10 @@ def test_run_pipeline_refuses_the_bypass_before_anything_runs(tmp_path: Path) ->
 
 
 def test_a_redaction_whose_rules_skip_required_entities_does_not_satisfy_the_framework() -> None:
-    rules = [{"entity": "PERSON", "operator": "replace"}, {"entity": "US_SSN", "operator": "redact"}]
+    rules = [
+        {"entity": "PERSON", "operator": "replace"},
+        {"entity": "US_SSN", "operator": "redact"},
+    ]
     spec = pipeline(
         SRC,
         node("detect", "privacy/detection", {}, ["load"]),
