@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     from nodes.privacy.synthetic.model import build_model
     from nodes.privacy.synthetic.template import SyntheticTemplate
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    # address="local": a Ray of its own, even where other Ray clusters run on the machine.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              object_store_memory=512 * 1024 * 1024)  # fmt: skip
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
