@@ -332,7 +332,7 @@ class PinnedTransport:
 def _as_base_transport() -> type:
     httpx = _httpx()
 
-    class _Pinned(PinnedTransport, httpx.BaseTransport):
+    class _Pinned(PinnedTransport, httpx.BaseTransport):  # type: ignore[name-defined,misc]
         pass
 
     return _Pinned

@@ -31,7 +31,8 @@ progress and fetch their lineage. Authenticate with an API key as a Bearer token
 `execute` < `admin`. Errors are `application/problem+json` (RFC 9457)."""
 
 
-PUBLIC_API_PATHS = frozenset()  # every /api/ route needs a key (health lives at /health)
+# Every /api/ route needs a key (the health probe lives at /health).
+PUBLIC_API_PATHS: frozenset[str] = frozenset()
 
 
 class AuthFirst:

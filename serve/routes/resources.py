@@ -201,7 +201,8 @@ def check_security(
     rid = body.get("id")
     if kind == "dataSources":
         t = body.get("type", "file")
-        storage = body.get("storage") if isinstance(body.get("storage"), dict) else {}
+        raw_storage = body.get("storage")
+        storage: dict[str, Any] = raw_storage if isinstance(raw_storage, dict) else {}
         host(storage.get("endpointUrl"), "storage.endpointUrl", f"data source '{rid}' storage")
         if t == "file":
             place(body.get("uri"), "uri", f"data source '{rid}'")
