@@ -15,27 +15,27 @@ a re-executed task replaces what its earlier attempt counted instead of adding t
 Work done while the graph is built (previews, samples) runs on uncounted datasets and
 never reaches the actor.
 
-**Which nodes are done.** :class:`OperatorWatch` is a Ray Data execution callback: at
-every step of a streaming execution it looks at the physical operators (the counting
-function of node ``n`` of execution ``e`` is named ``pb_count[e:n]``, so the operator
-that carries it is known), and records which nodes' operators have completed and how
-many tasks each runs. The runner reads it for ``completedSteps`` and ``currentStep``.
+**Which nodes are done.** The counting function of node ``n`` of execution ``e`` is
+named ``pb_count[e:n]``, so the Ray Data operator that carries it is known
+(:mod:`engine.run.operators`). This module imports no Ray Data: worker processes and
+the metrics actor stay light.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import ray
 
 from engine.errors import ExecutionCancelled
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class _Execution:
@@ -201,8 +201,18 @@ _ACTOR: Any = None
 _ACTOR_LOCK = threading.Lock()
 
 
+# Bumped whenever MetricsActor's methods change: a running actor of another version is
+# never reused (its name differs).
+_ACTOR_VERSION = 2
+
+
 def metrics_actor() -> Any:
-    """This driver's metrics actor (created on first use)."""
+    """The metrics actor of this driver's node (found or created on first use).
+
+    One named, detached actor per node and version, shared by every driver on the node
+    (CLI runs, the API's execution runners): a run does not pay for starting a process.
+    Each run's figures are kept apart by execution id and forgotten at its end.
+    """
     global _ACTOR
     with _ACTOR_LOCK:
         if _ACTOR is None:
@@ -211,7 +221,11 @@ def metrics_actor() -> Any:
 
             here = ray.get_runtime_context().get_node_id()
             _ACTOR = MetricsActor.options(  # type: ignore[attr-defined]
-                scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)
+                name=f"pb-metrics-v{_ACTOR_VERSION}-{here[:16]}",
+                namespace="pipeline-builder",
+                lifetime="detached",
+                get_if_exists=True,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
             ).remote()
         return _ACTOR
 
@@ -364,6 +378,8 @@ class RayMetrics:
 
     def forget(self) -> None:
         self.actor.forget.remote(self.key)
+        from engine.run.operators import OperatorWatch
+
         OperatorWatch.forget(self.key)
 
 
@@ -414,9 +430,6 @@ def count_batch(batch: pa.Table, *, metrics: RayMetrics, node_id: str) -> pa.Tab
     return batch
 
 
-_NAME = re.compile(r"pb_count\[([^:\]]+):([^\]]+)\]")
-
-
 def counter_fn(metrics: RayMetrics, node_id: str) -> Callable[[pa.Table], pa.Table]:
     """The counting function of ``node_id``, named ``pb_count[<execution>:<node>]``.
 
@@ -429,76 +442,3 @@ def counter_fn(metrics: RayMetrics, node_id: str) -> Callable[[pa.Table], pa.Tab
 
     count.__name__ = count.__qualname__ = f"pb_count[{metrics.key}:{node_id}]"
     return count
-
-
-try:  # Ray Data's execution callbacks (internal API; progress degrades without them)
-    from ray.data._internal.execution.execution_callback import ExecutionCallback
-except ImportError:  # pragma: no cover - older/newer Ray without the hook
-    ExecutionCallback = object  # type: ignore[misc,assignment]
-
-
-class OperatorWatch(ExecutionCallback):  # type: ignore[misc,valid-type]
-    """Ray Data execution callback: which nodes' operators completed, tasks per node.
-
-    Registered once per driver (:func:`install_operator_watch`); Ray Data makes one
-    instance per execution. Figures are kept per execution id, in this process.
-    """
-
-    _lock = threading.Lock()
-    # execution -> node -> {"completed": bool, "activeTasks": int, "operator": str}
-    _nodes: dict[str, dict[str, dict[str, Any]]] = {}
-
-    def before_execution_starts(self, executor: Any) -> None:
-        self.on_execution_step(executor)
-
-    def on_execution_step(self, executor: Any) -> None:
-        try:
-            topology = getattr(executor, "_topology", None) or {}
-            for op in list(topology):
-                self._record(op, executor)
-        except Exception:  # never break an execution
-            pass
-
-    def after_execution_succeeds(self, executor: Any) -> None:
-        self.on_execution_step(executor)
-
-    def _record(self, op: Any, executor: Any) -> None:
-        found = _NAME.findall(op.name)
-        if not found:
-            return
-        done = bool(op.has_completed())
-        active = int(op.num_active_tasks())
-        with OperatorWatch._lock:
-            for key, node_id in found:
-                nodes = OperatorWatch._nodes.setdefault(key, {})
-                cur = nodes.setdefault(node_id, {"completed": False, "activeTasks": 0})
-                cur["completed"] = cur["completed"] or done
-                cur["activeTasks"] = 0 if done else active
-                cur["operator"] = op.name
-
-    @classmethod
-    def nodes(cls, key: str) -> dict[str, dict[str, Any]]:
-        """A copy of what is known of execution ``key``'s nodes."""
-        with cls._lock:
-            return {n: dict(v) for n, v in cls._nodes.get(key, {}).items()}
-
-    @classmethod
-    def reset(cls, key: str, node_ids: list[str]) -> None:
-        """Forget the completion of ``node_ids`` (their branch runs again)."""
-        with cls._lock:
-            for n in node_ids:
-                cls._nodes.get(key, {}).pop(n, None)
-
-    @classmethod
-    def forget(cls, key: str) -> None:
-        with cls._lock:
-            cls._nodes.pop(key, None)
-
-
-def install_operator_watch(ctx: Any) -> None:
-    """Add :class:`OperatorWatch` to a Ray Data ``DataContext`` (once)."""
-    classes = getattr(ctx, "custom_execution_callback_classes", None)
-    usable = ExecutionCallback is not object
-    if usable and isinstance(classes, list) and OperatorWatch not in classes:
-        # a new list: a copied context may share the list with the one it was copied from
-        ctx.custom_execution_callback_classes = [*classes, OperatorWatch]

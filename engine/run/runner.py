@@ -115,7 +115,8 @@ def run_pipeline(
 
     from engine.run.compiler import Overrides, compile_plan
     from engine.run.graph import RunGraph
-    from engine.run.metrics import RayMetrics, install_operator_watch, metrics_actor
+    from engine.run.metrics import RayMetrics, metrics_actor
+    from engine.run.operators import install_operator_watch
     from engine.run.recovery import RetryLedger
 
     catalog = catalog if catalog is not None else empty_catalog()
@@ -328,7 +329,7 @@ class _Tracker:
     """Which nodes are pending, running or done, and what the sources are expected to read.
 
     A node is done when the Ray Data operator that carries it has completed and every
-    node it reads is done (:class:`~engine.run.metrics.OperatorWatch`), or when every
+    node it reads is done (:class:`~engine.run.operators.OperatorWatch`), or when every
     terminal below it has finished, whichever comes first.
     """
 
@@ -382,7 +383,7 @@ class _Tracker:
         return newly
 
     def completed(self) -> set[str]:
-        from engine.run.metrics import OperatorWatch
+        from engine.run.operators import OperatorWatch
 
         ops = OperatorWatch.nodes(self.execution_id)
         with self.lock:
@@ -483,7 +484,7 @@ def _progress(
     snap: dict[str, Any], tracker: _Tracker, sources: set[str], result: RunResult
 ) -> dict[str, Any]:
     """One progress event's figures (see :mod:`engine.run.progress` for the estimate)."""
-    from engine.run.metrics import OperatorWatch
+    from engine.run.operators import OperatorWatch
     from engine.run.progress import estimate_completion, fraction_done
     from engine.run.result import iso
 
