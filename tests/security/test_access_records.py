@@ -68,22 +68,23 @@ def server(
     env = {"PIPELINE_BUILDER_DATA_ROOTS": str(data)}
     serve.run(build_app(db_url, str(home), env=env), name=APP_NAME, route_prefix="/")
     try:
-        yield Client(f"http://127.0.0.1:{port}", admin, timeout=60), home, db_url
+        yield f"http://127.0.0.1:{port}", admin, home, db_url
     finally:
         serve.shutdown()
 
 
 def test_api_cli_and_driver_reads_are_all_listed(
-    server: tuple[Client, Path, str], monkeypatch: pytest.MonkeyPatch
+    server: tuple[str, str, Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    api, home, db_url = server
+    base_url, admin, home, db_url = server
+    api = Client(base_url, admin, timeout=60)
     data = home / "data"
     source = {"id": "ds_people", "type": "file", "uri": "data/people.csv", "format": "csv"}
 
     # 1. the API, as a key with execute scope
     reader = api.create_key("execute", name="analyst")
     api.create_resource("data-sources", source)
-    as_reader = Client(api.base_url, reader["key"], timeout=60)
+    as_reader = Client(base_url, reader["key"], timeout=60)
     api.create_pipeline(_spec("p_api", "data/out_api"))
     run = as_reader.execute("p_api")
     assert as_reader.wait("p_api", run["executionId"], timeout=300)["status"] == "completed"
