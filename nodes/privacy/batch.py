@@ -14,6 +14,7 @@ mergeable :class:`~nodes.privacy.report.FindingsState` holds counts only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,8 +165,14 @@ def redact(
     plan: Plan,
     keys: Keys,
     unscanned: list[str],
+    scanner: Scanner | None = None,
 ) -> tuple[pa.Table, dict[str, float]]:
-    """Apply the plan to one batch; return it and ``redacted.*`` counters (no values)."""
+    """Apply the plan to one batch; return it and ``redacted.*`` counters (no values).
+
+    With ``scanner``, a redacted text cell is scanned once more with its tags blanked
+    (what a residual scan of the output sees: context changes once names are gone) and
+    anything found then is treated too.
+    """
     counters: dict[str, float] = {}
     drop: list[str] = []
     kept: list[str] = []
@@ -227,6 +234,8 @@ def redact(
                 rep = transform(v[f.start : f.end], f.entity, op, keys, in_text=True)
                 s = s[: f.start] + (rep or "") + s[f.end :]
                 bump(f.entity, occ[i])
+            if scanner is not None:
+                s = _second_pass(s, name, scanner, plan, keys, lambda e: bump(e, occ[i]))
             new_values.append(s)
         if kept:
             raise Violation(
@@ -247,6 +256,44 @@ def redact(
     if drop:
         batch = batch.drop_columns(drop)
     return batch, counters
+
+
+_TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
+
+
+def _second_pass(
+    s: str, column: str, scanner: Scanner, plan: Plan, keys: Keys, bump: Callable[[str], None]
+) -> str:
+    pieces: list[str] = []
+    where: list[int] = []  # blanked position -> position in s
+    pos = 0
+    for m in _TAG.finditer(s):
+        pieces.append(s[pos : m.start()])
+        where += range(pos, m.start())
+        pieces.append(" ")
+        where.append(-1)
+        pos = m.end()
+    pieces.append(s[pos:])
+    where += range(pos, len(s))
+    blanked = "".join(pieces)
+    found = scanner.scan_distinct([blanked], column)[0]
+    todo = []
+    for f in found:
+        op = plan.choose(column, f.entity)
+        idx = [where[k] for k in range(f.start, f.end) if where[k] >= 0]
+        if op is None or not idx:
+            continue
+        start, end = idx[0], idx[-1] + 1
+        if _TAG.search(s, start, end):  # spans across a tag: leave the tag alone
+            continue
+        todo.append((start, end, f.entity, op))
+    for start, end, ent, op in sorted(todo, reverse=True):
+        if ent == "DATE_TIME" and s[start:end].isdigit():
+            continue  # a year left by generalization
+        rep = transform(s[start:end], ent, op, keys, in_text=True)
+        s = s[:start] + (rep or "") + s[end:]
+        bump(ent)
+    return s
 
 
 def _occurrences(col: ScannedColumn) -> list[int]:
@@ -320,7 +367,7 @@ class ScanActor:
             return batch
         assert self.plan is not None
         try:
-            out, counters = redact(batch, scanned, self.plan, self.keys, unscanned)
+            out, counters = redact(batch, scanned, self.plan, self.keys, unscanned, self.scanner)
         except Violation as exc:
             raise _error(self.node_id, str(exc)) from None
         counters["redaction.rows"] = float(batch.num_rows)

@@ -12,7 +12,8 @@ column and entity counts, unscannable columns), reported with the run's results.
 When every consumer of this node is a ``privacy/redaction`` that uses it, the redaction
 does the one scan (it must examine every cell it writes anyway) and reports the findings
 under this node's id; this node then passes its input through. Otherwise this node scans
-and counts itself, in an actor pool (one scanner and NER model per actor).
+and counts itself (:func:`scan_stage`: one scanner and NER model per worker process, or a
+pool of ``workers`` scanner actors).
 
 No value ever reaches a report, metric or log: only column names, entity types and counts.
 """
@@ -62,7 +63,7 @@ class DetectionConfig(NodeConfig):
         "en_core_web_sm", description="Installed spaCy model for PERSON/LOCATION; null = off."
     )
     workers: int | None = Field(
-        None, ge=1, description="Scanner actors (default: up to the cluster's CPUs)."
+        None, ge=1, description="A fixed pool of scanner actors (default: Ray tasks)."
     )
 
 
@@ -113,21 +114,44 @@ def scanned_entities(spec: dict[str, Any]) -> list[str]:
     return sorted(ents)
 
 
-def actor_options(ctx: BuildContext, workers: int | None) -> dict[str, Any]:
-    """``map_batches`` options for a scanner actor pool sized to the cluster."""
-    opts = ctx.map_options(batch_format="pyarrow")
+def scan_stage(
+    ds: Any, ctx: BuildContext, workers: int | None, kwargs: dict[str, Any], **extra: Any
+) -> Any:
+    """The per-batch scan as a ``map_batches`` stage.
+
+    Default: Ray tasks; each worker process builds the scanner (and loads the NER model)
+    once and keeps it (:func:`nodes.privacy.library.scanner_for`), and Ray schedules as
+    many tasks as there are free CPUs, so the scan scales with cores without holding a
+    CPU per actor. ``workers: N`` (or the node's ``resources.concurrency``) runs a fixed
+    pool of N scanner actors instead.
+    """
+    opts = ctx.map_options(batch_format="pyarrow", **extra)
     size = opts.pop("concurrency", None) or workers
     if size:
-        opts["concurrency"] = int(size)
-    else:
-        try:
-            import ray
+        return ds.map_batches(
+            ScanActor, fn_constructor_kwargs=kwargs, concurrency=int(size), **opts
+        )
+    spec = kwargs
 
-            cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
-        except Exception:
-            cpus = 1
-        opts["concurrency"] = (1, max(1, cpus))
-    return opts
+    def scan(batch: Any) -> Any:
+        return _task_actor(spec)(batch)
+
+    return ds.map_batches(scan, **opts)
+
+
+_TASK_ACTORS: dict[tuple[str, str, str, str], ScanActor] = {}
+
+
+def _task_actor(kwargs: dict[str, Any]) -> ScanActor:
+    """One ScanActor per worker process and stage (the scanner inside is cached too)."""
+    run = str(getattr(kwargs["metrics"], "key", None) or id(kwargs))  # one per execution
+    key = (kwargs["spec"]["fingerprint"], kwargs["node_id"], kwargs["mode"], run)
+    found = _TASK_ACTORS.get(key)
+    if found is None:
+        if len(_TASK_ACTORS) > 64:
+            _TASK_ACTORS.clear()
+        found = _TASK_ACTORS[key] = ScanActor(**kwargs)
+    return found
 
 
 def redaction_consumers(spec: PipelineSpec, node_id: str) -> bool:
@@ -219,15 +243,11 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: DetectionConfig) 
     if deferred:
         return inputs[0]
     columns = None if framework else config.columns
-    return inputs[0].map_batches(
-        ScanActor,
-        fn_constructor_kwargs={
-            "spec": spec,
-            "node_id": ctx.node_id,
-            "metrics": ctx.metrics,
-            "mode": "count",
-            "columns": columns,
-        },
-        zero_copy_batch=True,
-        **actor_options(ctx, config.workers),
-    )
+    kwargs = {
+        "spec": spec,
+        "node_id": ctx.node_id,
+        "metrics": ctx.metrics,
+        "mode": "count",
+        "columns": columns,
+    }
+    return scan_stage(inputs[0], ctx, config.workers, kwargs, zero_copy_batch=True)

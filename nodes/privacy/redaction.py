@@ -31,12 +31,12 @@ from engine.context import BuildContext
 from engine.errors import NodeConfigError
 from engine.registry import NodeConfig, ResourceRef, register
 from engine.spec.models import NodeSpec, PipelineSpec
-from nodes.privacy.batch import Plan, ScanActor
+from nodes.privacy.batch import Plan
 from nodes.privacy.detection import (
     DetectionConfig,
     FrameworkName,
-    actor_options,
     redaction_consumers,
+    scan_stage,
     scanned_entities,
     scanner_setup,
 )
@@ -83,7 +83,7 @@ class RedactionConfig(NodeConfig):
     )
     detectionNodeId: str | None = Field(None, description="Upstream detection node id.")
     workers: int | None = Field(
-        None, ge=1, description="Scanner actors (default: up to the cluster's CPUs)."
+        None, ge=1, description="A fixed pool of scanner actors (default: Ray tasks)."
     )
 
 
@@ -231,16 +231,13 @@ def build(*, ctx: BuildContext, inputs: list[Dataset], config: RedactionConfig) 
     report_for = det_node.id if (
         det_node.id in ctx.node.inputs and redaction_consumers(ctx.spec, det_node.id)
     ) else None  # fmt: skip
-    return inputs[0].map_batches(
-        ScanActor,
-        fn_constructor_kwargs={
-            "spec": spec,
-            "node_id": ctx.node_id,
-            "metrics": ctx.metrics,
-            "mode": "redact",
-            "plan": plan,
-            "keys": Keys.from_secret(secret),
-            "detection_node": report_for,
-        },
-        **actor_options(ctx, config.workers),
-    )
+    kwargs = {
+        "spec": spec,
+        "node_id": ctx.node_id,
+        "metrics": ctx.metrics,
+        "mode": "redact",
+        "plan": plan,
+        "keys": Keys.from_secret(secret),
+        "detection_node": report_for,
+    }
+    return scan_stage(inputs[0], ctx, config.workers, kwargs)

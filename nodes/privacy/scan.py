@@ -281,7 +281,7 @@ class Scanner:
                 if p.negative:
                     if lowered is None:
                         lowered = text.lower()
-                    if self._has_context(lowered, m.start(), p.negative, None, 3):
+                    if self._has_label(lowered, m.start(), p.negative):
                         continue
                 if self.contextual and p.context and score < 1.0:
                     if lowered is None:
@@ -318,6 +318,16 @@ class Scanner:
             elif any(tok.startswith(w) for tok in before):
                 return True
         return False
+
+    @staticmethod
+    def _has_label(lowered: str, start: int, labels: Sequence[str]) -> bool:
+        """A business label (whole word) among the 3 words right before ``start``."""
+        window_text = lowered[max(0, start - 40) : start]
+        cut = max(window_text.rfind(". "), window_text.rfind("; "), window_text.rfind("\n"))
+        if cut >= 0:
+            window_text = window_text[cut + 1 :]
+        before = [w.strip("#-") for w in _WORD.findall(window_text)[-3:]]
+        return any(w in labels for w in before)
 
     # ---------------------------------------------------------------- plain path
     def scan_cells(

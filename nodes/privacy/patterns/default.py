@@ -169,7 +169,7 @@ DEFAULT_LIBRARY: dict[str, Any] = {
             "entity": "NPI",
             "regex": r"[0-9]{10}",
             "validator": "npi",
-            "score": 0.4,
+            "score": 0.5,
             "context": ["npi", "provider", "prescriber", "physician"],
             "negativeContext": BUSINESS_LABELS,
         },

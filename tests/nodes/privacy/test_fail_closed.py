@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from engine.runner import run_pipeline
+from engine.run.runner import run_pipeline
 
 from engine.context import BuildContext, RunOptions
 from engine.spec import parse_spec
@@ -64,7 +64,7 @@ def test_pii_that_starts_after_row_10000_is_fully_redacted(
     pq.write_table(pa.table({"row_id": list(range(n)), "notes": notes}), tmp_path / "late.parquet")
     spec = _spec(tmp_path / "late.parquet", tmp_path / "out",
                  {"complianceFramework": "HIPAA"}, {})  # fmt: skip
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.ok, result.error
     out = {r["row_id"]: r["notes"] for r in _rows(tmp_path / "out")}
     assert len(out) == n
@@ -95,7 +95,7 @@ def test_int64_card_columns_are_redacted(tmp_path: Path, home: Path) -> None:
     pq.write_table(table, tmp_path / "cards.parquet")
     spec = _spec(tmp_path / "cards.parquet", tmp_path / "out",
                  {"complianceFramework": "HIPAA", "nerModel": None}, {})  # fmt: skip
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.ok, result.error
     rows = _rows(tmp_path / "out")
     assert len(rows) == 50
@@ -110,7 +110,7 @@ def test_free_text_set_leaks_nothing_and_keeps_decoys(tmp_path: Path, home: Path
     data = generate(120, seed=3)
     pq.write_table(data.to_arrow(), tmp_path / "ft.parquet")
     spec = _spec(tmp_path / "ft.parquet", tmp_path / "out", {"complianceFramework": "HIPAA"}, {})
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.ok, result.error
     from nodes.privacy.freetext_eval import evaluate
 

@@ -59,7 +59,7 @@ def test_hipaa_pipeline_leaves_no_planted_identifier(
          "confidenceThreshold": 0.5, "contextualAnalysis": True},
         {},
     )  # fmt: skip
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.ok, result.error
     out = {r["row_id"]: r for r in _rows(tmp_path / "out")}
     assert len(out) == len(evalset.rows)
@@ -118,7 +118,9 @@ def test_framework_without_redaction_fails_validation(tmp_path: Path) -> None:
 def test_inline_rule_keeping_a_required_identifier_fails_validation(tmp_path: Path) -> None:
     spec = _spec(tmp_path / "x.parquet", tmp_path / "out", {"complianceFramework": "HIPAA"},
                  {"rules": [{"entity": "US_SSN", "operator": "keep"}]})  # fmt: skip
-    with pytest.raises(ValidationFailed, match="rule keeps US_SSN but HIPAA requires"):
+    with pytest.raises(
+        ValidationFailed, match="rule keeps US_SSN but HIPAA requires|leaves US_SSN untreated"
+    ):
         validate(spec)
     bad = _spec(tmp_path / "x.parquet", tmp_path / "out", {},
                 {"rules": [{"entity": "US_SSN", "operator": "hash"}]})  # fmt: skip
@@ -137,7 +139,7 @@ def test_run_fails_with_a_report_when_catalog_rules_keep_identifiers(
     spec = _spec(src, tmp_path / "out",
                  {"patternLibraryId": "patterns_healthcare", "complianceFramework": "HIPAA"},
                  {"redactionRuleId": "rules_lax"})  # fmt: skip
-    result = run_pipeline(spec, catalog, options=RunOptions(home=home))
+    result = run_pipeline(spec, catalog, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.status == "failed"
     # decided from the rules while building, before any row is read
     assert "US_SSN" in (result.error or "") and "keep" in (result.error or "")
@@ -151,7 +153,7 @@ def test_a_column_rule_keeping_a_column_fails_the_run_when_it_holds_identifiers(
     spec = _spec(tmp_path / "k.parquet", tmp_path / "out",
                  {"complianceFramework": "HIPAA", "nerModel": None},
                  {"rules": [{"column": "ref", "operator": "keep"}]})  # fmt: skip
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.status == "failed"
     assert "ref:US_SSN" in (result.error or "")
     assert not (tmp_path / "out").exists()
@@ -172,7 +174,7 @@ def test_pseudonyms_join_across_tables_and_encryption_decrypts(
     for name in ("a", "b"):
         spec = _spec(tmp_path / f"{name}.parquet", tmp_path / f"out_{name}",
                      {"nerModel": None}, redact)  # fmt: skip
-        result = run_pipeline(spec, options=RunOptions(home=home))
+        result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
         assert result.ok, result.error
     a = _rows(tmp_path / "out_a")
     b = _rows(tmp_path / "out_b")
@@ -199,7 +201,7 @@ def test_missing_ner_model_degrades_to_patterns_with_a_warning(tmp_path: Path, h
     replace_all = {"rules": [{"entity": "*", "operator": "replace"}]}
     spec = _spec(tmp_path / "c.parquet", tmp_path / "out", {"nerModel": "xx_no_such_model"},
                  replace_all)  # fmt: skip
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.ok, result.error
     facts = result.to_dict()["nodes"]["detect"]["facts"]
     assert any("not installed" in w for w in facts["warnings"])
@@ -220,7 +222,7 @@ def test_hipaa_generalizes_typed_columns(tmp_path: Path, home: Path) -> None:
     pq.write_table(table, tmp_path / "t.parquet")
     spec = _spec(tmp_path / "t.parquet", tmp_path / "out",
                  {"complianceFramework": "HIPAA", "nerModel": None}, {})  # fmt: skip
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=tmp_path))
     assert result.ok, result.error
     rows = _rows(tmp_path / "out")
     assert {r["age"] for r in rows if r["age"] == "90+"} == {"90+"}
