@@ -235,7 +235,7 @@ def redact(
                 s = s[: f.start] + (rep or "") + s[f.end :]
                 bump(f.entity, occ[i])
             if scanner is not None:
-                s = _second_pass(s, name, scanner, plan, keys, lambda e: bump(e, occ[i]))
+                s = _second_pass(s, name, scanner, plan, keys, lambda e, n=occ[i]: bump(e, n))
             new_values.append(s)
         if kept:
             raise Violation(

@@ -9,9 +9,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from engine.run.runner import run_pipeline
 
 from engine.context import BuildContext, RunOptions
+from engine.run.runner import run_pipeline
 from engine.spec import parse_spec
 from nodes.privacy.freetext_eval import generate, leaked
 from nodes.privacy.validators import luhn

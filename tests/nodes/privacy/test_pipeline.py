@@ -119,7 +119,7 @@ def test_inline_rule_keeping_a_required_identifier_fails_validation(tmp_path: Pa
     spec = _spec(tmp_path / "x.parquet", tmp_path / "out", {"complianceFramework": "HIPAA"},
                  {"rules": [{"entity": "US_SSN", "operator": "keep"}]})  # fmt: skip
     with pytest.raises(
-        ValidationFailed, match="rule keeps US_SSN but HIPAA requires|leaves US_SSN untreated"
+        ValidationFailed, match=r"rule keeps US_SSN but HIPAA requires|leaves US_SSN untreated"
     ):
         validate(spec)
     bad = _spec(tmp_path / "x.parquet", tmp_path / "out", {},
