@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 
 from serve.client import ApiRequestError
@@ -369,9 +370,17 @@ def test_failed_run_shows_its_error_at_the_node_and_offers_resume(
     pg.click("[data-testid=show-trace]")
     pg.wait_for_selector("[data-testid=trace]", state="visible")
     pg.wait_for_function(
-        "() => document.querySelector('[data-testid=trace]').textContent.includes('FAIL')"
+        "() => document.querySelector('[data-testid=trace]').textContent.includes('trace:')"
     )
-    assert final["error"] in (pg.text_content("[data-testid=trace]") or "")
+    trace = pg.text_content("[data-testid=trace]") or ""
+    assert final["error"] in trace
+    # the runner's full trace, as the API serves it
+    full = httpx.get(
+        f"{api_server.base_url}/api/pipelines/missing_input/execution/{run['executionId']}/trace",
+        headers={"Authorization": f"Bearer {api_server.admin_key}"},
+    )
+    assert full.status_code == 200 and "Traceback" in full.text
+    assert full.text.strip() in trace
     assert pg.is_visible("[data-testid=resume]") and pg.is_hidden("[data-testid=cancel]")
     # the missing input arrives; Resume runs the same execution again to completion
     rows = write_customer_files(api_server.home / "data" / "not_there", files=1, rows_per_file=50)

@@ -23,7 +23,7 @@ export const session = {
   },
 };
 
-export async function api(method, path, body, { key } = {}) {
+export async function api(method, path, body, { key, text: asText = false } = {}) {
   const headers = { Accept: "application/json" };
   const token = key ?? session.key;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -35,6 +35,7 @@ export async function api(method, path, body, { key } = {}) {
   const resp = await fetch(path, init);
   if (resp.status === 204) return null;
   const text = await resp.text();
+  if (asText && resp.ok) return text;
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;

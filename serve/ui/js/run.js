@@ -1,6 +1,6 @@
 // The run view: the DAG with each node's state and rows in/out, polled from
 // GET /api/pipelines/{id}/execution/{executionId}; progress, ETA, quality, errors, cancel/resume.
-import { get, post, session } from "/ui/js/api.js";
+import { api, get, post, session } from "/ui/js/api.js";
 import { badge, clear, fmtBytes, fmtInt, h, s, toast, when } from "/ui/js/dom.js";
 import { drawNode, edgePath, edges, fitViewBox, layout } from "/ui/js/graph.js";
 
@@ -143,10 +143,20 @@ export async function runView(root, { pipelineId, executionId }) {
   }
 
   // Everything the server recorded about the failure: the execution's error, the failed
-  // node's record and the run's OpenLineage FAIL event (ErrorMessageRunFacet).
+  // node's record, the runner's full Python trace (admin) and the run's OpenLineage FAIL
+  // event (ErrorMessageRunFacet) when there is one.
   async function fullTrace(failed) {
     const parts = [`execution ${executionId}: ${status.error}`];
     if (failed) parts.push(`node ${failed}: ${JSON.stringify(status.nodes[failed], null, 2)}`);
+    if (session.can("admin")) {
+      try {
+        parts.push(`trace:\n${await api("GET", `${base}/execution/${encodeURIComponent(executionId)}/trace`, undefined, { text: true })}`);
+      } catch (err) {
+        parts.push(`(no trace: ${err.message})`);
+      }
+    } else {
+      parts.push("(the full Python trace needs the admin scope)");
+    }
     try {
       const ol = await get(`${base}/lineage?format=openlineage&executionId=${encodeURIComponent(executionId)}`);
       const fail = (ol.events || []).filter((e) => e.eventType === "FAIL").pop();
