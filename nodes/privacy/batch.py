@@ -14,6 +14,7 @@ mergeable :class:`~nodes.privacy.report.FindingsState` holds counts only.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -235,7 +236,7 @@ def redact(
                 s = s[: f.start] + (rep or "") + s[f.end :]
                 bump(f.entity, occ[i])
             if scanner is not None:
-                s = _second_pass(s, name, scanner, plan, keys, lambda e, n=occ[i]: bump(e, n))
+                s = _second_pass(s, name, scanner, plan, keys, functools.partial(bump, n=occ[i]))
             new_values.append(s)
         if kept:
             raise Violation(

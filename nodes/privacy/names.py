@@ -170,7 +170,7 @@ def _trim_tokens(text: str, start: int, end: int, lower: bool) -> tuple[int, int
     if lower:
         # lower case: the words right after the cue must all be rare (particles aside);
         # the name ends at the first frequent word
-        keep = []
+        keep: list[tuple[int, int]] = []
         for s, e in toks:
             w = text[s:e].lower()
             if w in PARTICLES and keep:
