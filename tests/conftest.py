@@ -105,10 +105,11 @@ def s3_bucket(s3_server, monkeypatch: pytest.MonkeyPatch):
     return name
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def tmp_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Make the test's own temp folder a data root (``PIPELINE_BUILDER_DATA_ROOTS``), as
-    an operator names the folders pipelines may use."""
+    an operator names the folders pipelines may use. (The security tests' servers set
+    their own roots.)"""
     roots = [r for r in os.environ.get("PIPELINE_BUILDER_DATA_ROOTS", "").split(",") if r]
     monkeypatch.setenv("PIPELINE_BUILDER_DATA_ROOTS", ",".join([*roots, str(tmp_path)]))
     return tmp_path

@@ -64,7 +64,7 @@ def test_reads_gzip_csv_jsonl_and_parquet(tmp_path: Path, home: Path) -> None:
     assert {s["format"] for s in result.sources} == {"csv", "jsonl", "parquet"}
 
 
-def test_reads_over_http(tmp_path: Path, home: Path) -> None:
+def test_reads_over_http(tmp_path: Path, home: Path, loopback_egress: None) -> None:
     write_csv(tmp_path / "www" / "people.csv", 250)
     with (
         (tmp_path / "www" / "people.csv").open("rb") as src,
