@@ -33,15 +33,21 @@ FIRST = ["Ana", "Bjorn", "Chidi", "Dagny", "Emeka", "Farah", "Goran", "Hiroko"]
 LAST = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Novak", "Haddad", "Quispe", "Berg"]
 
 
-def _write(path: Path) -> None:
+FILES = 8  # a folder of files, as users land data: one read task (and block) each
+
+
+def _write(folder: Path) -> None:
     rng = random.Random(7)
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "age", "score", "note"])
-        for i in range(ROWS):
-            name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-            note = f"call {name} at 555-01{i % 100:02d}" if i % 3 == 0 else "no contact"
-            w.writerow([i, 20 + i % 60, round(rng.random(), 4), note])
+    folder.mkdir(parents=True, exist_ok=True)
+    per = ROWS // FILES
+    for k in range(FILES):
+        with (folder / f"part-{k}.csv").open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "age", "score", "note"])
+            for i in range(k * per, (k + 1) * per):
+                name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                note = f"call {name} at 555-01{i % 100:02d}" if i % 3 == 0 else "no contact"
+                w.writerow([i, 20 + i % 60, round(rng.random(), 4), note])
 
 
 def _spec(tmp_path: Path):
@@ -49,7 +55,7 @@ def _spec(tmp_path: Path):
         node(
             "load",
             "source/test_counting",
-            {"uri": str(tmp_path / "in.csv"), "countFile": str(tmp_path / "reads.log")},
+            {"uri": str(tmp_path / "in"), "countFile": str(tmp_path / "reads.log")},
         ),
         node("detect", "privacy/detection", {"patternLibraryId": "patterns_default"}, ["load"]),
         node("redact", "privacy/redaction", {"redactionRuleId": "rules_default"}, ["detect"]),
@@ -69,7 +75,7 @@ def _catalog(tmp_path: Path) -> DictCatalog:
 
 
 def test_compiling_reads_no_data(tmp_path: Path, home: Path) -> None:
-    _write(tmp_path / "in.csv")
+    _write(tmp_path / "in")
     spec, catalog, registry = _spec(tmp_path), _catalog(tmp_path), default_registry()
     the_plan = plan(spec, validate(spec, catalog, registry), registry)
     compiled = compile_plan(
@@ -86,7 +92,7 @@ def test_compiling_reads_no_data(tmp_path: Path, home: Path) -> None:
 
 
 def test_source_counted_exactly_and_progress_is_early(tmp_path: Path, home: Path) -> None:
-    _write(tmp_path / "in.csv")
+    _write(tmp_path / "in")
     events = []
     result = run_pipeline(
         _spec(tmp_path),
