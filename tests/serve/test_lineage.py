@@ -1,4 +1,6 @@
-"""Lineage from a run result: dataset naming, the design's summary shape, OpenLineage events. Ray-free."""
+"""Lineage from a run result: dataset naming, the design's summary shape, OpenLineage events.
+
+Ray-free."""
 
 from __future__ import annotations
 
