@@ -464,7 +464,7 @@ class StoreRecorder:
 
     def progress(self, data: dict[str, Any]) -> None:
         now = time.monotonic()
-        if now - self.last_progress < PROGRESS_SECONDS:
+        if now - self.last_progress < 0.8 * PROGRESS_SECONDS:  # events come every interval
             return
         self.last_progress = now
         keys = ("completedSteps", "totalSteps", "currentStep", "estimatedCompletion")
