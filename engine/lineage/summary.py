@@ -102,13 +102,23 @@ def seed_lineage(result: dict[str, Any], spec: dict[str, Any] | None = None) -> 
             "steps": steps,
         },
         "outputData": {
-            "location": first.get("location"),
-            "schema": first.get("schemaLocation")
-            or first.get("schemaUri")
-            or _fields(first.get("schema")),
+            **_output_entry(first),
             "certifications": certifications(result, spec),
-            "outputs": [{k: v for k, v in o.items() if k != "schema"} for o in outputs],
+            # one entry per output, each with its own location and schema
+            "outputs": [{**o, **_output_entry(o)} for o in outputs],
         },
+    }
+
+
+def _output_entry(o: dict[str, Any]) -> dict[str, Any]:
+    """``location``, ``schema`` (a URI when one is known, else inline), both forms."""
+    inline = _fields(o.get("schema"))
+    uri = o.get("schemaLocation") or o.get("schemaUri")
+    return {
+        "location": o.get("location"),
+        "schema": uri or inline,
+        "schemaUri": uri,
+        "schemaFields": inline,
     }
 
 
