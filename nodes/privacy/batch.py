@@ -236,7 +236,12 @@ def redact(
                 s = s[: f.start] + (rep or "") + s[f.end :]
                 bump(f.entity, occ[i])
             if scanner is not None:
-                s = _second_pass(s, name, scanner, plan, keys, functools.partial(bump, n=occ[i]))
+                for _ in range(SECOND_PASSES):  # until a re-scan finds nothing new
+                    again = _second_pass(s, name, scanner, plan, keys,
+                                         functools.partial(bump, n=occ[i]))  # fmt: skip
+                    if again == s:
+                        break
+                    s = again
             new_values.append(s)
         if kept:
             raise Violation(
@@ -260,6 +265,7 @@ def redact(
 
 
 _TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
+SECOND_PASSES = 2
 
 
 def _second_pass(
@@ -320,6 +326,31 @@ def _distinct_any(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, list[Any]]
     return distinct(arr)
 
 
+def restrict_spec(spec: dict[str, Any], entities: list[str]) -> dict[str, Any]:
+    """A scanner spec that reports only ``entities``."""
+    import hashlib
+    import json
+
+    from nodes.privacy.recognizers import RECOGNIZERS
+
+    want = set(entities)
+    out = {
+        **spec,
+        "patterns": [p for p in spec["patterns"] if p["entity"] in want],
+        "recognizers": [
+            r for r in spec.get("recognizers", []) if set(RECOGNIZERS[r].entities) & want
+        ],
+        "hints": [h for h in spec.get("hints", []) if h["entity"] in want],
+        "deny": {k: v for k, v in spec.get("deny", {}).items() if k in want},
+        "ner_entities": [e for e in spec.get("ner_entities", []) if e in want],
+    }
+    out.pop("fingerprint", None)
+    out["fingerprint"] = hashlib.sha256(
+        json.dumps(out, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    return out
+
+
 class ScanActor:
     """``map_batches`` callable class: one scanner (and NER model) per actor.
 
@@ -340,6 +371,11 @@ class ScanActor:
         on_violation: Callable[[str], Exception] | None = None,
     ) -> None:
         self.scanner = scanner_for(spec)
+        # The second pass looks only for what the rules treat (as a residual scan of the
+        # output for a framework's identifiers does): a kept entity cannot hide one.
+        self.rescanner = self.scanner
+        if plan is not None and plan.required:
+            self.rescanner = scanner_for(restrict_spec(spec, sorted(plan.required)))
         self.node_id = node_id
         self.metrics = metrics
         self.mode = mode
@@ -368,7 +404,7 @@ class ScanActor:
             return batch
         assert self.plan is not None
         try:
-            out, counters = redact(batch, scanned, self.plan, self.keys, unscanned, self.scanner)
+            out, counters = redact(batch, scanned, self.plan, self.keys, unscanned, self.rescanner)
         except Violation as exc:
             raise _error(self.node_id, str(exc)) from None
         counters["redaction.rows"] = float(batch.num_rows)
