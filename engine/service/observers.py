@@ -187,12 +187,12 @@ class ExecutionStoreObserver(RunObserver):
     """
 
     def __init__(self) -> None:
-        from engine.service.executions import StoreRecorder
+        from engine.service.records import StoreRecorder
 
         self.recorders: dict[str, StoreRecorder] = {}
 
     def run_started(self, *, execution_id: str, spec: Any, **future: Any) -> None:
-        from engine.service.executions import StoreRecorder
+        from engine.service.records import StoreRecorder
 
         rec = StoreRecorder.for_execution(execution_id)
         if rec is not None:
@@ -213,7 +213,7 @@ class ExecutionStoreObserver(RunObserver):
         """Store a lineage event with the execution (when the store knows it)."""
         rec = self.recorders.get(execution_id)
         if rec is None:
-            from engine.service.executions import StoreRecorder
+            from engine.service.records import StoreRecorder
 
             rec = StoreRecorder.for_execution(execution_id, reopen=False)
         if rec is not None:
