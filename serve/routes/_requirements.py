@@ -6,7 +6,8 @@ a 422 problem naming it; none is silently ignored:
 ``format``
     The output format of the pipeline's ``output/model_training`` nodes for this run
     (``tensorflow_records``/``tfrecord``, ``parquet``, ``npz``/``numpy``, ``jsonl``). A
-    pipeline without such a node cannot honour it.
+    pipeline without such a node honours it only when every output already writes that
+    format; otherwise it is refused.
 ``privacy_level`` (or ``privacyLevel``)
     ``none``/``low``: always met. ``medium``: some node redacts or synthesizes the data,
     or the pipeline enforces a compliance framework. ``high``: the pipeline enforces a
@@ -97,6 +98,12 @@ def _format(spec: PipelineSpec, value: Any, res: Resolution) -> None:
         )
     training = [n for n in spec.nodes if n.type_key == "output/model_training"]
     if not training:
+        written = _written_formats(spec)
+        if written and set(written.values()) == {fmt}:  # every output already writes it
+            res.honoured.append(
+                {"requirement": "format", "value": value, "nodes": sorted(written), "format": fmt}
+            )
+            return
         raise refuse(
             "format",
             value,
@@ -107,6 +114,26 @@ def _format(spec: PipelineSpec, value: Any, res: Resolution) -> None:
     res.honoured.append(
         {"requirement": "format", "value": value, "nodes": [n.id for n in training], "format": fmt}
     )
+
+
+def _written_formats(spec: PipelineSpec) -> dict[str, str | None]:
+    """The format each output node writes (its config's ``format``, or its default)."""
+    from engine.registry import default_registry
+
+    registry = default_registry()
+    out: dict[str, str | None] = {}
+    for n in spec.nodes:
+        nt = registry.get(n.type_key)
+        if n.nodeType != "output" or nt is None:
+            continue
+        try:
+            cfg = nt.config_model.model_validate(n.config)
+        except Exception:  # validation reports it; no format is known
+            out[n.id] = None
+            continue
+        fmt = getattr(cfg, "format", None)
+        out[n.id] = _FORMATS.get(str(fmt).lower()) if fmt is not None else None
+    return out
 
 
 def _privacy(spec: PipelineSpec, key: str, value: Any, res: Resolution) -> None:
