@@ -213,3 +213,29 @@ def test_low_privacy_needs_nothing(tmp_path: Path) -> None:
 
     spec = parse_spec(SPEC)
     assert resolve(spec, {"dataRequirements": {"privacy_level": "low"}}).overrides == {}
+
+
+def test_format_already_written_by_every_output_is_met() -> None:
+    from engine.spec import parse_spec
+    from serve.routes._requirements import RequirementUnmet, resolve
+
+    def spec(fmt: str):
+        return parse_spec(
+            {
+                "id": "t",
+                "nodes": [
+                    {"id": "load", "nodeType": "source", "category": "file",
+                     "config": {"uri": "a.csv"}},
+                    {"id": "out", "nodeType": "output", "category": "archive",
+                     "inputs": ["load"], "config": {"uri": "out", "format": fmt}},
+                ],
+            }
+        )  # fmt: skip
+
+    res = resolve(spec("parquet"), {"dataRequirements": {"format": "parquet"}})
+    assert res.overrides == {}
+    assert res.honoured == [
+        {"requirement": "format", "value": "parquet", "nodes": ["out"], "format": "parquet"}
+    ]
+    with pytest.raises(RequirementUnmet, match="model_training"):
+        resolve(spec("csv"), {"dataRequirements": {"format": "parquet"}})
