@@ -12,10 +12,9 @@ Built-in checks:
 - ``completeness``: non-null ratio per column >= ``minRatio`` (default 0.95; ``columns``
   limits the check).
 - ``row_count``: ``min`` (default 1) <= rows <= ``max``.
-- ``pii_free``: the output re-scanned with the privacy detection node's classifier
-  (``patternLibraryId``, ``confidenceThreshold``, ``nerModel``; first ``sampleRows``
-  classify, up to ``scanRows`` are counted) finds none of ``identifiers`` (default: any
-  entity). Skipped with a warning if the privacy package is unavailable.
+- ``pii_free``: the output re-scanned cell by cell with the privacy detection node's
+  scanner (``patternLibraryId``, ``confidenceThreshold``, ``nerModel``; up to
+  ``scanRows`` rows) finds none of ``identifiers`` (default: any entity). Skipped with a warning if the privacy package is unavailable.
 - ``uniqueness``: no duplicate combination of ``keys``.
 - ``freshness``: the newest value of ``column`` is at most ``maxAgeHours`` old.
 
