@@ -48,6 +48,10 @@ def reopen(store: Store, execution_id: str) -> bool:
     return bool(res.rowcount)
 
 
+# ``StoreRecorder.for_execution`` has a ``reopen`` flag; the function under another name.
+_reopen = reopen
+
+
 class StoreRecorder:
     """Writes one run's status, progress, result and lineage to its execution record.
 
@@ -84,7 +88,7 @@ class StoreRecorder:
         if reopen and rec.status == "completed":
             return None
         if reopen and rec.status in RESUMABLE_STATUSES:
-            reopen(store, execution_id)
+            _reopen(store, execution_id)
         return cls(store, execution_id)
 
     def started(self, *, total_steps: int) -> None:

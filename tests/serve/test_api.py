@@ -192,7 +192,7 @@ def test_execute_poll_status_until_completed(api: Client, api_server) -> None:
         idempotency_key="run-1",
         context={
             "modelTrainingJob": "job_98765",
-            "dataRequirements": {"format": "parquet", "privacy_level": "high"},
+            "dataRequirements": {"format": "parquet", "privacy_level": "low"},
         },
     )
     assert run["status"] in ("queued", "running") and run["pipelineVersion"] == 2
@@ -234,7 +234,7 @@ def test_execute_poll_status_until_completed(api: Client, api_server) -> None:
         idempotency_key="run-1",
         context={
             "modelTrainingJob": "job_98765",
-            "dataRequirements": {"format": "parquet", "privacy_level": "high"},
+            "dataRequirements": {"format": "parquet", "privacy_level": "low"},
         },
     )
     assert again["executionId"] == run["executionId"] and again["replayed"] is True
