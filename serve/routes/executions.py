@@ -262,7 +262,7 @@ def resume_execution(
     key: ApiKey = Depends(require_scope("execute")),
     store: Store = Depends(get_store),
 ) -> ExecutionStatus:
-    from engine.service.executions import reopen
+    from engine.service.records import reopen
 
     with audited(
         req_id, key.id, "execution.resume", "execution", execution_id, pipelineId=pipeline_id
