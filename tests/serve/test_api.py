@@ -268,7 +268,8 @@ def test_lineage_in_seed_and_openlineage_shapes(api: Client) -> None:
         "name": PIPELINE_ID,
     }
     (inp,) = complete["inputs"]
-    assert inp["namespace"].startswith("file://") and inp["name"].endswith("data/customers")
+    # OpenLineage naming: local files are namespace "file", name the absolute path
+    assert inp["namespace"] == "file" and inp["name"].endswith("data/customers")
     assert inp["inputFacets"]["dataQualityMetrics"]["rowCount"] == CUSTOMER_FILES * CUSTOMER_ROWS
     (outp,) = complete["outputs"]
     assert outp["outputFacets"]["outputStatistics"]["rowCount"] == CUSTOMER_FILES * CUSTOMER_ROWS
