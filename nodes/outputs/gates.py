@@ -14,7 +14,8 @@ Built-in checks:
 - ``row_count``: ``min`` (default 1) <= rows <= ``max``.
 - ``pii_free``: the output re-scanned cell by cell with the privacy detection node's
   scanner (``patternLibraryId``, ``confidenceThreshold``, ``nerModel``; up to
-  ``scanRows`` rows) finds none of ``identifiers`` (default: any entity). Skipped with a warning if the privacy package is unavailable.
+  ``scanRows`` rows) finds none of ``identifiers`` (default: any entity). Skipped with
+  a warning if the privacy package is unavailable.
 - ``uniqueness``: no duplicate combination of ``keys``.
 - ``freshness``: the newest value of ``column`` is at most ``maxAgeHours`` old.
 
