@@ -25,15 +25,19 @@ def serve_api(args: argparse.Namespace) -> int:
 
     from engine.context import pipeline_home
     from engine.run.runner import ensure_ray
+    from engine.service.executions import forwarded_env
     from engine.store import database_url, open_store
     from serve.app import APP_NAME, build_app
 
     db_url = args.db_url or database_url()
+    # The operator's settings (data roots, egress allow-list, secret names...) reach every
+    # replica, wherever Ray places it.
+    env = forwarded_env(db_url=db_url, home=pipeline_home())
     open_store(db_url)  # create or upgrade the schema before replicas start
     ensure_ray(args.address)
     serve.start(http_options={"host": args.host, "port": args.port})
     serve.run(
-        build_app(db_url, str(pipeline_home()), num_replicas=args.replicas),
+        build_app(db_url, str(pipeline_home()), num_replicas=args.replicas, env=env),
         name=APP_NAME,
         route_prefix="/",
     )

@@ -161,7 +161,10 @@ def test_serve_api_on_the_cluster_runs_a_pipeline_over_http(
     home = tmp_path / "home"
     total = _write_parts(home / "data" / "people", 4, 250)
     db_url = f"sqlite:///{home}/metadata.db"
-    env = dict(local_cluster.env, PIPELINE_BUILDER_HOME=str(home))
+    # the operator names the API's data root (the API has none by default)
+    env = dict(
+        local_cluster.env, PIPELINE_BUILDER_HOME=str(home), PIPELINE_BUILDER_DATA_ROOTS=str(home)
+    )
     key = _create_admin_key(db_url, env)
     port = _free_port()
     serve = subprocess.Popen(
