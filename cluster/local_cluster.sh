@@ -35,8 +35,8 @@ RAY_BIN="$(dirname "$PYTHON")/ray"
 export RAY_USAGE_STATS_ENABLED=0
 # Ray's token authentication is on: every node and driver must present the token in
 # $PB_CLUSTER_DIR/auth_token (made on first start, mode 0600; $PB_CLUSTER_DIR/env names
-# it). Ray's servers listen on every interface whatever --node-ip-address says, so the
-# token is what keeps other hosts out. RAY_AUTH_MODE=disabled turns it off (the
+# it). `ray start` swaps --node-ip-address 127.0.0.1 for the host's address and Ray's
+# servers then listen on every interface, so the token is what keeps other hosts out. RAY_AUTH_MODE=disabled turns it off (the
 # cluster tests do, on a loopback-only machine).
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"
 ensure_token() {

@@ -55,8 +55,11 @@ def ensure_ray(
     joins whatever cluster happens to run on the host. A new local instance uses Ray's
     token authentication (Ray's default when ``RAY_AUTH_MODE`` is unset; the token is kept
     in ``~/.ray/auth_token``), so a process that reaches its ports cannot join it or
-    submit work without the token; the dashboard is off. See cluster/README.md for
-    running Ray on a network.
+    submit work without the token; the dashboard is off. It listens on 127.0.0.1 only:
+    Ray binds its gRPC servers to loopback when the node address is exactly 127.0.0.1,
+    but ``ray.init`` replaces a loopback ``_node_ip_address`` with the host's routable
+    address, so that replacement is switched off while the instance starts. See
+    cluster/README.md for running Ray on a network.
     """
     import ray
 
@@ -77,6 +80,16 @@ def ensure_ray(
             kwargs["num_cpus"] = num_cpus
         if object_store_memory:
             kwargs["object_store_memory"] = object_store_memory
+        if kwargs["_node_ip_address"] == "127.0.0.1":
+            from ray._private import services
+
+            resolve = services.resolve_ip_for_localhost
+            services.resolve_ip_for_localhost = lambda host: host  # keep 127.0.0.1
+            try:
+                ray.init(**kwargs)
+            finally:
+                services.resolve_ip_for_localhost = resolve
+            return
     ray.init(**kwargs)
 
 

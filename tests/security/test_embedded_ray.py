@@ -2,7 +2,8 @@
 
 A fresh Python process starts the embedded Ray exactly as ``pipeline-builder run`` does
 (:func:`engine.run.runner.ensure_ray`, ``RAY_AUTH_MODE`` unset), lists the sockets its
-processes listen on with ``ss -ltnp``, and a second process without the token tries to
+processes listen on with ``ss -ltnp`` (all on loopback, nothing answers on the host's
+routable address), and a second process without the token tries to
 join it."""
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ for line in subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).std
     if any(int(x) in pids for x in re.findall(r"pid=(\d+)", line)):
         listening.append({"local": line.split()[3], "proc": re.findall(r'\("([^"]+)"', line)})
 outsider_env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-outsider_env.update(RAY_AUTH_MODE="disabled", HOME=sys.argv[1])
+# The outsider dials 127.0.0.1 itself: Ray would otherwise rewrite a loopback address to
+# the host's routable one, where nothing of the embedded Ray listens.
+outsider_env.update(RAY_AUTH_MODE="disabled", HOME=sys.argv[1],
+                    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
 code = (
     "import ray, sys\n"
     "try:\n"
@@ -53,10 +57,22 @@ code = (
     "except Exception as exc:\n"
     "    print('REFUSED', type(exc).__name__, str(exc)[:300])\n"
 )
+import socket
+from ray._common.network_utils import node_ip_address_from_perspective
+routable = node_ip_address_from_perspective()
+reached = []
+for s in listening:
+    port = int(s["local"].rsplit(":", 1)[1])
+    try:
+        socket.create_connection((routable, port), timeout=2).close()
+        reached.append(port)
+    except OSError:
+        pass
 out = subprocess.run([sys.executable, "-c", code], env=outsider_env, capture_output=True,
                      text=True, timeout=120)
 print("RESULT " + json.dumps({"gcs": node.gcs_address, "auth": os.environ.get("RAY_AUTH_MODE"),
-      "listening": listening, "outsider": out.stdout[-1000:],
+      "listening": listening, "routable": routable, "reached": reached,
+      "outsider": out.stdout[-1000:],
       "outsider_log": out.stderr[-1000:]}))
 ray.shutdown()
 """
@@ -98,14 +114,15 @@ def _loopback(addr: str) -> bool:
     return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Ray 2.60's GCS, raylet and worker gRPC servers listen on every interface "
-    "whatever --node-ip-address says; token authentication (test above) is what keeps "
-    "outsiders out. See cluster/README.md.",
-)
 def test_no_ray_port_listens_on_a_non_loopback_address(probe: dict) -> None:
     assert probe["listening"], probe  # we did find the embedded Ray's sockets
+    # The GCS, the raylet's node manager and object manager, and the core workers.
+    procs = {p for s in probe["listening"] for p in s["proc"]}
+    assert {"gcs_server", "raylet"} <= procs, probe["listening"]
     exposed = [s for s in probe["listening"] if not _loopback(s["local"])]
     assert exposed == [], exposed
+
+
+def test_no_ray_port_is_reachable_on_the_hosts_routable_address(probe: dict) -> None:
+    assert probe["routable"] and not probe["routable"].startswith("127."), probe
+    assert probe["reached"] == [], probe
