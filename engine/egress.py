@@ -475,6 +475,33 @@ class _ResponseStream:
         self.close()
 
 
+# -- object-store endpoints --------------------------------------------------------------
+
+
+def pin_url(url: str, *, what: str = "connection", allow: Allowlist | None = None) -> str:
+    """Check ``url`` and return it pinned for clients that cannot take a transport.
+
+    For the S3 clients (pyarrow's ``S3FileSystem``, boto3), which resolve the endpoint's
+    host themselves at every connection: an ``http://`` URL comes back with its host
+    replaced by the checked address (S3 path-style requests, and their signatures, work
+    against an address just as against a name), so a DNS answer that changes after the
+    check cannot move the connection. An ``https://`` URL with a host name keeps the name:
+    these clients verify the server's certificate against it, so a rebound answer
+    pointing inside can only end in a failed handshake (an internal server holds no
+    certificate for the tenant's name); the name is checked here all the same.
+
+    Raises:
+        EgressRefused: the endpoint is refused by :func:`check_url`.
+    """
+    target = check_url(url, what=what, allow=allow)
+    if target.scheme != "http" or _literal(target.host) is not None or not target.addresses:
+        return url
+    ip = target.addresses[0]
+    parts = urlsplit(url)
+    host = f"[{ip}]" if ip.version == 6 else str(ip)
+    return parts._replace(netloc=f"{host}:{target.port}").geturl()
+
+
 # -- database hosts ---------------------------------------------------------------------
 
 
@@ -532,6 +559,7 @@ __all__ = [
     "http_client",
     "is_public",
     "open_stream",
+    "pin_url",
     "pinned_transport",
     "resolve",
 ]

@@ -24,6 +24,17 @@ class StorageOptions:
     region: str | None = None
     access_key: str | None = None
     secret_key: str | None = None
+    # An endpoint named in a resource goes through the egress guard and is pinned to the
+    # checked address; the operator's own AWS_ENDPOINT_URL is trusted as it is.
+    endpoint_from_resource: bool = False
+
+    def endpoint(self) -> str | None:
+        """The endpoint to connect to (checked and pinned when a resource named it)."""
+        if not self.endpoint_url or not self.endpoint_from_resource:
+            return self.endpoint_url
+        from engine import egress
+
+        return egress.pin_url(self.endpoint_url, what="S3 endpoint")
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any] | None) -> StorageOptions:
@@ -37,6 +48,7 @@ class StorageOptions:
 
         return cls(
             endpoint_url=cfg.get("endpointUrl") or os.environ.get("AWS_ENDPOINT_URL"),
+            endpoint_from_resource=bool(cfg.get("endpointUrl")),
             region=cfg.get("region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
             access_key=secret("accessKeyId") or os.environ.get("AWS_ACCESS_KEY_ID"),
             secret_key=secret("secretAccessKey") or os.environ.get("AWS_SECRET_ACCESS_KEY"),
@@ -57,8 +69,9 @@ def filesystem(uri: str, opts: StorageOptions | None = None) -> tuple[pafs.FileS
     if s == "s3":
         opts = opts or StorageOptions.from_config(None)
         kwargs: dict[str, Any] = {"region": opts.region}
-        if opts.endpoint_url:
-            ep = urlparse(opts.endpoint_url)
+        endpoint = opts.endpoint()
+        if endpoint:
+            ep = urlparse(endpoint)
             kwargs["endpoint_override"] = ep.netloc or ep.path
             kwargs["scheme"] = ep.scheme or "https"
         if opts.access_key and opts.secret_key:
@@ -77,7 +90,7 @@ def smart_open_params(uri: str, opts: StorageOptions | None = None) -> dict[str,
     opts = opts or StorageOptions.from_config(None)
     client = boto3.client(
         "s3",
-        endpoint_url=opts.endpoint_url,
+        endpoint_url=opts.endpoint(),
         region_name=opts.region,
         aws_access_key_id=opts.access_key,
         aws_secret_access_key=opts.secret_key,

@@ -241,6 +241,34 @@ def test_every_outbound_kind_refuses_internal_targets(
     assert rx.requests == []
 
 
+def test_a_host_name_resolving_inside_is_refused_for_storage_and_sources(
+    api: Client, listener_factory: Any
+) -> None:
+    import ipaddress
+    import socket
+
+    name = socket.gethostname()  # the system resolver maps it to this machine
+    ips = {ipaddress.ip_address(i[4][0]) for i in socket.getaddrinfo(name, 80)}
+    assert ips and not any(ip.is_global for ip in ips), (name, ips)
+    rx = listener_factory("127.0.0.1")
+    url = f"http://{name}:{rx.port}/"
+    storage = {"endpointUrl": url}
+    cases = [
+        {
+            "id": "ds_name",
+            "type": "file",
+            "uri": "s3://b/k.csv",
+            "format": "csv",
+            "storage": storage,
+        },
+        {"id": "ds_name", "type": "api", "baseUrl": url},
+    ]
+    for body in cases:
+        p = refused(_ds(api, body), 422, "egress")
+        assert name.lower() in p["detail"].lower(), p
+    assert rx.requests == []
+
+
 @pytest.mark.parametrize(
     "url",
     [
