@@ -6,6 +6,13 @@ Commands that compose layers above the engine (``serve``, ``deploy``, ``keys``) 
 through the ``pipeline_builder.commands`` entry-point group, so the engine never names
 them. Adding a command touches one module.
 
+A command that changes state declares its audit entry with
+``set_defaults(audit_action="environment.rollback", audit_resource=("environment",
+"environment_id"))`` (resource type, and the argument holding its id); its handler may
+add ``args.audit_details``. :func:`main` then writes the entry on the audit trail
+(:mod:`engine.audit`) as ``cli:<user>``, also when the command fails, so layers that may
+not import the audit trail (the nodes' commands) are audited all the same.
+
 May import: everything in ``engine``. Never ``nodes`` or ``serve``.
 """
 
@@ -57,13 +64,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
     except PipelineBuilderError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _audited(args, 2, exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return _audited(args, 130, KeyboardInterrupt("interrupted"))
+    except Exception as exc:
+        _audited(args, 1, exc)
+        raise
+    return _audited(args, code)
+
+
+def _audited(args: argparse.Namespace, code: int, error: BaseException | None = None) -> int:
+    """Write the audit entry a command declared (``audit_action``); return the exit code.
+
+    A command whose entry cannot be written exits non-zero: what it did is then not on
+    record, and the operator must know."""
+    action = getattr(args, "audit_action", None)
+    if not action:
+        return code
+    rtype, id_arg = getattr(args, "audit_resource", ("command", "command"))
+    details = dict(getattr(args, "audit_details", None) or {})
+    if error is not None:
+        details.update(error=str(error)[:500], errorType=type(error).__name__)
+    outcome = "success" if code == 0 and error is None else "failure"
+    try:
+        from engine.audit.log import record
+        from engine.cli.run_cmd import cli_actor
+
+        record(
+            action,
+            rtype,
+            str(getattr(args, id_arg, "") or ""),
+            actor=cli_actor(),
+            outcome=outcome,
+            details={"interface": "cli", "exitCode": code, **details},
+        )
+    except Exception as exc:
+        print(f"error: the audit entry for {action} could not be written: {exc}", file=sys.stderr)
+        return code or 1
+    return code
 
 
 if __name__ == "__main__":

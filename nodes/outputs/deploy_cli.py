@@ -13,7 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--catalog", required=True, help="resource catalog file (YAML or JSON)")
     p.add_argument("--to", dest="to_version", help="roll back to this version instead")
     p.add_argument("--json", action="store_true", help="print the new pointer as JSON")
-    p.set_defaults(handler=cmd_rollback)
+    # Written on the audit trail by the command line (engine.cli), as cli:<user>.
+    p.set_defaults(
+        handler=cmd_rollback,
+        audit_action="environment.rollback",
+        audit_resource=("environment", "environment_id"),
+    )
 
     p = sub.add_parser("versions", help="list the deployed versions of an environment")
     p.add_argument("environment_id", metavar="ENVIRONMENT_ID")
@@ -37,7 +42,11 @@ def _env_uri(args: argparse.Namespace) -> str:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from nodes.outputs import versions
 
+    args.audit_details = {"toVersion": args.to_version} if args.to_version else {}
     pointer: dict[str, Any] = versions.rollback(_env_uri(args), to_version=args.to_version)
+    args.audit_details.update(
+        version=pointer["version"], rolledBackFrom=pointer.get("rolledBackFrom")
+    )
     if args.json:
         print(json.dumps(pointer, indent=2))
     else:
