@@ -15,12 +15,16 @@ is done and before the sink commits:
   types and their counts, and the sink publishes nothing;
 * residue, ``onResidue: quarantine``: rows holding a residue are not written to the
   output but to ``<artifact dir>/quarantine/`` (Parquet), counted and reported; the
-  written output is clean and certified.
+  written output is clean and certified. The quarantine never holds an identifier in
+  clear: every span the scan finds in a held row is replaced by its type tag (a typed
+  cell holding one is null), as the report's ``quarantineMasking`` says.
 
 What the redaction itself writes is not residue: replacement tags (``<US_SSN>``) are
 blanked before the scan, and generalized values the frameworks allow (a ZIP3 ``021``, a
-year ``2021``, an age up to 89 or ``90+``) are not counted. A column the scanner cannot
-read (binary, nested) is reported as unscanned and fails the certification.
+year ``2021``, an age up to 89 or ``90+``) are not counted, nor are machine timestamps
+of log lines, which a date generalization leaves (:func:`nodes.privacy.batch.treats`).
+A column the scanner cannot read (binary, nested) is reported as unscanned and fails the
+certification.
 """
 
 from __future__ import annotations
@@ -181,6 +185,7 @@ def scan_rows(
     import pyarrow.compute as pc
 
     from nodes.privacy.batch import is_text, scan_batch
+    from nodes.privacy.recognizers import EVENT_TIMESTAMP
 
     tags = "<(?:" + "|".join(sorted(re.escape(e) for e in _tag_names(scanner, required))) + ")>"
     view = batch.select(columns) if columns else batch
@@ -196,8 +201,8 @@ def scan_rows(
     for name, col in scanned.items():
         flags = []
         for value, found in zip(col.values, col.findings, strict=True):
-            ents = {f.entity for f in found if _is_residue(value[f.start : f.end], f.entity,
-                                                            required)}  # fmt: skip
+            ents = {f.entity for f in found if f.source != EVENT_TIMESTAMP
+                    and _is_residue(value[f.start : f.end], f.entity, required)}  # fmt: skip
             flags.append(sorted(ents))
         if not any(flags):
             continue
@@ -209,6 +214,45 @@ def scan_rows(
         hit = pc.fill_null(pc.take(pa.array([bool(f) for f in flags]), col.indices), False)
         mask = hit if mask is None else pc.or_(mask, hit)
     return ev, mask
+
+
+QUARANTINE_MASKING = (
+    "every identifier the scan finds in a quarantined row is replaced by its type tag "
+    "(<US_SSN>); a typed cell holding one is null"
+)
+
+
+def mask_findings(batch: pa.Table, scanner: Any) -> pa.Table:
+    """``batch`` with every span the scanner finds replaced by its type tag (a typed
+    cell holding a finding becomes null): what the quarantine keeps of a held row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from nodes.privacy.batch import is_text, scan_batch
+    from nodes.privacy.recognizers import EVENT_TIMESTAMP
+
+    scanned, unscanned = scan_batch(batch, scanner)
+    for name in unscanned:  # binary/nested cells cannot be checked: not kept
+        i = batch.schema.get_field_index(name)
+        batch = batch.set_column(i, name, pa.nulls(batch.num_rows, batch.schema.field(i).type))
+    for name, col in scanned.items():
+        found = [[f for f in fs if f.source != EVENT_TIMESTAMP] for fs in col.findings]
+        if not any(found):
+            continue
+        i = batch.schema.get_field_index(name)
+        arr = batch.column(i)
+        if is_text(arr.type):
+            new: list[str | None] = []
+            for v, fs in zip(col.values, found, strict=True):
+                for f in sorted(fs, key=lambda f: f.start, reverse=True):
+                    v = v[: f.start] + f"<{f.entity}>" + v[f.end :]
+                new.append(v)
+            out = pc.take(pa.array(new, pa.string()), col.indices)
+        else:
+            clean = pc.take(pa.array([not fs for fs in found], pa.bool_()), col.indices)
+            out = pc.if_else(pc.fill_null(clean, True), arr, pa.nulls(len(arr), arr.type))
+        batch = batch.set_column(i, name, out)
+    return batch
 
 
 def _tag_names(scanner: Any, required: frozenset[str]) -> set[str]:
@@ -232,10 +276,12 @@ class _Step:
 
         from nodes.privacy.library import scanner_for
 
-        ev, mask = scan_rows(batch, scanner_for(self.spec), self.required, self.columns)
+        scanner = scanner_for(self.spec)
+        ev, mask = scan_rows(batch, scanner, self.required, self.columns)
         if mask is not None and self.quarantine_dir is not None:
             held = batch.filter(mask)
             if held.num_rows:
+                held = mask_findings(held, scanner)
                 import pyarrow.parquet as pq
 
                 os.makedirs(self.quarantine_dir, exist_ok=True)
@@ -334,6 +380,7 @@ class ResidualScan:
         }
         if self.quarantine_dir and ev.quarantined:
             body["quarantine"] = self.quarantine_dir
+            body["quarantineMasking"] = QUARANTINE_MASKING
         self.ctx.report("residualScan", body)
         if ev.unscanned or (ev.total and self.on_residue == "fail"):
             if cleanup is not None:

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from nodes.privacy.library import scanner_for
 from nodes.privacy.operators import Keys, transform
+from nodes.privacy.recognizers import EVENT_TIMESTAMP
 from nodes.privacy.report import FindingsState
 from nodes.privacy.scan import Finding, Scanner
 
@@ -156,6 +157,19 @@ class Plan:
         )
 
 
+def treats(f: Finding, op: Op | None) -> bool:
+    """Whether operator ``op`` changes finding ``f``. A date generalization leaves machine
+    timestamps (an event's time in a log line, not a date of the person:
+    :func:`nodes.privacy.recognizers.find_date`); any other operator treats them."""
+    if op is None:
+        return False
+    return not (
+        f.entity == "DATE_TIME"
+        and f.source == EVENT_TIMESTAMP
+        and op.get("operator") == "generalize"
+    )
+
+
 class Violation(Exception):
     """A required identifier was found where the rules keep it."""
 
@@ -214,7 +228,7 @@ def redact(
                 hit = sorted({f.entity for f, _ in ops if f.entity in plan.required})
                 if hit:
                     kept += [f"{name}:{e}" for e in hit]
-            todo = [(f, op) for f, op in ops if op is not None]
+            todo = [(f, op) for f, op in ops if treats(f, op)]
             if not todo:
                 new_values.append(v)
                 continue
@@ -288,7 +302,7 @@ def _second_pass(
     for f in found:
         op = plan.choose(column, f.entity)
         idx = [where[k] for k in range(f.start, f.end) if where[k] >= 0]
-        if op is None or not idx:
+        if not treats(f, op) or not idx:
             continue
         start, end = idx[0], idx[-1] + 1
         if _TAG.search(s, start, end):  # spans across a tag: leave the tag alone

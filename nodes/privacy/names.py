@@ -66,6 +66,15 @@ PARTICLES = frozenset(
         "ter",
         "ten",
         "st",
+        "ó",
+        "ní",
+        "nic",
+        "mac",
+        "mc",
+        "ua",
+        "te",
+        "ap",
+        "y",
     )
 )
 _ABBREVIATIONS = frozenset((*HONORIFICS, "st", "jr", "no", "vs", "etc", "mt", "ft", "gen",
@@ -157,11 +166,22 @@ def opening_words() -> frozenset[str]:
         return common_words()
 
 
-def _trim_tokens(text: str, start: int, end: int, lower: bool) -> tuple[int, int] | None:
-    """Drop leading/trailing frequent words (and particles) from a candidate name span."""
+def _trim_tokens(
+    text: str, start: int, end: int, lower: bool, surname: bool = False
+) -> tuple[int, int] | None:
+    """Drop leading/trailing frequent words (and particles) from a candidate name span.
+
+    ``surname``: the span follows an honorific or starts with a rare name word, so a
+    capitalised word that is also an ordinary English word (``Mrs. Park``, ``Sung-min
+    Park``) stays; only very frequent words and organisation/street words are dropped.
+    """
     toks = [(m.start() + start, m.end() + start) for m in _TOKEN.finditer(text[start:end])]
     while toks and text[toks[0][0] : toks[0][1]].isupper() and toks[0][1] - toks[0][0] <= 4:
         toks.pop(0)  # "Patient ID 123": an acronym is not a name
+    if surname and not lower:
+        while toks and _not_surname(text[toks[-1][0] : toks[-1][1]]):
+            toks.pop()
+        return (toks[0][0], toks[-1][1]) if toks else None
     while toks and (_is_common(text[toks[-1][0] : toks[-1][1]])
                     or text[toks[-1][0] : toks[-1][1]].lower() in PARTICLES):  # fmt: skip
         toks.pop()
@@ -173,7 +193,7 @@ def _trim_tokens(text: str, start: int, end: int, lower: bool) -> tuple[int, int
         keep: list[tuple[int, int]] = []
         for s, e in toks:
             w = text[s:e].lower()
-            if w in PARTICLES and keep:
+            if (w in PARTICLES and keep) or after_hyphenated_given(text, keep, w):
                 keep.append((s, e))
                 continue
             if _is_common(w):
@@ -187,17 +207,146 @@ def _trim_tokens(text: str, start: int, end: int, lower: bool) -> tuple[int, int
     return toks[0][0], toks[-1][1]
 
 
-def find_person_context(text: str) -> list[Finding]:
-    """Names revealed by an honorific, a relation/role word, or accented capitals."""
+_STOP_SURNAME = frozenset(["street", "st", "road", "rd", "avenue", "ave", "lane", "drive",
+                           "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                           "sunday", "january", "february", "march", "april", "june", "july",
+                           "august", "september", "october", "november", "december"])  # fmt: skip
+
+
+def _not_surname(token: str) -> bool:
+    low = token.lower().strip("'’-.")
+    return (
+        low in very_common_words()
+        or low in PARTICLES
+        or low in _ORG_WORDS
+        or low in _STOP_SURNAME
+        or low in LABEL_WORDS
+        or (token.isupper() and len(token) > 1)
+    )
+
+
+# Words of identifier labels ("Med Rec #", "Patient ID", "DL"): never a name.
+LABEL_WORDS = frozenset(["med", "rec", "record", "records", "medical", "mrn", "mr", "no",
+                         "number", "num", "chart", "hospital", "id", "dob", "ssn", "dl",
+                         "passport", "pass", "tel", "phone", "fax", "ref", "dx", "rx", "icd",
+                         "npi", "dea", "acct", "account", "member", "policy", "case"])  # fmt: skip
+
+
+def label_words_only(span: str) -> bool:
+    """True when every word of ``span`` is a word of identifier labels (``Med Rec``)."""
+    toks = [t.lower().strip(".#") for t in _TOKEN.findall(span)]
+    return bool(toks) and all(t in LABEL_WORDS for t in toks)
+
+
+# Self-introductions: "my name is keoni", "hi, this is jurgita", "I'm Wiremu".
+_INTRO_ANYWHERE = r"(?:my name is|my name's|name's|call me|you can call me|signed|regards,|thanks,)"
+_INTRO_GREETED = (
+    r"(?:(?:^|(?<=[\n.!?]))\s*|\b(?:hi|hello|hey|hiya|dear|good (?:morning|afternoon|evening)"
+    r"|greetings)\b[ ,!.\-]*(?:there[ ,!.\-]*)?)(?:this is|it's|it is|i'm|i am|im)"
+)
+_INTRO_RX = re.compile(
+    r"(?i)(?:\b" + _INTRO_ANYWHERE + r"|" + _INTRO_GREETED + r")[ \t]+"
+    r"(" + _LOWER_TOKEN + r"(?:[ \t]+" + _LOWER_TOKEN + r"){0,2})"
+)
+# "keoni (keoni kahale)": a word repeated as the start of a parenthesised name.
+_REPEAT_RX = re.compile(
+    r"(?i)(?<![\w])(" + _LOWER_TOKEN + r")[ \t]*\((\1(?:[ \t]+" + _LOWER_TOKEN + r"){1,3})\)"
+)
+# A chat handle at the start of a line: "[João] my new mail is...", "12:04 [Siobhán]: hi".
+_HANDLE_RX = re.compile(
+    r"(?m)^[ \t]*(?:[\d:.\-T/]+[ \t]+)?\[("
+    + _LOWER_TOKEN
+    + r"(?:[ \t]+"
+    + _LOWER_TOKEN
+    + r"){0,2})\]"
+)
+# An honorific (any case) before a lower-case name inside mixed-case text: "Sr. aarav
+# venkataraman seen today".
+_MIXED_CUES = (*HONORIFICS, "pt", "patient", "spouse", "wife", "husband", "partner", "son",
+               "daughter", "mother", "father", "brother", "sister", "guardian", "caregiver",
+               "nok", "next of kin", "emergency contact", "seen by", "referred by", "nurse",
+               "customer", "client", "member")  # fmt: skip
+_HONORIFIC_MIXED_RX = re.compile(
+    r"(?<![\w])(?i:" + "|".join(_MIXED_CUES) + r")\.?:?[ \t]+(" + r"[^\W\d_A-Z][^\W\d_]*"
+    r"(?:['’\-][^\W\d_]+)*(?:[ \t]+[^\W\d_A-Z][^\W\d_]*(?:['’\-][^\W\d_]+)*){0,2})"
+)
+
+
+def _rare_run(text: str, start: int, end: int, words: frozenset[str]) -> tuple[int, int] | None:
+    """The leading run of tokens of ``text[start:end]`` that are not in ``words``."""
+    keep: list[tuple[int, int]] = []
+    for m in _TOKEN.finditer(text, start, end):
+        w = m.group(0).lower().strip("'’-")
+        if (w in PARTICLES and keep) or after_hyphenated_given(text, keep, w):
+            keep.append(m.span())
+            continue
+        if w in words or w in LABEL_WORDS or len(w) < 2 or m.group(0).isupper():
+            break
+        keep.append(m.span())
+    while keep and text[keep[-1][0] : keep[-1][1]].lower() in PARTICLES:
+        keep.pop()
+    return (keep[0][0], keep[-1][1]) if keep else None
+
+
+def after_hyphenated_given(text: str, keep: list[tuple[int, int]], word: str) -> bool:
+    """A word right after a hyphenated given name (``Sung-min Park``, ``ji-woo kim``) is
+    the surname even when it is also an English word, unless it is a very frequent one."""
+    if not keep:
+        return False
+    prev = text[keep[-1][0] : keep[-1][1]]
+    return (
+        "-" in prev.strip("-")
+        and not _is_common(prev)
+        and prev.split("-")[-1][:1].islower()
+        and not _not_surname(word)
+    )
+
+
+def find_self_intro(text: str) -> list[Finding]:
+    """Names a writer gives for themselves or repeats: introductions, chat handles."""
     out: list[Finding] = []
+    rare = opening_words()
+    for m in _INTRO_RX.finditer(text):
+        span = _rare_run(text, m.start(1), m.end(1), rare if m.group(1).islower() else
+                         common_words())  # fmt: skip
+        if span is not None:
+            out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
+    for m in _REPEAT_RX.finditer(text):
+        if _is_common(m.group(1)) or m.group(1).isupper():
+            continue
+        inner = _rare_run(text, m.start(2), m.end(2), common_words())
+        if inner is None:
+            continue
+        out.append(Finding(m.start(1), m.end(1), "PERSON", CONTEXT_SCORE, source="context"))
+        out.append(Finding(*inner, "PERSON", CONTEXT_SCORE, source="context"))
+    for m in _HANDLE_RX.finditer(text):
+        span = _rare_run(text, m.start(1), m.end(1), common_words())
+        if span is not None and span[1] == m.end(1):
+            out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
+    for m in _HONORIFIC_MIXED_RX.finditer(text):
+        span = _rare_run(text, m.start(1), m.end(1), rare)
+        if span is not None:
+            out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
+    return out
+
+
+def find_person_context(text: str) -> list[Finding]:
+    """Names revealed by an honorific, a relation/role word, a self-introduction, a chat
+    handle, or accented capitals."""
+    out: list[Finding] = find_self_intro(text)
     for rx in (_HONORIFIC_RX, _RELATION_RX):
         for m in rx.finditer(text):
-            span = _trim_tokens(text, m.start(1), m.end(1), lower=False)
+            first = _TOKEN.match(text, m.start(1))
+            rare_start = first is not None and not _is_common(first.group(0))
+            span = _trim_tokens(text, m.start(1), m.end(1), lower=False,
+                                surname=rx is _HONORIFIC_RX or rare_start)  # fmt: skip
             if span is None:
                 continue
             s, e = span
             # a relation word before an ordinary capitalised word is no evidence
             if rx is _RELATION_RX and all(_is_common(t) for t in _TOKEN.findall(text[s:e])):
+                continue
+            if label_words_only(text[s:e]):
                 continue
             out.append(Finding(s, e, "PERSON", CONTEXT_SCORE, source="context"))
     if not any(c.isupper() for c in text):
@@ -408,6 +557,8 @@ def name_shaped(span: str) -> bool:
             return False
         if low in _ORG_WORDS or low in very:
             return False
+    if len(toks) == 2 and after_hyphenated_given(toks[0], [(0, len(toks[0]))], toks[1]):
+        return True
     return not _is_common(toks[-1])
 
 
@@ -432,6 +583,8 @@ def find_name_shapes(text: str) -> list[Finding]:
     out = []
     for m in _CAPS_RUN.finditer(text):
         span = m.group(0)
+        if label_words_only(span) or (m.end() < len(text) and text[m.end()].isalnum()):
+            continue  # "Dx Z79.4": a code, not a name
         if name_shaped(span):
             end = m.end()
             last = span.rsplit(" ", 1)[-1]
@@ -445,3 +598,25 @@ def find_name_shapes(text: str) -> list[Finding]:
             s = m.start() + toks[1][0]
             out.append(Finding(s, m.end(), "PERSON", SHAPE_SCORE, source="shape"))
     return out
+
+
+_EXTEND_RX = re.compile(r"[ \t](" + _NAME_TOKEN + r")(?![\w'’\-])")
+
+
+def extend_names(text: str, found: list[Finding]) -> list[Finding]:
+    """A name followed by one more capitalised word that is not an ordinary word takes it
+    in (``<Sung-min> Park``: NER often tags only the hyphenated given name)."""
+    out = []
+    changed = False
+    for f in found:
+        if f.entity == "PERSON":
+            m = _EXTEND_RX.match(text, f.end)
+            if (
+                m is not None
+                and not _not_surname(m.group(1))
+                and not any(g.start < m.end() and g.end > m.start(1) for g in found if g is not f)
+            ):
+                f = Finding(f.start, m.end(1), f.entity, f.score, f.source)
+                changed = True
+        out.append(f)
+    return out if changed else found

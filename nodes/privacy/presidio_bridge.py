@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from nodes.privacy.names import name_sentences, name_shaped
+from nodes.privacy.names import label_words_only, name_sentences, name_shaped
 from nodes.privacy.scan_types import Finding
 
 __all__ = ["name_sentences", "spacy_ner"]
@@ -112,6 +112,8 @@ def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[
                 if label not in wanted or (e.text.isupper() and len(e.text) <= 5):
                     continue
                 if any(c.isdigit() for c in e.text):  # names and places hold no digits
+                    continue
+                if label == "PERSON" and label_words_only(e.text):  # "Med Rec #", "Pt ID"
                     continue
                 found.append(_strip_title(sent, e.start_char, e.end_char, label))
             memo[sent] = found

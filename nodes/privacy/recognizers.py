@@ -140,9 +140,30 @@ def _valid_phone(cand: str) -> bool:
 
 
 _PHONE_CTX = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|call|callback|mobile|cell|fax|contact number|number|reach"
-    r"|whatsapp|sms|text|telefon|téléphone|teléfono|telefono|tlf|puh|gsm)\b[^.;\n]{0,30}$"
+    r"(?i)\b(?:phone|ph|tel|telephone|call|callback|mobile|mob|cell|celular|fax|contact"
+    r"|contact number|number|reach|whatsapp|sms|text|telefon|téléphone|teléfono|telefono"
+    r"|telefone|fone|tlf|puh|gsm)\b\.?[^.;\n]{0,30}$"
 )
+# A national number written with its area code in parentheses and no trunk prefix, the
+# usual form in Latin America and elsewhere: (11) 3456-7890, (55) 1234 5678.
+_PAREN_AREA = re.compile(r"\(\d{1,4}\) ?\d{2,5}[ \-.]?\d{3,5}(?:[ \-.]\d{2,4})?$")
+PAREN_AREA_REGIONS = ("BR", "AR", "MX", "CO", "CL", "PE", "VE", "EC", "UY", "PY", "BO",
+                      "AU", "IN", "CN", "ZA", "NG", "KE", "PH", "MY", "ID", "TH", "VN", "TR",
+                      "PL")  # fmt: skip
+
+
+def _paren_area_phone(cand: str) -> bool:
+    if not _PAREN_AREA.match(cand):
+        return False
+    pn = _phonenumbers()
+    for region in PAREN_AREA_REGIONS:
+        try:
+            num = pn.parse(cand, region)
+        except pn.NumberParseException:
+            continue
+        if pn.is_valid_number(num):
+            return True
+    return False
 
 
 def _phone_context(text: str, start: int) -> bool:
@@ -157,7 +178,11 @@ def find_phone(text: str) -> list[Finding]:
         if _CODE_GROUP.search(text, 0, start):  # inside a grouped code (IBAN-like)
             continue
         # keep parentheses balanced at the edges: "(415) 555-0132" but not "555-0132)"
-        while cand and cand[-1] in " ()-./" and not (cand[-1] == ")" and "(" in cand):
+        while (
+            cand
+            and cand[-1] in " ()-./"
+            and not (cand[-1] == ")" and cand.count("(") >= cand.count(")"))
+        ):
             cand = cand[:-1]
         if cand.startswith("(") and ")" not in cand:
             cand, start = cand[1:], start + 1
@@ -169,7 +194,7 @@ def find_phone(text: str) -> list[Finding]:
             out += [Finding(start + p.start(), start + p.end(), "PHONE_NUMBER", 0.75)
                     for p in inner]  # fmt: skip
             continue
-        if _valid_phone(_EXT.sub("", cand)):
+        if _valid_phone(_EXT.sub("", cand)) or _paren_area_phone(cand):
             out.append(Finding(start, start + len(cand), "PHONE_NUMBER", 0.75))
             continue
         n_digits = sum(c.isdigit() for c in cand)
@@ -336,7 +361,7 @@ _R = r"(?![\w]|[.\-/:]\d)"
 _DATE_RX: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
-            _L + r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?"
+            _L + r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}):(\d{2})(:\d{2}(?:[.,]\d+)?)?"
             r"(?:Z|[+\-]\d{2}:?\d{2})?)?" + _R
         ),
         "ymd",
@@ -386,10 +411,10 @@ def _ok_date(y: int | None, m: int, d: int | None) -> bool:
 
 
 def _year(s: str) -> int:
+    from nodes.privacy.validators import pivot_year
+
     y = int(s)
-    if len(s) == 2:
-        y += 2000 if y < 69 else 1900
-    return y
+    return pivot_year(y) if len(s) == 2 else y
 
 
 def _mon(s: str) -> int:
@@ -425,13 +450,34 @@ def _date_ok(kind: str, m: re.Match[str]) -> bool:
     return False
 
 
+# Words that make a date one of a person's (birth, admission, death, care): such a date is
+# an identifier even when written as a machine timestamp.
+_PERSONAL_DATE_CTX = re.compile(
+    r"(?i)(?:\b(?:dob|d\.o\.b\.?|birth\w*|born|b\.|bday|admit\w*|admission|discharg\w*|death"
+    r"|died|deceased|dod|deliver\w*|surgery|operat\w*|procedure|visit\w*|seen|appointment"
+    r"|appt|dos|date of service|encounter|expired|arrival|arrived|injur\w*)\b|_date|date_)"
+    r"[^.;\n]{0,25}$"
+)
+EVENT_TIMESTAMP = "timestamp"  # Finding.source of a machine timestamp (see find_date)
+
+
 def find_date(text: str) -> list[Finding]:
+    """Dates; a full timestamp to the second (``2026-04-27T17:37:08.550Z``,
+    ``2026-04-27 17:37:08,550``) with no personal-date word before it is reported with
+    source ``timestamp``: the time an event was logged, which a date generalization leaves."""
     out = []
     for rx, kind in _DATE_RX:
         for m in rx.finditer(text):
             if _date_ok(kind, m):
                 score = 0.85 if kind in ("ymd", "ab_y", "d_mon_y", "mon_d_y", "y_md") else 0.6
-                out.append(Finding(m.start(), m.end(), "DATE_TIME", score))
+                source = "pattern"
+                if (
+                    kind == "ymd"
+                    and m.group(6) is not None
+                    and _PERSONAL_DATE_CTX.search(text, max(0, m.start() - 40), m.start()) is None
+                ):
+                    source = EVENT_TIMESTAMP
+                out.append(Finding(m.start(), m.end(), "DATE_TIME", score, source))
     return out
 
 
@@ -618,6 +664,100 @@ def find_address_context(text: str) -> list[Finding]:
     return out
 
 
+# ------------------------------------------------------------------ key=value fields
+# Log lines and serialized records name their fields: ``passport=C0Z523299``,
+# ``dl=S309-5592-5488``, ``"ssn": "034-91-8136"``. The key says what the value is.
+_KV_KEYS: dict[str, str] = {
+    "ssn": "US_SSN", "social_security": "US_SSN", "social_security_number": "US_SSN",
+    "ss_no": "US_SSN", "passport": "US_PASSPORT", "passport_no": "US_PASSPORT",
+    "passport_number": "US_PASSPORT", "pass_no": "US_PASSPORT", "dl": "US_DRIVER_LICENSE",
+    "dl_no": "US_DRIVER_LICENSE", "dl_number": "US_DRIVER_LICENSE",
+    "driver_license": "US_DRIVER_LICENSE", "drivers_license": "US_DRIVER_LICENSE",
+    "license": "US_DRIVER_LICENSE", "licence": "US_DRIVER_LICENSE",
+    "license_no": "US_DRIVER_LICENSE", "phone": "PHONE_NUMBER", "tel": "PHONE_NUMBER",
+    "telephone": "PHONE_NUMBER", "mobile": "PHONE_NUMBER", "cell": "PHONE_NUMBER",
+    "fax": "PHONE_NUMBER", "msisdn": "PHONE_NUMBER", "phone_number": "PHONE_NUMBER",
+    "mrn": "MEDICAL_RECORD_NUMBER", "med_rec": "MEDICAL_RECORD_NUMBER",
+    "patient_id": "MEDICAL_RECORD_NUMBER", "chart_no": "MEDICAL_RECORD_NUMBER",
+    "dob": "DATE_TIME", "birth_date": "DATE_TIME", "birthdate": "DATE_TIME",
+    "date_of_birth": "DATE_TIME", "user": "PERSON", "username": "PERSON",
+    "user_name": "PERSON", "login": "PERSON", "name": "PERSON", "full_name": "PERSON",
+    "first_name": "PERSON", "last_name": "PERSON", "patient": "PERSON",
+    "patient_name": "PERSON", "customer": "PERSON", "customer_name": "PERSON",
+}  # fmt: skip
+_KV = re.compile(
+    r"(?i)(?<![\w.\-])\"?(" + "|".join(sorted(_KV_KEYS, key=len, reverse=True)) + r")\"?"
+    r"(?:\s*[=:]\s*(?:\"([^\"\n]{1,80})\"|'([^'\n]{1,80})')|=([^\s\"',;&|)\]}=<]{1,80}))"
+)
+_KV_NUMERIC = {"US_SSN": (9, 9), "US_PASSPORT": (5, 9), "US_DRIVER_LICENSE": (4, 19),
+               "PHONE_NUMBER": (7, 15), "MEDICAL_RECORD_NUMBER": (4, 15)}  # fmt: skip
+_KV_NOT_A_NAME = frozenset(["null", "none", "nil", "n/a", "na", "-", "unknown", "anonymous",
+                            "anon", "guest", "root", "admin", "system", "service", "true",
+                            "false", "redacted", "masked", "*", "test"])  # fmt: skip
+
+
+def find_key_value(text: str) -> list[Finding]:
+    from nodes.privacy.validators import parse_date
+
+    out = []
+    for m in _KV.finditer(text):
+        entity = _KV_KEYS[m.group(1).lower()]
+        g = 2 if m.group(2) is not None else 3 if m.group(3) is not None else 4
+        value, start, end = m.group(g), m.start(g), m.end(g)
+        while end > start and text[end - 1] in ".:":
+            end -= 1
+        value = text[start:end]
+        if not value or "@" in value or value.startswith("<"):
+            continue  # an email has its own pattern; a tag was put there by a redaction
+        if entity in _KV_NUMERIC:
+            lo, hi = _KV_NUMERIC[entity]
+            ds = sum(c.isdigit() for c in value)
+            if not lo <= ds <= hi or len(set(c for c in value if c.isdigit())) < 2:
+                continue
+        elif entity == "DATE_TIME":
+            if parse_date(value) is None:
+                continue
+        elif value.lower() in _KV_NOT_A_NAME or not any(c.isalpha() for c in value):
+            continue
+        out.append(Finding(start, end, entity, 0.9 if entity != "PERSON" else 0.75))
+    return out
+
+
+# ------------------------------------------------------------------------ places
+# HIPAA's geographic subdivisions smaller than a state: a place named after a phrase that
+# says it is one (``transferred from Tromsø``, ``lives in Accra``, ``born in İzmir``).
+_PLACE_CUES = (
+    r"(?:transferred|referred|moved|relocated|travel(?:l)?ed|flown|flew|came|comes|arrived"
+    r"|returned|visiting|evacuated|discharged|sent|originally|is|was|are|were|hails) from"
+    r"|(?:lives|living|lived|resides|residing|resided|resident|born|raised|located|based"
+    r"|stays|staying|grew up|works|working) in|resident of|native of|moved to|relocated to"
+    r"|travel(?:l)?ed to|trip to|returning to|returned to|hometown(?: of| is)?"
+)
+_PLACE_RX = re.compile(
+    r"\b(?:" + _PLACE_CUES + r")\s+((?:[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’\-]*\.?)(?:\s+(?:de|del|da|do|la|le"
+    r"|am|an|upon|on|sur|en)?\s*[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’\-]*){0,3})"
+)
+_NOT_PLACE = frozenset(["the", "a", "an", "his", "her", "their", "our", "my", "icu", "er",
+                        "home", "hospital", "clinic", "work", "school", "dr", "mr", "mrs",
+                        "ms", "monday", "tuesday", "wednesday", "thursday", "friday",
+                        "saturday", "sunday", "january", "february", "march", "april",
+                        "june", "july", "august", "september", "october", "november",
+                        "december", "today", "tomorrow", "yesterday"])  # fmt: skip
+
+
+def find_place_context(text: str) -> list[Finding]:
+    out = []
+    for m in _PLACE_RX.finditer(text):
+        s, e = m.start(1), m.end(1)
+        while e > s and text[e - 1] in ".'’-":
+            e -= 1
+        first = text[s:e].split()[0].rstrip(".").lower()
+        if first in _NOT_PLACE or text[s:e].isupper():
+            continue
+        out.append(Finding(s, e, "LOCATION", 0.7, source="context"))
+    return out
+
+
 def find_person_context(text: str) -> list[Finding]:
     from nodes.privacy.names import find_person_context as f
 
@@ -712,9 +852,31 @@ RECOGNIZERS: dict[str, Recognizer] = {
             find_address_context,
         ),
         Recognizer(
+            "key_value",
+            (
+                "US_SSN",
+                "US_PASSPORT",
+                "US_DRIVER_LICENSE",
+                "PHONE_NUMBER",
+                "MEDICAL_RECORD_NUMBER",
+                "DATE_TIME",
+                "PERSON",
+            ),
+            r"(?i)(ssn|social_sec|ss_no|pass|dl|licen|phone|tel|mobile|cell|fax|msisdn|mrn"
+            r"|med_rec|patient|chart|dob|birth|user|login|name|customer)[a-z_]*\"? *[=:]",
+            find_key_value,
+        ),
+        Recognizer(
+            "place_context",
+            ("LOCATION",),
+            r"(?:from|in|of|to|hometown|is) +[A-Z\x{C0}-\x{17F}]",
+            find_place_context,
+        ),
+        Recognizer(
             "person_context",
             ("PERSON",),
-            _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]",
+            _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]|\[[^\]]{2,60}\]|\w \(\w"
+            r"|(?i)\b(this is|it'?s|it is|i'?m|i am|call me|name'?s|regards|thanks)\b",
             find_person_context,
         ),
         Recognizer(

@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nodes.privacy.names import extend_names
 from nodes.privacy.recognizers import Recognizer
 from nodes.privacy.scan_types import Finding
 from nodes.privacy.validators import VALIDATORS
@@ -36,7 +37,15 @@ from nodes.privacy.validators import VALIDATORS
 __all__ = ["CompiledPattern", "Finding", "Scanner", "compile_pattern", "distinct"]
 
 _TEXT_ONLY_RECOGNIZERS = frozenset(
-    ("person_context", "person_shape", "street_address", "address_context", "url")
+    (
+        "person_context",
+        "person_shape",
+        "street_address",
+        "address_context",
+        "url",
+        "key_value",
+        "place_context",
+    )
 )
 CONTEXT_BOOST = 0.35  # Presidio's default context similarity factor
 CONTEXT_MIN_SCORE = 0.4  # ... and minimum score once context is found
@@ -252,6 +261,7 @@ class Scanner:
         """Exact findings of ``pats`` and ``recs`` in ``text`` (no NER), overlaps resolved."""
         found: list[Finding] = self.hint_findings(text, column)
         lowered: str | None = None
+        col_words = _column_words(column) if column and self.contextual else frozenset()
         for p in pats:
             if typed and p.text_only:
                 continue
@@ -278,6 +288,8 @@ class Scanner:
                         pos = _next_word(text, m.start())
                     continue
                 score = p.score
+                if p.negative and col_words & set(p.negative) and _whole_cell(text, start, end):
+                    continue  # a bare number in a column named order_no is an order number
                 if p.negative:
                     if lowered is None:
                         lowered = text.lower()
@@ -290,7 +302,12 @@ class Scanner:
                         score = max(min(1.0, score + CONTEXT_BOOST), CONTEXT_MIN_SCORE)
                 if score >= self.threshold:
                     found.append(Finding(start, end, p.entity, round(score, 4)))
-        found += self._recognize(text, recs, column, typed)
+        rec_found = self._recognize(text, recs, column, typed)
+        if col_words & _BUSINESS_WORDS:
+            rec_found = [f for f in rec_found if not (
+                f.entity == "PHONE_NUMBER" and _whole_cell(text, f.start, f.end)
+                and text[f.start : f.end].isdigit())]  # fmt: skip
+        found += rec_found
         return resolve_overlaps(found)
 
     def _has_context(
@@ -365,7 +382,10 @@ class Scanner:
                 dictionary,
                 [[Finding(0, len(v), "DATE_TIME", 0.85, "type")] if v else [] for v in dictionary],
             )
-        return indices, dictionary, self.scan_distinct(dictionary, column, typed=typed)
+        findings = self.scan_distinct(dictionary, column, typed=typed)
+        if pa.types.is_integer(typ):
+            findings = _lost_leading_zeros(dictionary, findings)
+        return indices, dictionary, findings
 
     def scan_distinct(
         self, values: list[str], column: str | None = None, typed: bool = False
@@ -434,7 +454,55 @@ class Scanner:
             keep = [f for f in extra if f.score >= self.threshold]
             if keep:
                 out[i] = resolve_overlaps([*out[i], *keep])
+            if any(f.entity == "PERSON" for f in out[i]):
+                out[i] = extend_names(values[i], out[i])  # type: ignore[arg-type]
         return out
+
+
+_BUSINESS_WORDS = frozenset(["order", "invoice", "inv", "po", "sku", "product", "item",
+                             "ticket", "tracking", "shipment", "transaction", "txn",
+                             "confirmation", "booking", "receipt", "batch", "lot", "build",
+                             "version", "qty", "quantity", "amount", "price"])  # fmt: skip
+
+
+def _column_words(column: str) -> frozenset[str]:
+    return frozenset(w for w in re.split(r"[^a-z0-9]+", column.lower()) if w)
+
+
+def _whole_cell(text: str, start: int, end: int) -> bool:
+    return not text[:start].strip() and not text[end:].strip()
+
+
+# Fixed-width identifiers that an integer column may hold without their leading zeros
+# (an SSN 034918136 read as the int64 34918136): entity -> width.
+FIXED_WIDTH = {"US_SSN": 9}
+FIXED_WIDTH_SHARE = 0.5
+
+
+def _lost_leading_zeros(values: list[str], findings: list[list[Finding]]) -> list[list[Finding]]:
+    """An integer column whose values mostly are one fixed-width identifier: the shorter
+    values are that identifier with its leading zeros dropped, and are treated alike."""
+    from nodes.privacy.validators import us_ssn
+
+    checks = {"US_SSN": us_ssn}
+    n = sum(1 for v in values if v)
+    if not n:
+        return findings
+    for entity, width in FIXED_WIDTH.items():
+        whole = sum(
+            1
+            for v, fs in zip(values, findings, strict=True)
+            if len(v) == width and any(f.entity == entity for f in fs)
+        )
+        if whole < FIXED_WIDTH_SHARE * n:
+            continue
+        out = list(findings)
+        for i, v in enumerate(values):
+            if (not out[i] and v.isdigit() and width - 3 <= len(v) < width
+                    and checks[entity](v.zfill(width))):  # fmt: skip
+                out[i] = [Finding(0, len(v), entity, 0.6, "column")]
+        findings = out
+    return findings
 
 
 def _may_hold_name(text: str) -> bool:

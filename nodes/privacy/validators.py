@@ -137,7 +137,7 @@ def parse_date(text: str) -> dt.date | None:
     if m:
         a, b, y = (int(g) for g in m.groups())
         if len(m.group(3)) == 2:
-            y += 2000 if y < 69 else 1900
+            y = pivot_year(y)
         return _date_or_none(y, a, b) or _date_or_none(y, b, a)
     m = _MONTH_FIRST.fullmatch(s)
     if m:
@@ -148,6 +148,14 @@ def parse_date(text: str) -> dt.date | None:
         month = _MONTHS.get(m.group(2).lower())
         return _date_or_none(int(m.group(3)), month, int(m.group(1))) if month else None
     return None
+
+
+def pivot_year(yy: int, today: dt.date | None = None) -> int:
+    """The century of a 2-digit year: the latest year that is not in the future
+    (``62`` -> 1962, ``21`` -> 2021 in 2026). Dates of birth are never in the future."""
+    this_year = (today or dt.date.today()).year
+    year = this_year - this_year % 100 + yy
+    return year if year <= this_year else year - 100
 
 
 def _date_or_none(y: int, m: int, d: int) -> dt.date | None:
@@ -268,7 +276,15 @@ def long_number(text: str) -> bool:
     return 9 <= len(ds) <= 19 and len(set(ds)) > 1 and ds.strip("0") != ""
 
 
+def passport(text: str) -> bool:
+    """A passport number: 6-9 letters/digits, at least 5 of them digits, not one repeated
+    digit."""
+    ds = digits(text)
+    return 6 <= len(text) <= 10 and len(ds) >= 5 and len(set(ds)) > 1
+
+
 VALIDATORS: dict[str, Callable[[str], bool]] = {
+    "passport": passport,
     "luhn": luhn,
     "credit_card": credit_card,
     "us_ssn": us_ssn,

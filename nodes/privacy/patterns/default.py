@@ -139,19 +139,34 @@ DEFAULT_LIBRARY: dict[str, Any] = {
             "negativeContext": BUSINESS_LABELS,
         },
         {
+            # a passport number after its label, in every national shape: C0Z523299
+            # (letter, digit, letter, 6 digits), 1-2 letters + 6-8 digits, 9 digits...
+            "name": "passport_keyed",
+            "entity": "US_PASSPORT",
+            "regex": r"\b(?i:passport|pass ?#|pass[ _]no\.?|passeport|pasaporte|passaporto"
+            r"|reisepass|paspoort|travel document)"
+            r"(?i:[ _]number|[ _]no\.?|[ _]num| ?#|[ _]id)?[:#= ]*"
+            r"([A-Z]{0,2}[0-9][A-Z0-9]{5,8})",
+            "group": 1,
+            "validator": "passport",
+            "score": 0.9,
+        },
+        {
             "name": "driver_license_labeled",
             "entity": "US_DRIVER_LICENSE",
-            "regex": r"(?i:driver'?s? licen[cs]e|driving licen[cs]e|licen[cs]e|dl)"
-            r"(?i: number| no\.?| #| id)?[:# ]*([A-Z0-9][A-Z0-9\-]{3,18}[0-9])",
+            "regex": r"\b(?i:driver'?s?[ _]licen[cs]e|driving[ _]licen[cs]e|licen[cs]e|dl)"
+            r"(?i:[ _]number|[ _]no\.?|[ _]num| ?#|[ _]id)?[:#= ]*([A-Z0-9][A-Z0-9\-]{3,18}[0-9])",
             "group": 1,
             "score": 0.85,
         },
         {
             "name": "mrn_labeled",
             "entity": "MEDICAL_RECORD_NUMBER",
-            "regex": r"(?i:mrn|mr#|mr #|medical record(?: number| no\.?| #| num)?"
-            r"|(?:patient|hospital|chart|record|case|health record) ?(?:id|no\.?|number|num|#))"
-            r"[:# \-]*([A-Z]{0,4}-?[0-9][0-9\-]{3,14}[0-9])",
+            "regex": r"\b(?i:mrn|mr ?#|mr no\.?|mr number"
+            r"|med(?:ical|\.)? ?rec(?:ord|\.)?s?(?: ?number| ?no\.?| ?#| ?num| ?id)?"
+            r"|(?:patient|hospital|chart|record|case|health record|unit)"
+            r" ?(?:id|no\.?|number|num|#))"
+            r"[:#= \-]*([A-Z]{0,4}-?[0-9][0-9\-]{3,14}[0-9])",
             "group": 1,
             "score": 0.9,
         },
@@ -169,7 +184,8 @@ DEFAULT_LIBRARY: dict[str, Any] = {
             "entity": "NPI",
             "regex": r"[0-9]{10}",
             "validator": "npi",
-            "score": 0.5,
+            # the checksum passes for 1 in 10 random numbers: only context makes it an NPI
+            "score": 0.3,
             "context": ["npi", "provider", "prescriber", "physician"],
             "negativeContext": BUSINESS_LABELS,
         },

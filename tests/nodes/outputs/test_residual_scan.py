@@ -134,7 +134,10 @@ def test_quarantine_keeps_residue_rows_out_of_the_output(tmp_path: Path, home: P
     scan = out["residualScan"]
     assert scan["quarantinedRows"] == 1 and scan["findings"] == {"note": {"US_SSN": 1}}
     held = read_parquet_rows(Path(scan["quarantine"]))
-    assert [r["id"] for r in held] == [2990] and LATE_SSN in held[0]["note"]
+    # the held row is kept for review with its identifiers masked, never in clear
+    assert [r["id"] for r in held] == [2990]
+    assert LATE_SSN not in held[0]["note"] and "<US_SSN>" in held[0]["note"]
+    assert "type tag" in scan["quarantineMasking"]
     assert out["certifications"] == ["HIPAA_compliant"]
 
 
