@@ -6,7 +6,11 @@ a value under a secret-looking key (password, token, apiKey...) must be a refere
 must not embed a password; otherwise 422. Locations must lie inside the data roots and
 hosts must pass the egress guard (:func:`check_security`; 422 naming the rule). A
 resource with secrets remembers the origin they go to (``boundOrigin``); moving it
-elsewhere needs new references (409 ``secret-origin``). Responses mask secret values.
+elsewhere needs new references (409 ``secret-origin``). The binding also belongs to each
+secret reference, kept in the store apart from the resources (kind
+``secretBindings``): deleting a resource and creating another one with the same
+reference, or naming it from a second resource, cannot send that secret to another
+origin. Responses mask secret values.
 Reads need ``read``; writes need ``admin``.
 """
 
@@ -153,15 +157,74 @@ def origin_of(kind: str, body: dict[str, Any]) -> str | None:
     return None
 
 
+BINDINGS_KIND = "secretBindings"  # not a catalog kind: never listed, never in a run
+
+
+def _binding_id(ref: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(ref.encode()).hexdigest()
+
+
+def bind_secret_refs(store: Store, kind: str, rid: Any, refs: set[str], origin: str) -> None:
+    """Bind every reference in ``refs`` to ``origin`` for good, or refuse (409
+    ``secret-origin``) when one is already bound to another origin.
+
+    A reference is bound to the origin of the first resource stored with it; the
+    binding outlives that resource. Sending the secret elsewhere needs a new reference
+    (the operator provides the secret again under another name)."""
+    from engine.store.errors import ConflictError, NotFoundError
+
+    def bound(ref: str) -> dict[str, Any] | None:
+        try:
+            return store.get_resource(BINDINGS_KIND, _binding_id(ref)).body
+        except NotFoundError:
+            return None
+
+    def refuse(ref: str, b: dict[str, Any]) -> None:
+        raise SecretOriginChanged(
+            f"secret-origin: secret {ref} is bound to {b['origin']} (where "
+            f"{b.get('firstResource', 'a resource')} was created to send it); {kind} '{rid}' "
+            f"may not send it to {origin}. Re-enter the secret under a new reference to "
+            "use it with another origin"
+        )
+
+    missing = []
+    for ref in sorted(refs):
+        b = bound(ref)
+        if b is None:
+            missing.append(ref)
+        elif b.get("origin") != origin:
+            refuse(ref, b)
+    for ref in missing:
+        body = {
+            "id": _binding_id(ref),
+            "ref": ref,
+            "origin": origin,
+            "firstResource": f"{kind} '{rid}'",
+        }
+        try:
+            store.create_resource(BINDINGS_KIND, body)
+        except ConflictError:  # bound meanwhile by a concurrent request
+            b = bound(ref)
+            if b is not None and b.get("origin") != origin:
+                refuse(ref, b)
+
+
 def check_security(
-    kind: str, body: dict[str, Any], previous: dict[str, Any] | None = None
+    kind: str,
+    body: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     """Refuse a resource that breaks a security rule; return it with its secret origin.
 
     Rules: ``data-root`` / ``metadata-store`` (file locations, SQLite files,
     environments), ``egress`` (API base URLs, http(s) files, storage endpoints, database
     hosts, notification channels), ``secret-namespace`` (every secret reference), and
-    ``secret-origin`` (changing where a stored secret goes needs new references).
+    ``secret-origin`` (changing where a stored secret goes needs new references; with
+    ``store``, every reference stays bound to its first origin, see
+    :func:`bind_secret_refs`).
     """
     from engine import egress, roots
     from engine.errors import SecretError
@@ -247,9 +310,10 @@ def check_security(
                 raise SecretOriginChanged(
                     f"secret-origin: {kind} '{rid}' sends its secrets to {old_origin}; "
                     f"moving it to {origin} requires re-entering the secrets (new "
-                    f"references for {', '.join(sorted(kept))}), or deleting and "
-                    "re-creating the resource"
+                    f"references for {', '.join(sorted(kept))})"
                 )
+        if store is not None:
+            bind_secret_refs(store, kind, rid, refs, origin)
         out["boundOrigin"] = origin
     return out
 
@@ -290,7 +354,7 @@ def _add_routes(slug: str, kind: str) -> None:
     ) -> ResourceOut:
         rid = str(body.get("id")) if isinstance(body, dict) else "?"
         with audited(req_id, key.id, "resource.create", kind, rid) as details:
-            checked = check_security(kind, check_body(body))
+            checked = check_security(kind, check_body(body), store=store)
             out = ResourceOut.of(store.create_resource(kind, checked))
             details["version"] = out.version
         return out
@@ -325,7 +389,7 @@ def _add_routes(slug: str, kind: str) -> None:
     ) -> ResourceOut:
         with audited(req_id, key.id, "resource.update", kind, resource_id) as details:
             previous = store.get_resource(kind, resource_id).body
-            checked = check_security(kind, check_body(body, resource_id), previous)
+            checked = check_security(kind, check_body(body, resource_id), previous, store)
             out = ResourceOut.of(store.replace_resource(kind, checked))
             details["version"] = out.version
         return out

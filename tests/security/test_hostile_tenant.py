@@ -197,6 +197,35 @@ def test_a_secret_goes_only_to_the_origin_it_was_created_with(
     assert good.requests == []
 
 
+def test_a_deleted_and_recreated_source_does_not_rebind_its_secret(
+    api: Client, listener_factory: Any
+) -> None:
+    good = listener_factory(ALLOWED_HOST)
+    other = listener_factory(ALLOWED_HOST)  # allow-listed too: only the binding stops it
+    auth = {"type": "bearer", "token": "env:PB_SECRET_REBIND_TOKEN"}
+    body = {"id": "ds_rebind", "type": "api", "baseUrl": good.url, "auth": auth}
+    api.create_resource("data-sources", body)
+    api.request("DELETE", "/api/data-sources/ds_rebind")
+    moved = {**body, "baseUrl": other.url + "/"}
+    p = refused(lambda: api.create_resource("data-sources", moved), 409, "secret-origin")
+    assert "env:PB_SECRET_REBIND_TOKEN" in p["detail"] and good.url in p["detail"], p
+    # nor through a second resource naming the same reference
+    twin = {**moved, "id": "ds_twin"}
+    refused(lambda: api.create_resource("data-sources", twin), 409, "secret-origin")
+    for rid in ("ds_rebind", "ds_twin"):
+        with pytest.raises(ApiRequestError) as exc:
+            api.get_resource("data-sources", rid)
+        assert exc.value.status == 404  # nothing stored
+    # the origin it was created with still works; a new reference may go elsewhere
+    again = api.create_resource("data-sources", body)
+    assert again["resource"]["boundOrigin"] == f"http://{ALLOWED_HOST}:{good.port}"
+    fresh = {**twin, "auth": {**auth, "token": "env:PB_SECRET_REBIND_TOKEN_2"}}
+    assert api.create_resource("data-sources", fresh)["resource"]["boundOrigin"] == (
+        f"http://{ALLOWED_HOST}:{other.port}"
+    )
+    assert good.requests == [] and other.requests == []
+
+
 # -- egress (one guard: sources, storage, databases, channels, webhooks) -------------
 
 HOSTILE_HOSTS = [
