@@ -107,47 +107,50 @@ def prep_pipeline_spec(src: Path, out: Path, pipeline_id: str) -> Any:
     """The benchmarks' standard pipeline: CSV -> rename/cast -> validate -> Parquet."""
     from engine.spec import parse_spec
 
-    return parse_spec(
-        {
-            "id": pipeline_id,
-            "nodes": [
-                {
-                    "id": "load",
-                    "nodeType": "source",
-                    "category": "file",
-                    "config": {"uri": str(src), "format": "csv"},
+    return parse_spec(standard_pipeline({"uri": str(src), "format": "csv"}, str(out), pipeline_id))
+
+
+def standard_pipeline(source: dict[str, Any], out: str, pipeline_id: str) -> dict[str, Any]:
+    """The standard pipeline as a spec document; ``source`` is the file source's config."""
+    return {
+        "id": pipeline_id,
+        "nodes": [
+            {
+                "id": "load",
+                "nodeType": "source",
+                "category": "file",
+                "config": source,
+            },
+            {
+                "id": "map",
+                "nodeType": "transform",
+                "category": "field_mapper",
+                "inputs": ["load"],
+                "config": {
+                    "rename": {"name": "full_name"},
+                    "cast": {"age": "int32", "score": "float64"},
+                    "keepUnmapped": True,
                 },
-                {
-                    "id": "map",
-                    "nodeType": "transform",
-                    "category": "field_mapper",
-                    "inputs": ["load"],
-                    "config": {
-                        "rename": {"name": "full_name"},
-                        "cast": {"age": "int32", "score": "float64"},
-                        "keepUnmapped": True,
-                    },
+            },
+            {
+                "id": "check",
+                "nodeType": "transform",
+                "category": "validator",
+                "inputs": ["map"],
+                "onError": "drop",
+                "config": {
+                    "rules": [
+                        {"rule": "not_null", "column": "email"},
+                        {"rule": "range", "column": "age", "min": 0, "max": 120},
+                    ]
                 },
-                {
-                    "id": "check",
-                    "nodeType": "transform",
-                    "category": "validator",
-                    "inputs": ["map"],
-                    "onError": "drop",
-                    "config": {
-                        "rules": [
-                            {"rule": "not_null", "column": "email"},
-                            {"rule": "range", "column": "age", "min": 0, "max": 120},
-                        ]
-                    },
-                },
-                {
-                    "id": "out",
-                    "nodeType": "output",
-                    "category": "archive",
-                    "inputs": ["check"],
-                    "config": {"uri": str(out)},
-                },
-            ],
-        }
-    )
+            },
+            {
+                "id": "out",
+                "nodeType": "output",
+                "category": "archive",
+                "inputs": ["check"],
+                "config": {"uri": out},
+            },
+        ],
+    }

@@ -52,7 +52,8 @@ def engine_run(src: Path, out: Path, home: Path) -> None:
     from engine.run.runner import run_pipeline
 
     spec = prep_pipeline_spec(src, out, "overhead")
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    # the spec's folder is a data root of a run outside the API: input and output lie in it
+    result = run_pipeline(spec, options=RunOptions(home=home, base_dir=src.parent))
     if not result.ok:
         raise SystemExit(f"engine run failed: {result.error}")
 

@@ -34,7 +34,9 @@ def serve_api(args: argparse.Namespace) -> int:
     # replica, wherever Ray places it.
     env = forwarded_env(db_url=db_url, home=pipeline_home())
     open_store(db_url)  # create or upgrade the schema before replicas start
-    ensure_ray(args.address)
+    # A local Ray runs its workers (replicas, HTTP proxy) at normal priority; executions
+    # lower themselves below them (engine.run.priority).
+    ensure_ray(args.address, worker_niceness=0)
     serve.start(http_options={"host": args.host, "port": args.port})
     serve.run(
         build_app(db_url, str(pipeline_home()), num_replicas=args.replicas, env=env),

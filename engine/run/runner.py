@@ -46,6 +46,7 @@ def ensure_ray(
     *,
     num_cpus: int | None = None,
     object_store_memory: int | None = None,
+    worker_niceness: int | None = None,
     **init_kwargs: Any,
 ) -> None:
     """Connect to ``address`` (``auto``, ``ray://...``) or start a private embedded Ray.
@@ -60,6 +61,11 @@ def ensure_ray(
     but ``ray.init`` replaces a loopback ``_node_ip_address`` with the host's routable
     address, so that replacement is switched off while the instance starts. See
     cluster/README.md for running Ray on a network.
+
+    ``worker_niceness`` (a new local instance only): the nice value Ray gives its worker
+    processes (Ray's own default is 15). The API starts its Ray with 0, so that its
+    replicas and HTTP proxy run at normal priority above the executions
+    (:mod:`engine.run.priority`).
     """
     import ray
 
@@ -80,6 +86,11 @@ def ensure_ray(
             kwargs["num_cpus"] = num_cpus
         if object_store_memory:
             kwargs["object_store_memory"] = object_store_memory
+        if worker_niceness is not None:
+            kwargs["_system_config"] = {
+                **kwargs.get("_system_config", {}),
+                "worker_niceness": worker_niceness,
+            }
         if kwargs["_node_ip_address"] == "127.0.0.1":
             from ray._private import services
 

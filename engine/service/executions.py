@@ -18,6 +18,11 @@ periodically by the API, marks executions whose runner died ``failed`` (resumabl
 The actor sets the starting process's ``PIPELINE_BUILDER_*`` / ``OPENLINEAGE_*``
 variables in its own environment (see :func:`forwarded_env`).
 
+Executions run at a lower CPU priority than the API (:mod:`engine.run.priority`): the
+actor and the worker processes of its Ray Data tasks have a higher nice value than the
+replica that started them, so a status request is served first however busy the node
+is. Status is read from the store alone; nothing on the request path asks the actor.
+
 Why an actor and not a Ray job: starting an actor costs one worker process and no
 driver or dashboard; a job needs the Ray dashboard's job server (absent in embedded
 and test sessions), a new driver per run, and gives no faster path to progress.
@@ -32,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.run.priority import NICE_ENV, lower_priority
 from engine.service.records import PROGRESS_SECONDS, StoreRecorder
 from engine.store import DB_URL_ENV, Store, get_engine, now_iso
 from engine.store.records import TERMINAL_STATUSES
@@ -72,18 +78,28 @@ def launch(
     name = actor_name(execution_id)
     if resume:
         _release_name(execution_id)
-    runner_cls = ray.remote(ExecutionRunner).options(  # type: ignore[attr-defined]
-        name=name,
-        namespace=NAMESPACE,
-        lifetime="detached",
-        num_cpus=0,  # a driver-like process: Ray Data tasks reserve their own CPUs
-        max_restarts=0,
-        max_concurrency=2,
-    )
+    from engine.run import priority
+
+    options: dict[str, Any] = {
+        "name": name,
+        "namespace": NAMESPACE,
+        "lifetime": "detached",
+        "num_cpus": 0,  # a driver-like process: Ray Data tasks reserve their own CPUs
+        "max_restarts": 0,
+        "max_concurrency": 2,
+    }
+    # The run and every task it submits run at a lower CPU priority than this process
+    # (the API replica): a runtime environment whose worker processes lower their nice
+    # value at start, inherited by the run's Ray Data tasks. It is the same for every
+    # execution, so all of them share one pool of lowered workers.
+    env = priority.runtime_env()
+    if env is not None:
+        options["runtime_env"] = env
+    runner_cls = ray.remote(ExecutionRunner).options(**options)  # type: ignore[attr-defined]
     # Workers inherit the environment of the Ray node, not of this process: pass on the
-    # settings the run needs (webhook allowlist, sealing key, OpenLineage...). Not as a
-    # runtime_env: its Ray Data tasks would inherit it and could not use the node's
-    # already started workers, which delays every run.
+    # settings the run needs (webhook allowlist, sealing key, OpenLineage...) to the
+    # actor itself. Not in the runtime environment: it would differ between API
+    # processes and split the lowered workers into one pool per environment.
     handle = runner_cls.remote(db_url, str(home), forwarded_env(db_url=db_url, home=home))
     handle.run.remote(execution_id, run_extra=run_extra, resume=resume)  # type: ignore[attr-defined]
     return name
@@ -227,6 +243,8 @@ class ExecutionRunner:
 
     def __init__(self, db_url: str, home: str, env: dict[str, str] | None = None) -> None:
         os.environ.update(env or {})
+        if os.environ.get(NICE_ENV):  # started lowered: threads started since, too
+            lower_priority()
         os.environ["PIPELINE_BUILDER_HOME"] = home
         # audit entries and webhook events go to the same database as the execution
         os.environ[DB_URL_ENV] = db_url
@@ -385,8 +403,6 @@ class ExecutionRunner:
             result=result,
             started_at=rec.started_at or now,
         )
-
-
 
 
 def _exit_actor() -> None:

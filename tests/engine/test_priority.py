@@ -1,0 +1,148 @@
+"""Executions run at a lower CPU priority: every thread of their processes, read by ``ps``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from engine.run import priority
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values: Linux")
+
+
+def _thread_nices(pid: int) -> list[int]:
+    """The nice value of every thread of ``pid``, as ``ps`` reports them."""
+    out = subprocess.run(
+        ["ps", "-L", "-o", "ni=", "-p", str(pid)], capture_output=True, text=True, check=True
+    ).stdout
+    return [int(x) for x in out.split()]
+
+
+def _child(body: str) -> subprocess.Popen[str]:
+    """A Python process that runs ``body``, prints ``ready`` and waits for stdin to close."""
+    code = (
+        textwrap.dedent(
+            """
+        import sys, threading, time
+        from engine.run.priority import lower_priority
+        stop = threading.Event()
+        for _ in range(3):
+            threading.Thread(target=stop.wait, daemon=True).start()
+        """
+        )
+        + textwrap.dedent(body)
+        + "\nprint('ready', flush=True)\nsys.stdin.read()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def _finish(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=30)
+
+
+def test_every_thread_is_lowered_and_later_threads_inherit() -> None:
+    proc = _child(
+        """
+        lower_priority(7)
+        threading.Thread(target=stop.wait, daemon=True).start()  # started afterwards
+        """
+    )
+    try:
+        nices = _thread_nices(proc.pid)
+        assert len(nices) == 5  # main, three threads before, one after
+        assert nices == [7] * 5
+    finally:
+        _finish(proc)
+
+
+def test_a_priority_is_never_raised() -> None:
+    proc = _child(
+        """
+        import os
+        os.setpriority(os.PRIO_PROCESS, 0, 12)  # the main thread only
+        lower_priority(7)
+        """
+    )
+    try:
+        assert sorted(_thread_nices(proc.pid)) == [7, 7, 7, 12]
+    finally:
+        _finish(proc)
+
+
+def test_nice_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(priority.NICE_ENV, "high")
+    with pytest.raises(ValueError, match=priority.NICE_ENV):
+        priority.execution_nice()
+    monkeypatch.setenv(priority.NICE_ENV, "25")
+    with pytest.raises(ValueError, match="0 to 19"):
+        priority.execution_nice()
+    monkeypatch.setenv(priority.NICE_ENV, "0")
+    assert priority.runtime_env() is None  # turned off: no runtime environment at all
+    monkeypatch.delenv(priority.NICE_ENV)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(19, max(priority.DEFAULT_NICE, own + priority.MIN_STEP))
+    assert priority.below_this_thread() == expected
+    assert priority.runtime_env() == {
+        "env_vars": {priority.NICE_ENV: str(expected), priority.RAY_SETUP_HOOK_ENV: priority.HOOK}
+    }
+
+
+class _Run:
+    """Stands in for an execution's actor: runs a Ray Data pipeline and a plain task."""
+
+    def run(self) -> dict[str, list[int]]:
+        import ray
+        import ray.data
+
+        def where(batch: dict[str, object]) -> dict[str, object]:
+            import os
+
+            n = len(batch["id"])  # type: ignore[arg-type]
+            return {"pid": [os.getpid()] * n}
+
+        @ray.remote
+        def plain() -> int:
+            time.sleep(0.2)
+            return os.getpid()
+
+        rows = ray.data.range(64, override_num_blocks=8).map_batches(where).take_all()
+        return {
+            "self": [os.getpid()],
+            "data": sorted({int(r["pid"]) for r in rows}),
+            "tasks": sorted(set(ray.get([plain.remote() for _ in range(4)]))),
+        }
+
+
+def test_an_execution_actor_and_its_ray_data_tasks_run_lowered(ray_session) -> None:
+    import ray
+
+    nice = 17  # above Ray's own worker nice value (15), so the hook's work shows
+    actor = ray.remote(_Run).options(num_cpus=0, runtime_env=priority.runtime_env(nice)).remote()
+    try:
+        pids = ray.get(actor.run.remote(), timeout=300)
+        lowered = pids["self"] + pids["data"] + pids["tasks"]
+        assert len(pids["data"]) >= 1 and len(pids["tasks"]) >= 1
+        for pid in lowered:
+            assert set(_thread_nices(pid)) == {nice}, (pid, _thread_nices(pid))
+
+        @ray.remote
+        def outside() -> int:
+            return os.getpid()
+
+        # The driver's own tasks run in the node's other workers, which keep their values.
+        other = ray.get(outside.remote(), timeout=120)
+        assert other not in lowered
+        assert nice not in set(_thread_nices(other))
+    finally:
+        ray.kill(actor)
