@@ -228,7 +228,7 @@ def redact(
                 hit = sorted({f.entity for f, _ in ops if f.entity in plan.required})
                 if hit:
                     kept += [f"{name}:{e}" for e in hit]
-            todo = [(f, op) for f, op in ops if treats(f, op)]
+            todo = [(f, op) for f, op in ops if op is not None and treats(f, op)]
             if not todo:
                 new_values.append(v)
                 continue
@@ -302,7 +302,7 @@ def _second_pass(
     for f in found:
         op = plan.choose(column, f.entity)
         idx = [where[k] for k in range(f.start, f.end) if where[k] >= 0]
-        if not treats(f, op) or not idx:
+        if op is None or not treats(f, op) or not idx:
             continue
         start, end = idx[0], idx[-1] + 1
         if _TAG.search(s, start, end):  # spans across a tag: leave the tag alone

@@ -324,7 +324,11 @@ def find_self_intro(text: str) -> list[Finding]:
         if span is not None and span[1] == m.end(1):
             out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
     for m in _HONORIFIC_MIXED_RX.finditer(text):
-        span = _rare_run(text, m.start(1), m.end(1), rare)
+        # after a title a name may be an ordinary given name (ingrid); after a relation
+        # word only a rare word is taken (not "patient denies")
+        cue = text[m.start() : m.start(1)].strip(" \t.:").lower()
+        span = _rare_run(text, m.start(1), m.end(1), common_words() if cue in _HONORIFIC_SET
+                         else rare)  # fmt: skip
         if span is not None:
             out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
     return out
@@ -356,8 +360,12 @@ def find_person_context(text: str) -> list[Finding]:
                 out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
         for m in _RELATION_LOWER_RX.finditer(text):
             span = _trim_tokens(text, m.start(1), m.end(1), lower=True)
-            if span is not None:
-                out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
+            if span is None:
+                continue
+            word = text[span[0] : span[1]]
+            if " " not in word and word.lower() in opening_words():
+                continue  # "patient denies chest pain": one ordinary word is not a name
+            out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
     if not text.isascii():
         for m in _CAPS_RUN.finditer(text):
             v = m.group(0)

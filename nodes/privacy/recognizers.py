@@ -177,6 +177,9 @@ def find_phone(text: str) -> list[Finding]:
         start = m.start()
         if _CODE_GROUP.search(text, 0, start):  # inside a grouped code (IBAN-like)
             continue
+        after = m.end()
+        if after + 1 < len(text) and text[after] == "-" and text[after + 1].isalnum():
+            continue  # the head of a hyphenated code (a UUID, ORD-...), not a phone
         # keep parentheses balanced at the edges: "(415) 555-0132" but not "555-0132)"
         while (
             cand
