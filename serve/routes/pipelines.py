@@ -3,11 +3,16 @@
 ``POST /api/pipelines`` stores version 1; ``PUT /api/pipelines/{id}`` stores the next
 version (earlier versions stay readable with ``?version=`` and executions pin theirs).
 A spec with problems (bad shape, unknown node type, missing resource...) is rejected
-with 422 and the list of problems. Reads need ``read``; writes need ``admin``.
+with 422 and the list of problems. A location written inline in a node (``uri``,
+``quarantineUri``, ``modelUri``...) is checked like a stored resource's, from the spec
+alone (nothing is read): outside the data roots it is refused (422 ``data-root`` /
+``metadata-store``), an ``http(s)://`` one must pass the egress guard (``egress``); the
+problem names the node and the field. Reads need ``read``; writes need ``admin``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
@@ -53,6 +58,66 @@ _SPEC_BODY = Body(
 )
 
 
+_LOCATION_KEY = re.compile(r"(^uri$|Uri$|URI$)")
+
+
+def _inline_locations(obj: Any, path: str) -> list[tuple[str, str]]:
+    """``(path, value)`` of every location-valued field (``uri``, ``...Uri``) in a config."""
+    out: list[tuple[str, str]] = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            p = f"{path}.{k}"
+            if isinstance(k, str) and _LOCATION_KEY.search(k) and isinstance(v, str) and v:
+                out.append((p, v))
+            else:
+                out += _inline_locations(v, p)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _inline_locations(v, f"{path}.{i}")
+    return out
+
+
+def location_problems(spec: PipelineSpec) -> list[tuple[str, Problem]]:
+    """``(rule, problem)`` for every inline location the API may not use: the data roots
+    for paths and ``s3://`` (the API's roots: the operator's only), the egress guard for
+    ``http(s)://``. Only names are resolved; no file is opened or listed."""
+    from engine import egress, roots
+    from engine.secrets import is_secret_ref
+    from serve.deps import settings
+
+    home = settings().home
+    root_set = roots.roots_for(home, api=True)
+    found: list[tuple[str, Problem]] = []
+    for node in spec.nodes:
+        for path, value in _inline_locations(node.config, "config"):
+            if is_secret_ref(value) and not value.lower().startswith("file:"):
+                continue  # env:/secret: references resolve at run time (``file:`` is a path)
+            what = f"node '{node.id}' {path}"
+            try:
+                if value.split(":", 1)[0].lower() in ("http", "https"):
+                    egress.check_url(value, what=what, unresolved_ok=True)
+                else:
+                    roots.check(value, base_dir=home, roots=root_set, what=what)
+            except roots.OutsideDataRoots as exc:
+                found.append((exc.rule, Problem(node.id, path, str(exc))))
+            except egress.EgressRefused as exc:
+                found.append((egress.RULE, Problem(node.id, path, str(exc))))
+    return found
+
+
+class LocationRefused(Unprocessable):
+    """A spec whose inline locations break a security rule (422; ``rule`` names it)."""
+
+    def __init__(self, rule: str, first: Problem, problems: list[Problem]) -> None:
+        message = first.message if first.message.startswith(rule) else f"{rule}: {first.message}"
+        super().__init__(
+            message,
+            rule=rule,
+            problems=[p.to_dict() for p in problems],
+        )
+        self.type_slug = rule
+
+
 def problems_of(body: Any, catalog: StoreCatalog) -> tuple[PipelineSpec | None, list[Problem]]:
     """Parse and validate a spec against the stored catalog; every problem at once."""
     try:
@@ -66,11 +131,16 @@ def problems_of(body: Any, catalog: StoreCatalog) -> tuple[PipelineSpec | None, 
     for node in spec.nodes:
         for found in plain_secrets(node.config, "config"):
             problems.append(Problem(node.id, found["path"], found["message"]))
+    problems += [p for _rule, p in location_problems(spec)]
     return spec, problems
 
 
 def valid_spec(body: Any, catalog: StoreCatalog) -> PipelineSpec:
     spec, problems = problems_of(body, catalog)
+    if spec is not None:
+        refused = location_problems(spec)
+        if refused:
+            raise LocationRefused(refused[0][0], refused[0][1], problems)
     if problems or spec is None:
         raise ValidationFailed(
             problems, pipeline_id=body.get("id") if isinstance(body, dict) else None

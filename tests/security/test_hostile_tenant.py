@@ -147,8 +147,12 @@ def test_outputs_never_delete_what_they_did_not_write(
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     (outside / "x.txt").write_text("x")
-    st = _run(api, _copy_pipeline("p_outside", str(outside)))
-    assert st["status"] == "failed" and "data-root" in st["error"], st
+    p = refused(
+        lambda: api.create_pipeline(_copy_pipeline("p_outside", str(outside))), 422, "data-root"
+    )
+    assert {"nodeId": "save", "path": "config.uri"} in [
+        {k: x[k] for k in ("nodeId", "path")} for x in p["problems"]
+    ], p
     assert sorted(p.name for p in outside.iterdir()) == ["x.txt"]
 
     # the same pipeline writing inside the root works, and may replace its own output
@@ -156,6 +160,53 @@ def test_outputs_never_delete_what_they_did_not_write(
         st = _run(api, _copy_pipeline("p_ok", str(hostile.data / "copy")))
         assert st["status"] == "completed", st
     assert any(p.suffix == ".csv" for p in (hostile.data / "copy").iterdir())
+
+
+def test_inline_locations_are_refused_when_the_spec_is_validated(
+    api: Client, hostile: Hostile, tmp_path: Path
+) -> None:
+    # A FIFO outside the roots: reading it would block the request, so a prompt answer
+    # shows the refusal came from the spec alone.
+    fifo = tmp_path / "outside.csv"
+    os.mkfifo(fifo)
+    cases = [
+        (str(fifo), "data-root"),
+        ("../../../../../../etc/passwd", "data-root"),
+        (f"file://{hostile.home}/metadata.db", "metadata-store"),
+        ("http://169.254.169.254/latest/meta-data/x.csv", "egress"),
+    ]
+    for uri, rule in cases:
+        spec = {
+            "id": "p_inline",
+            "nodes": [
+                {
+                    "id": "steal",
+                    "nodeType": "source",
+                    "category": "file",
+                    "config": {"uri": uri, "format": "csv"},
+                },
+                {
+                    "id": "save",
+                    "nodeType": "output",
+                    "category": "archive",
+                    "inputs": ["steal"],
+                    "config": {"uri": str(hostile.data / "inline-out"), "format": "csv"},
+                },
+            ],
+        }
+        started = time.monotonic()
+        report = api.validate(spec)
+        assert report["valid"] is False, (uri, report)
+        mine = [x for x in report["problems"] if x["nodeId"] == "steal"]
+        assert [x["path"] for x in mine] == ["config.uri"] and rule in mine[0]["message"], report
+        assert not any(x["nodeId"] == "save" for x in report["problems"]), report
+        p = refused(lambda spec=spec: api.create_pipeline(spec), 422, rule)
+        assert "steal" in p["detail"] and "config.uri" in p["detail"], p
+        assert time.monotonic() - started < 30
+    with pytest.raises(ApiRequestError) as exc:
+        api.request("GET", "/api/pipelines/p_inline")
+    assert exc.value.status == 404  # nothing stored
+    assert not (hostile.data / "inline-out").exists()
 
 
 # -- secrets ----------------------------------------------------------------------
