@@ -265,7 +265,8 @@ _HANDLE_RX = re.compile(
 _MIXED_CUES = (*HONORIFICS, "pt", "patient", "spouse", "wife", "husband", "partner", "son",
                "daughter", "mother", "father", "brother", "sister", "guardian", "caregiver",
                "nok", "next of kin", "emergency contact", "seen by", "referred by", "nurse",
-               "customer", "client", "member")  # fmt: skip
+               "customer", "client", "member", "name", "named", "contact", "attn", "dear",
+               "signed by", "c/o")  # fmt: skip
 _HONORIFIC_MIXED_RX = re.compile(
     r"(?<![\w])(?i:" + "|".join(_MIXED_CUES) + r")\.?:?[ \t]+(" + r"[^\W\d_A-Z][^\W\d_]*"
     r"(?:['’\-][^\W\d_]+)*(?:[ \t]+[^\W\d_A-Z][^\W\d_]*(?:['’\-][^\W\d_]+)*){0,2})"
@@ -302,10 +303,23 @@ def after_hyphenated_given(text: str, keep: list[tuple[int, int]], word: str) ->
     )
 
 
+# A sign-off closing a message or line: "thanks, keoni", "cheers - Wiremu", "br, Agnieszka".
+_SIGNOFF_RX = re.compile(
+    r"(?im)\b(?:thanks|thank you|thx|ty|cheers|regards|kind regards|best|best wishes|br"
+    r"|sincerely|yours|love|talk soon|take care)[ \t]*[,!.\-–—]+[ \t]*("
+    + _LOWER_TOKEN + r"(?:[ \t]+" + _LOWER_TOKEN + r"){0,2})[ \t]*[.!]*[ \t]*$"
+)
+
+
 def find_self_intro(text: str) -> list[Finding]:
-    """Names a writer gives for themselves or repeats: introductions, chat handles."""
+    """Names a writer gives for themselves or repeats: introductions, chat handles,
+    sign-offs."""
     out: list[Finding] = []
     rare = opening_words()
+    for m in _SIGNOFF_RX.finditer(text):
+        span = _rare_run(text, m.start(1), m.end(1), common_words())
+        if span is not None and span[1] == m.end(1):
+            out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
     for m in _INTRO_RX.finditer(text):
         span = _rare_run(text, m.start(1), m.end(1), rare if m.group(1).islower() else
                          common_words())  # fmt: skip

@@ -687,9 +687,15 @@ _KV_KEYS: dict[str, str] = {
     "user_name": "PERSON", "login": "PERSON", "name": "PERSON", "full_name": "PERSON",
     "first_name": "PERSON", "last_name": "PERSON", "patient": "PERSON",
     "patient_name": "PERSON", "customer": "PERSON", "customer_name": "PERSON",
+    "given_name": "PERSON", "family_name": "PERSON", "surname": "PERSON",
+    "contact_name": "PERSON", "display_name": "PERSON", "passport_id": "US_PASSPORT",
+    "license_number": "US_DRIVER_LICENSE", "dl_num": "US_DRIVER_LICENSE",
+    "medical_record_number": "MEDICAL_RECORD_NUMBER", "mobile_number": "PHONE_NUMBER",
+    "cell_phone": "PHONE_NUMBER", "home_phone": "PHONE_NUMBER", "work_phone": "PHONE_NUMBER",
 }  # fmt: skip
+_KV_NORMAL = {k.replace("_", ""): v for k, v in _KV_KEYS.items()}
 _KV = re.compile(
-    r"(?i)(?<![\w.\-])\"?(" + "|".join(sorted(_KV_KEYS, key=len, reverse=True)) + r")\"?"
+    r"(?<![\w.\-])\"?([A-Za-z][A-Za-z_\-]{1,30})\"?"
     r"(?:\s*[=:]\s*(?:\"([^\"\n]{1,80})\"|'([^'\n]{1,80})')|=([^\s\"',;&|)\]}=<]{1,80}))"
 )
 _KV_NUMERIC = {"US_SSN": (9, 9), "US_PASSPORT": (5, 9), "US_DRIVER_LICENSE": (4, 19),
@@ -704,7 +710,10 @@ def find_key_value(text: str) -> list[Finding]:
 
     out = []
     for m in _KV.finditer(text):
-        entity = _KV_KEYS[m.group(1).lower()]
+        # the key in any spelling: passport_no, passportNo, passport-no, PASSPORT_NO
+        entity = _KV_NORMAL.get(m.group(1).lower().replace("_", "").replace("-", ""))
+        if entity is None:
+            continue
         g = 2 if m.group(2) is not None else 3 if m.group(3) is not None else 4
         value, start, end = m.group(g), m.start(g), m.end(g)
         while end > start and text[end - 1] in ".:":
@@ -734,6 +743,8 @@ _PLACE_CUES = (
     r"|returned|visiting|evacuated|discharged|sent|originally|is|was|are|were|hails) from"
     r"|(?:lives|living|lived|resides|residing|resided|resident|born|raised|located|based"
     r"|stays|staying|grew up|works|working) in|resident of|native of|moved to|relocated to"
+    r"|(?:pt|patient|family|visitor|traveller|traveler|tourist|migrant|refugee|student"
+    r"|worker|resident|someone|people)s? from"
     r"|travel(?:l)?ed to|trip to|returning to|returned to|hometown(?: of| is)?"
 )
 _PLACE_RX = re.compile(
@@ -866,20 +877,22 @@ RECOGNIZERS: dict[str, Recognizer] = {
                 "PERSON",
             ),
             r"(?i)(ssn|social_sec|ss_no|pass|dl|licen|phone|tel|mobile|cell|fax|msisdn|mrn"
-            r"|med_rec|patient|chart|dob|birth|user|login|name|customer)[a-z_]*\"? *[=:]",
+            r"|med_rec|medical|patient|chart|dob|birth|user|login|name|customer)[a-z_\-]*\"? *[=:]",
             find_key_value,
         ),
         Recognizer(
             "place_context",
             ("LOCATION",),
-            r"(?:from|in|of|to|hometown|is) +[A-Z\x{C0}-\x{17F}]",
+            r"(?:from|in|of|to|hometown) +[A-Z\x{C0}-\x{17F}]",
             find_place_context,
         ),
         Recognizer(
             "person_context",
             ("PERSON",),
             _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]|\[[^\]]{2,60}\]|\w \(\w"
-            r"|(?i)\b(this is|it'?s|it is|i'?m|i am|call me|name'?s|regards|thanks)\b",
+            r"|(?i)\b(this is|it'?s|it is|i'?m|i am|call me|name'?s|regards|thanks)\b"
+            r"|(?i)(thanks|thank you|thx|ty|cheers|regards|best|br|sincerely|yours|love|soon"
+            r"|care|wishes)[ \t]*[,!.\-–—]",
             find_person_context,
         ),
         Recognizer(

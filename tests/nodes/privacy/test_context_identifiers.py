@@ -64,6 +64,10 @@ def _one(actor: ScanActor, text: str, column: str = "note") -> str:
             ["moved last month"],
         ),
         ("Thanks for calling. This is Oyelaran from billing.", ["Oyelaran"], ["billing"]),
+        # sign-offs and a lower-case name after a label
+        ("ok, see you thursday. thx, mereana", ["mereana"], ["see you thursday"]),
+        ("Will bring the forms. Cheers - Oisín", ["Oisín"], ["bring the forms"]),
+        ("Name: rawiri tane, ward 3", ["rawiri", "tane"], ["ward 3"]),
         # a given name alone as a chat handle at the start of a line
         ("[Nnamdi] can someone resend the invoice?", ["Nnamdi"], ["resend the invoice"]),
         ("[Ólöf] still waiting on the refund", ["Ólöf"], ["waiting on the refund"]),
@@ -155,6 +159,16 @@ def test_passport_and_driver_licence_shapes(hipaa: ScanActor, text: str, value: 
     assert "<US_PASSPORT>" in out or "<US_DRIVER_LICENSE>" in out, out
 
 
+def test_key_value_fields_in_any_key_spelling(hipaa: ScanActor) -> None:
+    rec = (
+        '{"passportNumber": "K0421377", "driverLicense": "B640-2281-9930", "PATIENT-ID": "Q-88120"}'
+    )
+    out = _one(hipaa, rec, "payload")
+    for v in ("K0421377", "B640-2281-9930", "Q-88120"):
+        assert v not in out, out
+    assert out.startswith('{"passportNumber": "<')
+
+
 def test_key_value_log_fields(hipaa: ScanActor) -> None:
     line = 'audit ssn=078-05-1120 phone=4155550132 user=tkahale "name": "Wairimu Njoroge" step=3'
     out = _one(hipaa, line, "log")
@@ -185,6 +199,7 @@ def test_area_code_in_parentheses(hipaa: ScanActor, text: str) -> None:
         ("Pt transferred from Kisumu; stable on arrival.", "Kisumu"),
         ("She lives in Ålesund with her sister.", "Ålesund"),
         ("born in Quetzaltenango, moved here in 2019", "Quetzaltenango"),
+        ("patient from Tamale arrived by bus", "Tamale"),
     ],
 )
 def test_places_after_place_phrases(hipaa: ScanActor, text: str, place: str) -> None:
