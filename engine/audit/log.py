@@ -21,6 +21,15 @@ it holds one HMAC-signed checkpoint per database. Keep both off the database hos
 backups of the database (an operator may point the anchor at another volume).
 
 :func:`verify` walks the chain and names the first bad entry or the missing range.
+
+Chains begun before the key existed start with unkeyed entries (a plain SHA-256 over
+the same fields). They are neither rewritten nor re-keyed (that would vouch for entries
+nobody can check): :meth:`AuditLog.verify` accepts such a prefix only when a keyed entry
+follows it and links to its last hash, and reports it as "entries 1..N predate keyed
+entries (unkeyed legacy range)". The first keyed entry seals the range: any later change
+to it breaks the link, while a change made before the upgrade cannot be detected. An
+unkeyed prefix with no keyed entry after it fails (nothing vouches for it); unkeyed
+entries after a keyed one are always tampering.
 Retention (:func:`retention_days`: ``PIPELINE_BUILDER_AUDIT_RETENTION_DAYS``, or a
 framework preset such as HIPAA = 6 years, SOX = 7 years) is enforced by
 :meth:`AuditLog.purge`, which removes only the oldest entries and moves the chain's
@@ -147,10 +156,20 @@ class VerifyReport:
     first_bad_seq: int | None = None
     first_bad_id: str | None = None
     problem: str | None = None
+    legacy_range: tuple[int, int] | None = None  # unkeyed entries sealed by a keyed one
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.checked} entries verified"
+            text = f"audit log intact: {self.checked} entries verified"
+            if self.legacy_range:
+                a, b = self.legacy_range
+                text += (
+                    f"; entries {a}..{b} predate keyed entries (unkeyed legacy range): "
+                    f"chained with plain SHA-256 and sealed by keyed entry {b + 1}, so they "
+                    "are unchanged since then; changes made before the audit key existed "
+                    "cannot be detected"
+                )
+            return text
         who = f"entry {self.first_bad_seq}" + (
             f" ({self.first_bad_id})" if self.first_bad_id else ""
         )
@@ -227,6 +246,15 @@ def entry_hash(row: dict[str, Any], key: bytes | None = None) -> str:
     body = {k: row[k] for k in _FIELDS}
     msg = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hmac.new(key if key is not None else audit_key(), msg, hashlib.sha256).hexdigest()
+
+
+def legacy_hash(row: dict[str, Any]) -> str:
+    """The unkeyed hash of entries written before the audit key existed: plain SHA-256
+    over the same fields (canonical JSON)."""
+    body = {k: row[k] for k in _FIELDS}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def _sign(doc: dict[str, Any], key: bytes) -> str:
@@ -461,7 +489,21 @@ class AuditLog:
             return [_entry(r) for r in conn.execute(q).mappings()]
 
     def verify(self) -> VerifyReport:
-        """Walk the chain against the signed anchor; the first bad entry or missing range."""
+        """Walk the chain against the signed anchor; the first bad entry or missing range.
+
+        An unkeyed prefix (entries written before the key existed) passes only when the
+        first keyed entry follows it and links to it; the report names the range."""
+        legacy: list[AuditEntry] = []
+        report = self._walk(legacy)
+        if not legacy:
+            return report
+        if report.ok:
+            return VerifyReport(True, report.checked, legacy_range=(legacy[0].seq, legacy[-1].seq))
+        return report
+
+    def _walk(self, legacy: list[AuditEntry]) -> VerifyReport:
+        """The chain walk of :meth:`verify`; fills ``legacy`` with the unkeyed prefix that
+        a keyed entry seals."""
         key = audit_key(self.base)
         try:
             anchor = read_anchor(self.name, key, self.anchor)
@@ -477,6 +519,30 @@ class AuditLog:
                 prev = h["first_prev_hash"] if h else GENESIS
             checked = 0
             last_seen: AuditEntry | None = None
+            keyed_seen = False
+            pending: list[AuditEntry] = []  # unkeyed prefix not yet sealed by a keyed entry
+
+            def unsealed() -> VerifyReport:
+                first = pending[0]
+                if anchor is None and not keyed_seen:
+                    return VerifyReport(
+                        False,
+                        len(pending),
+                        first.seq,
+                        first.entry_id,
+                        f"entries {first.seq}..{pending[-1].seq} predate keyed entries "
+                        "(unkeyed legacy range) and no keyed entry seals them, so they "
+                        "cannot be verified; the next entry written seals them",
+                    )
+                return VerifyReport(
+                    False,
+                    checked,
+                    first.seq,
+                    first.entry_id,
+                    "its contents do not match its keyed hash (edited, renumbered or "
+                    "forged without the audit key)",
+                )
+
             for r in rows:
                 e = _entry(r)
                 if e.seq != expect_seq:
@@ -497,7 +563,24 @@ class AuditLog:
                         f"entry {e.seq} is out of sequence (expected {expect_seq}): "
                         "entries were renumbered or inserted",
                     )
-                if not hmac.compare_digest(entry_hash(asdict(e), key), e.hash):
+                is_keyed = hmac.compare_digest(entry_hash(asdict(e), key), e.hash)
+                if (
+                    not is_keyed
+                    and not keyed_seen
+                    and e.prev_hash == prev
+                    and hmac.compare_digest(legacy_hash(asdict(e)), e.hash)
+                ):
+                    pending.append(e)  # unkeyed: passes only if a keyed entry seals it
+                    if anchor is not None and e.seq == int(anchor["lastSeq"]):
+                        return unsealed()  # the anchor was written by keyed entries
+                    prev = e.hash
+                    expect_seq += 1
+                    checked += 1
+                    last_seen = e
+                    continue
+                if not is_keyed:
+                    if pending:
+                        return unsealed()
                     return VerifyReport(
                         False,
                         checked,
@@ -513,7 +596,14 @@ class AuditLog:
                         e.seq,
                         e.entry_id,
                         "its previous-hash does not match the entry before it (an entry "
-                        "before it was deleted or replaced)",
+                        "before it was deleted or replaced)"
+                        + (
+                            f"; entries {pending[0].seq}..{pending[-1].seq} before it are "
+                            "unkeyed (legacy range) and were changed after this entry "
+                            "sealed them"
+                            if pending
+                            else ""
+                        ),
                     )
                 if (
                     anchor is not None
@@ -527,10 +617,16 @@ class AuditLog:
                         e.entry_id,
                         "it differs from the entry the signed anchor recorded",
                     )
+                if pending and not keyed_seen:
+                    legacy.extend(pending)  # sealed: this keyed entry links to them
+                    pending = []
+                keyed_seen = True
                 prev = e.hash
                 expect_seq += 1
                 checked += 1
                 last_seen = e
+            if pending:
+                return unsealed()
         if anchor is not None:
             last = int(anchor["lastSeq"])
             if expect_seq - 1 < last:

@@ -80,5 +80,6 @@ def verify_audit(_: ApiKey = Depends(require_scope("admin"))) -> dict[str, Any]:
         "firstBadSeq": report.first_bad_seq,
         "firstBadId": report.first_bad_id,
         "problem": report.problem,
+        "legacyRange": list(report.legacy_range) if report.legacy_range else None,
         "message": str(report),
     }
