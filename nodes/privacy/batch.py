@@ -219,6 +219,7 @@ def redact(
         new_values: list[str | None] = []
         changed = False
         occ = _occurrences(col)
+        rescan: list[int] = []  # redacted text cells to scan once more
         for i, (v, fs) in enumerate(zip(col.values, col.findings, strict=True)):
             if not fs:
                 new_values.append(v)
@@ -250,13 +251,10 @@ def redact(
                 s = s[: f.start] + (rep or "") + s[f.end :]
                 bump(f.entity, occ[i])
             if scanner is not None:
-                for _ in range(SECOND_PASSES):  # until a re-scan finds nothing new
-                    again = _second_pass(s, name, scanner, plan, keys,
-                                         functools.partial(bump, n=occ[i]))  # fmt: skip
-                    if again == s:
-                        break
-                    s = again
+                rescan.append(len(new_values))
             new_values.append(s)
+        if scanner is not None and rescan:
+            _second_passes(new_values, rescan, name, scanner, plan, keys, bump, occ)
         if kept:
             raise Violation(
                 "rules keep identifiers the framework requires treating: "
@@ -282,9 +280,37 @@ _TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
 SECOND_PASSES = 2
 
 
-def _second_pass(
-    s: str, column: str, scanner: Scanner, plan: Plan, keys: Keys, bump: Callable[[str], None]
-) -> str:
+def _second_passes(
+    values: list[str | None],
+    todo: list[int],
+    column: str,
+    scanner: Scanner,
+    plan: Plan,
+    keys: Keys,
+    bump: Callable[..., None],
+    occ: list[int],
+) -> None:
+    """Scan the redacted cells ``values[todo]`` again, all in one scanner call per pass,
+    until a pass finds nothing new (at most ``SECOND_PASSES``); updates ``values``."""
+    for _ in range(SECOND_PASSES):
+        blanked = [_blank(values[i]) for i in todo]  # type: ignore[arg-type]
+        found = scanner.scan_distinct([b for b, _w in blanked], column)
+        still = []
+        for i, (_b, where), fs in zip(todo, blanked, found, strict=True):
+            s = values[i]
+            assert s is not None
+            again = _apply_found(s, where, fs, column, plan, keys,
+                                 functools.partial(bump, n=occ[i]))  # fmt: skip
+            if again != s:
+                values[i] = again
+                still.append(i)
+        todo = still
+        if not todo:
+            return
+
+
+def _blank(s: str) -> tuple[str, list[int]]:
+    """``s`` with its tags blanked, and each blanked position's position in ``s``."""
     pieces: list[str] = []
     where: list[int] = []  # blanked position -> position in s
     pos = 0
@@ -296,8 +322,18 @@ def _second_pass(
         pos = m.end()
     pieces.append(s[pos:])
     where += range(pos, len(s))
-    blanked = "".join(pieces)
-    found = scanner.scan_distinct([blanked], column)[0]
+    return "".join(pieces), where
+
+
+def _apply_found(
+    s: str,
+    where: list[int],
+    found: list[Finding],
+    column: str,
+    plan: Plan,
+    keys: Keys,
+    bump: Callable[[str], None],
+) -> str:
     todo = []
     for f in found:
         op = plan.choose(column, f.entity)
