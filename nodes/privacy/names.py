@@ -341,8 +341,8 @@ def find_self_intro(text: str) -> list[Finding]:
         # after a title a name may be an ordinary given name (ingrid); after a relation
         # word only a rare word is taken (not "patient denies")
         cue = text[m.start() : m.start(1)].strip(" \t.:").lower()
-        span = _rare_run(text, m.start(1), m.end(1), common_words() if cue in _HONORIFIC_SET
-                         else rare)  # fmt: skip
+        titled = cue in _HONORIFIC_SET or cue in ("nurse", "doctor", "professor", "attn", "dear")
+        span = _rare_run(text, m.start(1), m.end(1), common_words() if titled else rare)
         if span is not None:
             out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
     return out
