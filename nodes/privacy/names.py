@@ -213,6 +213,16 @@ _STOP_SURNAME = frozenset(["street", "st", "road", "rd", "avenue", "ave", "lane"
                            "august", "september", "october", "november", "december"])  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    try:
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        return frozenset(STOP_WORDS) | frozenset(HONORIFICS) | frozenset(RELATIONS)
+    except Exception:
+        return frozenset(HONORIFICS) | frozenset(RELATIONS)
+
+
 def _not_surname(token: str) -> bool:
     low = token.lower().strip("'’-.")
     return (
@@ -229,7 +239,9 @@ def _not_surname(token: str) -> bool:
 LABEL_WORDS = frozenset(["med", "rec", "record", "records", "medical", "mrn", "mr", "no",
                          "number", "num", "chart", "hospital", "id", "dob", "ssn", "dl",
                          "passport", "pass", "tel", "phone", "fax", "ref", "dx", "rx", "icd",
-                         "npi", "dea", "acct", "account", "member", "policy", "case"])  # fmt: skip
+                         "npi", "dea", "acct", "account", "member", "policy", "case", "hx",
+                         "sx", "tx", "px", "fx", "hpi", "ros", "pmh", "psh", "meds", "hosp",
+                         "vitals", "labs", "plan", "note", "notes"])  # fmt: skip
 
 
 def label_words_only(span: str) -> bool:
@@ -241,8 +253,9 @@ def label_words_only(span: str) -> bool:
 # Self-introductions: "my name is keoni", "hi, this is jurgita", "I'm Wiremu".
 _INTRO_ANYWHERE = r"(?:my name is|my name's|name's|call me|you can call me|signed|regards,|thanks,)"
 _INTRO_GREETED = (
-    r"(?:(?:^|(?<=[\n.!?]))\s*|\b(?:hi|hello|hey|hiya|dear|good (?:morning|afternoon|evening)"
-    r"|greetings)\b[ ,!.\-]*(?:there[ ,!.\-]*)?)(?:this is|it's|it is|i'm|i am|im)"
+    r"(?:(?:^|(?<=[\n.!?]))\s*|\b(?:hi|hello|hey|hiya|heya|yo|hola|ciao|salut|bonjour|kia ora"
+    r"|dear|good (?:morning|afternoon|evening)|greetings)\b[ ,!.\-]*(?:there[ ,!.\-]*)?)"
+    r"(?:this is|it'?s|it is|i'?m|i am)"
 )
 _INTRO_RX = re.compile(
     r"(?i)(?:\b" + _INTRO_ANYWHERE + r"|" + _INTRO_GREETED + r")[ \t]+"
@@ -254,11 +267,11 @@ _REPEAT_RX = re.compile(
 )
 # A chat handle at the start of a line: "[João] my new mail is...", "12:04 [Siobhán]: hi".
 _HANDLE_RX = re.compile(
-    r"(?m)^[ \t]*(?:[\d:.\-T/]+[ \t]+)?\[("
+    r"(?m)^[ \t]*(?:[\d:.\-T/]+[ \t]+)?[\[<]("
     + _LOWER_TOKEN
     + r"(?:[ \t]+"
     + _LOWER_TOKEN
-    + r"){0,2})\]"
+    + r"){0,2})[\]>]"
 )
 # An honorific (any case) before a lower-case name inside mixed-case text: "Sr. aarav
 # venkataraman seen today".
@@ -268,7 +281,8 @@ _MIXED_CUES = (*HONORIFICS, "pt", "patient", "spouse", "wife", "husband", "partn
                "customer", "client", "member", "name", "named", "contact", "attn", "dear",
                "signed by", "c/o")  # fmt: skip
 _HONORIFIC_MIXED_RX = re.compile(
-    r"(?<![\w])(?i:" + "|".join(_MIXED_CUES) + r")\.?:?[ \t]+(" + r"[^\W\d_A-Z][^\W\d_]*"
+    r"(?<![\w])(?i:" + "|".join(_MIXED_CUES) + r")\.?(?:[ \t]*[:\-–—,])?[ \t]+("
+    r"[^\W\d_A-Z][^\W\d_]*"
     r"(?:['’\-][^\W\d_]+)*(?:[ \t]+[^\W\d_A-Z][^\W\d_]*(?:['’\-][^\W\d_]+)*){0,2})"
 )
 
@@ -307,8 +321,28 @@ def after_hyphenated_given(text: str, keep: list[tuple[int, int]], word: str) ->
 _SIGNOFF_RX = re.compile(
     r"(?im)\b(?:thanks|thank you|thx|ty|cheers|regards|kind regards|best|best wishes|br"
     r"|sincerely|yours|love|talk soon|take care)[ \t]*[,!.\-–—]+[ \t]*("
-    + _LOWER_TOKEN + r"(?:[ \t]+" + _LOWER_TOKEN + r"){0,2})[ \t]*[.!]*[ \t]*$"
+    + _LOWER_TOKEN
+    + r"(?:[ \t]+"
+    + _LOWER_TOKEN
+    + r"){0,2})[ \t]*[.!]*[ \t]*$"
 )
+
+
+# A chat speaker label at the start of a line: "Lucía: can you resend it", "Keoni Kahale: ok".
+_SPEAKER_RX = re.compile(
+    r"(?m)^[ \t]*(?:[\d:.\-T/]+[ \t]+)?(" + _NAME_TOKEN + r"(?:[ \t]+" + _NAME_TOKEN + r")?):[ \t]"
+)
+
+
+def _overlapping(rx: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """Matches of ``rx``, each search restarting at the previous match's group 1 (a cue
+    word taken as the name, "Pt name - hemi", leaves the next cue its turn)."""
+    out = []
+    pos = 0
+    while (m := rx.search(text, pos)) is not None:
+        out.append(m)
+        pos = max(m.start(1), m.start() + 1)
+    return out
 
 
 def find_self_intro(text: str) -> list[Finding]:
@@ -333,11 +367,16 @@ def find_self_intro(text: str) -> list[Finding]:
             continue
         out.append(Finding(m.start(1), m.end(1), "PERSON", CONTEXT_SCORE, source="context"))
         out.append(Finding(*inner, "PERSON", CONTEXT_SCORE, source="context"))
+    for m in _SPEAKER_RX.finditer(text):
+        # only rare words: "Agent:", "Customer:", "Plan:" are roles and headings
+        span = _rare_run(text, m.start(1), m.end(1), rare)
+        if span is not None and span[1] == m.end(1):
+            out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
     for m in _HANDLE_RX.finditer(text):
         span = _rare_run(text, m.start(1), m.end(1), common_words())
         if span is not None and span[1] == m.end(1):
             out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
-    for m in _HONORIFIC_MIXED_RX.finditer(text):
+    for m in _overlapping(_HONORIFIC_MIXED_RX, text):
         # after a title a name may be an ordinary given name (ingrid); after a relation
         # word only a rare word is taken (not "patient denies")
         cue = text[m.start() : m.start(1)].strip(" \t.:").lower()
@@ -358,6 +397,13 @@ def find_person_context(text: str) -> list[Finding]:
             rare_start = first is not None and not _is_common(first.group(0))
             span = _trim_tokens(text, m.start(1), m.end(1), lower=False,
                                 surname=rx is _HONORIFIC_RX or rare_start)  # fmt: skip
+            if span is None and rx is _HONORIFIC_RX and first is not None:
+                # "Mr. Young", "Mrs. White": after a title a capitalised word is a surname
+                w = first.group(0)
+                low = w.lower().strip("'’-.")
+                if not (low in _stop_words() or low in LABEL_WORDS or low in _STOP_SURNAME
+                        or low in _ORG_WORDS or w.isupper()):  # fmt: skip
+                    span = first.span()
             if span is None:
                 continue
             s, e = span

@@ -759,6 +759,11 @@ _NOT_PLACE = frozenset(["the", "a", "an", "his", "her", "their", "our", "my", "i
                         "december", "today", "tomorrow", "yesterday"])  # fmt: skip
 
 
+_PLACE_NEXT = re.compile(
+    r",?\s+(?:to|and|or|via|then|,)\s+((?:[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’\-]*)(?:\s+[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’\-]*){0,2})"
+)
+
+
 def find_place_context(text: str) -> list[Finding]:
     out = []
     for m in _PLACE_RX.finditer(text):
@@ -769,6 +774,10 @@ def find_place_context(text: str) -> list[Finding]:
         if first in _NOT_PLACE or text[s:e].isupper():
             continue
         out.append(Finding(s, e, "LOCATION", 0.7, source="context"))
+        # "from Trondheim to Bergen", "Accra and Kumasi": the next place of a list
+        nxt = _PLACE_NEXT.match(text, e)
+        if nxt is not None and nxt.group(1).split()[0].lower() not in _NOT_PLACE:
+            out.append(Finding(nxt.start(1), nxt.end(1), "LOCATION", 0.7, source="context"))
     return out
 
 
@@ -889,7 +898,8 @@ RECOGNIZERS: dict[str, Recognizer] = {
         Recognizer(
             "person_context",
             ("PERSON",),
-            _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]|\[[^\]]{2,60}\]|\w \(\w"
+            _HONORIFIC_PREFILTER + r"|[^\x00-\x7f]|\[[^\]]{2,60}\]|<[^>]{2,60}>|\w \(\w"
+            r"|(?m)^[ \t]*[^ \t:]+(?: [^ \t:]+)?:[ \t]"
             r"|(?i)\b(this is|it'?s|it is|i'?m|i am|call me|name'?s|regards|thanks)\b"
             r"|(?i)(thanks|thank you|thx|ty|cheers|regards|best|br|sincerely|yours|love|soon"
             r"|care|wishes)[ \t]*[,!.\-–—]",

@@ -164,7 +164,7 @@ DEFAULT_LIBRARY: dict[str, Any] = {
             "entity": "MEDICAL_RECORD_NUMBER",
             "regex": r"\b(?i:mrn|mr ?#|mr no\.?|mr number"
             r"|med(?:ical|\.)? ?rec(?:ord|\.)?s?(?: ?number| ?no\.?| ?#| ?num| ?id)?"
-            r"|(?:patient|hospital|chart|record|case|health record|unit)"
+            r"|(?:patient|hospital|hosp\.?|chart|record|case|health record|unit)"
             r" ?(?:id|no\.?|number|num|#))"
             r"[:#= \-]*([A-Z]{0,4}-?[0-9][0-9\-]{3,14}[0-9])",
             "group": 1,

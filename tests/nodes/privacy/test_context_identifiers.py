@@ -68,6 +68,11 @@ def _one(actor: ScanActor, text: str, column: str = "note") -> str:
         ("ok, see you thursday. thx, mereana", ["mereana"], ["see you thursday"]),
         ("Will bring the forms. Cheers - Oisín", ["Oisín"], ["bring the forms"]),
         ("Name: rawiri tane, ward 3", ["rawiri", "tane"], ["ward 3"]),
+        ("hiya its manaia here, can u call me back", ["manaia"], ["call me back"]),
+        ("Pt name - rawinia. DOB on file.", ["rawinia"], ["DOB on file"]),
+        # chat speaker labels and IRC-style handles
+        ("Lucía: can you resend the invoice please", ["Lucía"], ["resend the invoice"]),
+        ("<Amaru> hi, my parcel is late", ["Amaru"], ["my parcel is late"]),
         # a given name alone as a chat handle at the start of a line
         ("[Nnamdi] can someone resend the invoice?", ["Nnamdi"], ["resend the invoice"]),
         ("[Ólöf] still waiting on the refund", ["Ólöf"], ["waiting on the refund"]),
@@ -78,6 +83,7 @@ def _one(actor: ScanActor, text: str, column: str = "note") -> str:
         # a surname alone after a title, even when it is also an English word
         ("Mrs. Park asked about her appointment.", ["Park"], ["appointment"]),
         ("Mr. Bello will bring the forms.", ["Bello"], ["forms"]),
+        ("Discussed with Mr. Young at the bedside.", ["Young"], ["bedside"]),
         # a lower-case name after a title or relation word in mixed-case text
         ("Sr. tupac quispe seen in clinic, BP stable.", ["tupac", "quispe"], ["BP stable"]),
         ("Nurse astrid lindqvist seen today", ["astrid", "lindqvist"], ["seen today"]),
@@ -108,6 +114,8 @@ def test_names_by_context(hipaa: ScanActor, text: str, gone: list[str], kept: li
         "Dr. appointment moved to next week",
         "Pt transferred to the ward after rounds",
         "patient denies chest pain, tolerating diet",
+        "Agent: can you confirm the card? Customer: sure",
+        "Plan: follow up in 2 weeks",
     ],
 )
 def test_context_cues_alone_are_not_names(hipaa: ScanActor, text: str) -> None:
@@ -131,6 +139,7 @@ def test_identifier_labels_are_not_names(hipaa: ScanActor) -> None:
         ("patient ID Q-88120 on the scan", "Q-88120"),
         ("chart # 2203-115-9 pulled", "2203-115-9"),
         ("hospital number 64002817, ward 4", "64002817"),
+        ("Hosp No 5521789 transferred", "5521789"),
     ],
 )
 def test_medical_record_number_labels(hipaa: ScanActor, text: str, number: str) -> None:
@@ -200,6 +209,7 @@ def test_area_code_in_parentheses(hipaa: ScanActor, text: str) -> None:
         ("She lives in Ålesund with her sister.", "Ålesund"),
         ("born in Quetzaltenango, moved here in 2019", "Quetzaltenango"),
         ("patient from Tamale arrived by bus", "Tamale"),
+        ("She moved from Tønsberg to Bodø in 2019.", "Bodø"),
     ],
 )
 def test_places_after_place_phrases(hipaa: ScanActor, text: str, place: str) -> None:
