@@ -705,6 +705,25 @@ _KV_NOT_A_NAME = frozenset(["null", "none", "nil", "n/a", "na", "-", "unknown", 
                             "false", "redacted", "masked", "*", "test"])  # fmt: skip
 
 
+_KV_LOOSE_NAME_KEYS = frozenset(["name", "customer", "display_name", "displayname"])
+
+
+def _name_like_value(value: str, strict: bool = False) -> bool:
+    """A name or user name, not a job or build label made of ordinary words
+    (``name=nightly_export``, ``user=build-42``). ``strict``: the key may name a thing
+    (``name=``), so every word must be rarer (outside the 30,000 most frequent)."""
+    from nodes.privacy.names import common_words, opening_words
+
+    parts = [p for p in re.split(r"[\s._\-/]+", value) if p]
+    words = opening_words() if strict else common_words()
+    return any(p.isalpha() and p.lower() not in words for p in parts) or (
+        len(parts) == 1
+        and any(c.isalpha() for c in value)
+        and value.lower() not in words
+        and sum(c.isdigit() for c in value) <= 4
+    )
+
+
 def find_key_value(text: str) -> list[Finding]:
     from nodes.privacy.validators import parse_date
 
@@ -729,7 +748,9 @@ def find_key_value(text: str) -> list[Finding]:
         elif entity == "DATE_TIME":
             if parse_date(value) is None:
                 continue
-        elif value.lower() in _KV_NOT_A_NAME or not any(c.isalpha() for c in value):
+        elif value.lower() in _KV_NOT_A_NAME or not _name_like_value(
+            value, strict=m.group(1).lower() in _KV_LOOSE_NAME_KEYS
+        ):
             continue
         out.append(Finding(start, end, entity, 0.9 if entity != "PERSON" else 0.75))
     return out

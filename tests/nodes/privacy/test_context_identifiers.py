@@ -168,6 +168,11 @@ def test_passport_and_driver_licence_shapes(hipaa: ScanActor, text: str, value: 
     assert "<US_PASSPORT>" in out or "<US_DRIVER_LICENSE>" in out, out
 
 
+def test_key_value_labels_of_things_survive(hipaa: ScanActor) -> None:
+    line = "cron job name=nightly_export user=build-42 status=ok"
+    assert _one(hipaa, line, "log") == line
+
+
 def test_key_value_fields_in_any_key_spelling(hipaa: ScanActor) -> None:
     rec = (
         '{"passportNumber": "K0421377", "driverLicense": "B640-2281-9930", "PATIENT-ID": "Q-88120"}'
