@@ -15,6 +15,9 @@
 #   PB_CLUSTER_STORE_MB   object store per node in MB (default 100; Ray's minimum is 75)
 #   PB_CLUSTER_DASHBOARD  1 (default) starts the dashboard on the head, needed by
 #                         `ray job submit`; 0 skips it (lighter)
+#   PB_CLUSTER_LOOPBACK_ONLY  1: every node listens on 127.0.0.1 only (see below); drivers
+#                         must then run with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (the env
+#                         file names it), else Ray sends them to the host address. Default 0.
 #
 # Files written to $PB_CLUSTER_DIR: address (GCS host:port, for ray.init / --address),
 # dashboard_url (for `ray job submit --address`), env (both, shell syntax), nodes/<name>/.
@@ -27,6 +30,7 @@ DIR="${PB_CLUSTER_DIR:-/tmp/pb-cluster}"
 CPUS="${PB_CLUSTER_CPUS:-1}"
 STORE_MB="${PB_CLUSTER_STORE_MB:-100}"
 DASHBOARD="${PB_CLUSTER_DASHBOARD:-1}"
+LOOPBACK="${PB_CLUSTER_LOOPBACK_ONLY:-0}"
 WORKERS=(worker_a worker_b)
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
@@ -36,7 +40,11 @@ export RAY_USAGE_STATS_ENABLED=0
 # Ray's token authentication is on: every node and driver must present the token in
 # $PB_CLUSTER_DIR/auth_token (made on first start, mode 0600; $PB_CLUSTER_DIR/env names
 # it). `ray start` swaps --node-ip-address 127.0.0.1 for the host's address and Ray's
-# servers then listen on every interface, so the token is what keeps other hosts out. RAY_AUTH_MODE=disabled turns it off (the
+# servers then listen on every interface, so the token is what keeps other hosts out.
+# With PB_CLUSTER_LOOPBACK_ONLY=1 the nodes keep 127.0.0.1 (Ray binds its servers to
+# loopback for exactly that address): `ray start` runs with the swap switched off, and
+# RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes every process started under it (job drivers
+# included) and every driver that sources the env file keep 127.0.0.1 too. RAY_AUTH_MODE=disabled turns it off (the
 # cluster tests do, on a loopback-only machine).
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"
 ensure_token() {
@@ -54,6 +62,26 @@ export RAY_health_check_period_ms="${RAY_health_check_period_ms:-1000}"
 export RAY_health_check_failure_threshold="${RAY_health_check_failure_threshold:-3}"
 
 log() { printf '[local_cluster] %s\n' "$*" >&2; }
+
+ray_start() {  # ray_start ARGS... -> `ray start ARGS...`, loopback-only when asked
+  if [ "$LOOPBACK" != 1 ]; then
+    "$RAY_BIN" start "$@"
+    return
+  fi
+  RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 "$PYTHON" - start "$@" <<'EOF'
+import sys
+
+import ray._private.ray_constants as constants
+import ray._private.services as services
+
+constants.ENABLE_RAY_CLUSTER = True  # this process may still add a node to a cluster
+services.resolve_ip_for_localhost = lambda host: host  # keep --node-ip-address 127.0.0.1
+from ray.scripts.scripts import main
+
+sys.argv = ["ray", *sys.argv[1:]]
+sys.exit(main())
+EOF
+}
 
 free_ports() {  # free_ports N -> N free TCP ports on 127.0.0.1, one per line
   "$PYTHON" - "$1" <<'EOF'
@@ -96,7 +124,7 @@ start_node() {  # start_node NAME HEAD(0/1) RESOURCE
   mkdir -p "$tmp"
   local ports
   mapfile -t ports < <(free_ports 4)
-  local args=(start --node-ip-address 127.0.0.1 --temp-dir "$tmp"
+  local args=(--node-ip-address 127.0.0.1 --temp-dir "$tmp"
     --num-cpus "$CPUS" --num-gpus 0 --object-store-memory $((STORE_MB * 1024 * 1024))
     --resources "{\"$resource\": 1}" --dashboard-agent-listen-port "${ports[0]}"
     --disable-usage-stats)
@@ -112,7 +140,7 @@ start_node() {  # start_node NAME HEAD(0/1) RESOURCE
     args+=(--address "127.0.0.1:$GCS_PORT")
   fi
   log "starting $name"
-  if ! "$RAY_BIN" "${args[@]}" >"$DIR/$name.log" 2>&1; then
+  if ! ray_start "${args[@]}" >"$DIR/$name.log" 2>&1; then
     log "ray start failed for $name; see $DIR/$name.log"
     tail -20 "$DIR/$name.log" >&2
     return 1
@@ -170,6 +198,7 @@ cmd_start() {
     echo "RAY_AUTH_MODE=$RAY_AUTH_MODE"
     [ "$RAY_AUTH_MODE" = token ] && echo "RAY_AUTH_TOKEN_PATH=$RAY_AUTH_TOKEN_PATH"
     [ "$DASHBOARD" = 1 ] && echo "RAY_DASHBOARD_URL=http://127.0.0.1:$DASHBOARD_PORT"
+    [ "$LOOPBACK" = 1 ] && echo "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0"
   } >"$DIR/env"
   if ! wait_for_nodes; then cmd_stop; return 1; fi
   log "cluster up: GCS 127.0.0.1:$GCS_PORT$([ "$DASHBOARD" = 1 ] && echo ", dashboard http://127.0.0.1:$DASHBOARD_PORT")"

@@ -126,3 +126,75 @@ def test_no_ray_port_listens_on_a_non_loopback_address(probe: dict) -> None:
 def test_no_ray_port_is_reachable_on_the_hosts_routable_address(probe: dict) -> None:
     assert probe["routable"] and not probe["routable"].startswith("127."), probe
     assert probe["reached"] == [], probe
+
+
+CLUSTER_PROBE = r"""
+import json, os, re, subprocess, sys
+import psutil
+import ray
+
+ray.init(address=os.environ["RAY_ADDRESS_GCS"], log_to_driver=False)
+
+@ray.remote(resources={"worker_a": 0.01})
+def where():
+    return ray.util.get_node_ip_address()
+
+ran_on = ray.get(where.remote())
+roots = [p for p in psutil.process_iter(["cmdline"])
+         if sys.argv[1] in " ".join(p.info["cmdline"] or [])]
+pids = set()
+for p in roots:
+    pids.add(p.pid)
+    try:
+        pids |= {c.pid for c in p.children(recursive=True)}
+    except psutil.Error:
+        pass
+listening = []
+for line in subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines():
+    if any(int(x) in pids for x in re.findall(r"pid=(\d+)", line)):
+        listening.append({"local": line.split()[3], "proc": re.findall(r'\("([^"]+)"', line)})
+print("RESULT " + json.dumps({"ran_on": ran_on, "nodes": len(ray.nodes()), "listening": listening}))
+"""
+
+
+def test_the_local_cluster_can_listen_on_loopback_only(tmp_path: Path) -> None:
+    """``PB_CLUSTER_LOOPBACK_ONLY=1``: three nodes on 127.0.0.1 only, and a driver with the
+    env file's settings runs a task on a worker node."""
+    import tempfile
+
+    state = Path(tempfile.mkdtemp(prefix="pbl-", dir="/tmp"))  # short: Ray's socket paths
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(
+        PB_CLUSTER_DIR=str(state),
+        PB_CLUSTER_LOOPBACK_ONLY="1",
+        PB_CLUSTER_DASHBOARD="0",
+        RAY_AUTH_MODE="disabled",
+        PYTHON=sys.executable,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    script = REPO / "cluster" / "local_cluster.sh"
+    try:
+        subprocess.run([str(script), "start"], env=env, check=True, timeout=300,
+                       capture_output=True)  # fmt: skip
+        settings = dict(
+            line.split("=", 1) for line in (state / "env").read_text().splitlines() if "=" in line
+        )
+        assert settings.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") == "0", settings
+        out = subprocess.run(
+            [sys.executable, "-c", CLUSTER_PROBE, f"{state}/nodes/"],
+            env={**env, **settings, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+        assert line, out.stdout[-2000:] + out.stderr[-3000:]
+        result = json.loads(line[-1][len("RESULT ") :])
+    finally:
+        subprocess.run([str(script), "stop"], env=env, timeout=120, capture_output=True)
+        shutil.rmtree(state, ignore_errors=True)
+    assert result["ran_on"] == "127.0.0.1" and result["nodes"] == 3, result
+    procs = {p for s in result["listening"] for p in s["proc"]}
+    assert {"gcs_server", "raylet"} <= procs, result
+    exposed = [s for s in result["listening"] if not _loopback(s["local"])]
+    assert exposed == [], exposed
