@@ -330,7 +330,8 @@ _SIGNOFF_RX = re.compile(
 
 # A chat speaker label at the start of a line: "Lucía: can you resend it", "Keoni Kahale: ok".
 _SPEAKER_RX = re.compile(
-    r"(?m)^[ \t]*(?:[\d:.\-T/]+[ \t]+)?(" + _NAME_TOKEN + r"(?:[ \t]+" + _NAME_TOKEN + r")?):[ \t]"
+    r"(?m)^[ \t]*(?:[\d:.\-T/]+[ \t]+)?(" + _NAME_TOKEN + r"(?:[ \t]+" + _NAME_TOKEN + r")?):[ \t]+"
+    r"(?=[^\W\d_])"  # a message follows, not a value ("Subnet: 10.0.0.0/8")
 )
 
 
@@ -369,6 +370,8 @@ def find_self_intro(text: str) -> list[Finding]:
         out.append(Finding(*inner, "PERSON", CONTEXT_SCORE, source="context"))
     for m in _SPEAKER_RX.finditer(text):
         # only rare words: "Agent:", "Customer:", "Plan:" are roles and headings
+        if not all(t[1:] == t[1:].lower() for t in m.group(1).split()):
+            continue  # "IPs:", "McKinsey:" are not written like a first name
         span = _rare_run(text, m.start(1), m.end(1), rare)
         if span is not None and span[1] == m.end(1):
             out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
