@@ -724,10 +724,19 @@ def _name_like_value(value: str, strict: bool = False) -> bool:
     )
 
 
+# "user tkahale logged in": a login name after the word user/login, no key syntax.
+_USER_WORD = re.compile(r"(?i)\b(?:user(?:name)?|login|uid)[ \t]+([a-z][a-z0-9._\-]{2,30})\b")
+
+
 def find_key_value(text: str) -> list[Finding]:
+    from nodes.privacy.names import opening_words
     from nodes.privacy.validators import parse_date
 
     out = []
+    for m in _USER_WORD.finditer(text):
+        v = m.group(1)
+        if v.lower() not in _KV_NOT_A_NAME and v.lower().strip("._-") not in opening_words():
+            out.append(Finding(m.start(1), m.end(1), "PERSON", 0.7))
     for m in _KV.finditer(text):
         # the key in any spelling: passport_no, passportNo, passport-no, PASSPORT_NO
         entity = _KV_NORMAL.get(m.group(1).lower().replace("_", "").replace("-", ""))
@@ -907,7 +916,8 @@ RECOGNIZERS: dict[str, Recognizer] = {
                 "PERSON",
             ),
             r"(?i)(ssn|social_sec|ss_no|pass|dl|licen|phone|tel|mobile|cell|fax|msisdn|mrn"
-            r"|med_rec|medical|patient|chart|dob|birth|user|login|name|customer)[a-z_\-]*\"? *[=:]",
+            r"|med_rec|medical|patient|chart|dob|birth|user|login|name|customer)[a-z_\-]*\"? *[=:]"
+            r"|(?i)\b(user|login|uid) +[a-z]",
             find_key_value,
         ),
         Recognizer(
@@ -934,3 +944,7 @@ RECOGNIZERS: dict[str, Recognizer] = {
         ),
     )
 }
+
+from nodes.privacy.identifiers import identifier_recognizers  # noqa: E402
+
+RECOGNIZERS.update((r.name, r) for r in identifier_recognizers())
