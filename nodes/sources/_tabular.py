@@ -304,7 +304,9 @@ def probe_csv(f: Any, policy: ReadPolicy) -> pa.Schema | None:
 def _csv_parse(policy: ReadPolicy, handler: Callable[[Any], str]) -> Any:
     import pyarrow.csv as pacsv
 
-    kwargs: dict[str, Any] = {"invalid_row_handler": handler}
+    # Quoted values may hold line breaks (RFC 4180); Arrow then splits blocks with a
+    # quote-aware chunker.
+    kwargs: dict[str, Any] = {"invalid_row_handler": handler, "newlines_in_values": True}
     if policy.delimiter:
         kwargs["delimiter"] = policy.delimiter
     return pacsv.ParseOptions(**kwargs)
@@ -336,7 +338,8 @@ def read_csv(
 
     def on_invalid(row: Any) -> str:
         text = row.text or ""
-        if "\n" in text or text.count('"') % 2:
+        delimiter = (policy.delimiter or ",").encode()
+        if first_unbalanced_quote(io.BytesIO(text.encode()), delimiter) is not None:
             # A quote opened and never closed took the following lines into this row.
             bad.append(BadRow(row.number, text[:200], _UNBALANCED, fatal=True))
         else:
@@ -351,6 +354,7 @@ def read_csv(
 
     lines_done = 1  # the header
     yielded = False
+    tail: dict[str, bytes | None] = {}
     try:
         reader = pacsv.open_csv(
             f,
@@ -364,9 +368,10 @@ def read_csv(
             except StopIteration:
                 break
             table = pa.Table.from_batches([batch])
-            if _swallowed_lines(table):
-                # A quote opened and never closed took the following lines as a value.
-                raise policy.error(path, f"{_quote_line(path, lines_done, reopen)}: " + _UNBALANCED)
+            if _runs_to_end(table, lambda: tail.setdefault("t", _file_tail(path, reopen))):
+                # A quote opened and never closed took the rest of the file as a value.
+                where = _quote_line(path, lines_done, reopen, policy.delimiter)
+                raise policy.error(path, f"{where}: {_UNBALANCED}")
             good, utf8_bad = _split_utf8(table, lines_done, bad)
             lines_done += table.num_rows + len(bad)
             handle_bad_rows(policy, path, sorted(bad + utf8_bad, key=lambda b: b.line or 0))
@@ -389,16 +394,54 @@ def read_csv(
         policy.count({"skippedFiles": 1})
 
 
-_UNBALANCED = "unbalanced quote (a quoted value is not closed before the end of its line)"
+_UNBALANCED = "unbalanced quote (a quoted value is not closed before the end of the file)"
+_TAIL = 256  # bytes of a file's end compared with a multi-line value that may run to it
 
 
-def _swallowed_lines(table: pa.Table) -> bool:
-    import pyarrow.compute as pc
+def _runs_to_end(table: pa.Table, file_tail: Callable[[], bytes | None]) -> bool:
+    """Whether the block's last value is a quoted value never closed (it runs to the end
+    of the file).
 
-    for col in table.columns:
-        if pa.types.is_string(col.type) and pc.any(pc.match_substring(col, "\n")).as_py():
-            return True
-    return False
+    A quote that is never closed takes the rest of the file into one value. When it opens
+    in the last column the row still has the right number of fields, so Arrow accepts it;
+    in any other column the row comes out short and is reported as a bad row. So only the
+    last row's last value is looked at: it is unclosed when it holds a line break, ends
+    with the file's own last bytes, and the file does not end with a closing quote.
+    """
+    if table.num_rows == 0 or table.num_columns == 0:
+        return False
+    col = table.column(table.num_columns - 1)
+    if not pa.types.is_string(col.type):
+        return False
+    value = col[table.num_rows - 1].as_py()
+    if not value or "\n" not in value:
+        return False
+    tail = file_tail()
+    if tail is None:
+        return False
+    end = tail.rstrip(b"\r\n")
+    if end.endswith(b'"'):
+        return False
+    mine = value.encode().rstrip(b"\r\n")
+    piece = end[-min(64, len(mine)) :]
+    return bool(piece) and mine.endswith(piece)
+
+
+def _file_tail(path: str, reopen: Callable[[str], Any] | None) -> bytes | None:
+    if reopen is None:
+        return None
+    try:
+        with reopen(path) as f:
+            if getattr(f, "seekable", lambda: False)():
+                size = f.seek(0, io.SEEK_END)
+                f.seek(max(0, size - _TAIL))
+                return bytes(f.read())
+            last = b""
+            while chunk := f.read(1 << 16):
+                last = (last + chunk)[-_TAIL:]
+            return last
+    except OSError:
+        return None
 
 
 def _file_level(exc: BaseException) -> bool:
@@ -453,7 +496,7 @@ def _csv_failure(
     if "out of sync with chunker" in text or "unbalanced" in text.lower():
         return policy.error(
             path,
-            f"{_quote_line(path, lines_done, reopen)}: {_UNBALANCED}",
+            f"{_quote_line(path, lines_done, reopen, policy.delimiter)}: {_UNBALANCED}",
         )
     if isinstance(exc, OSError | EOFError) and (
         "truncated" in text.lower() or "compressed" in text.lower() or isinstance(exc, EOFError)
@@ -478,23 +521,46 @@ def _csv_failure(
     return policy.error(path, f"after line {lines_done}: {text.splitlines()[0] if text else exc}")
 
 
-def _quote_line(path: str, lines_done: int, reopen: Callable[[str], Any] | None) -> str:
+def _quote_line(
+    path: str, lines_done: int, reopen: Callable[[str], Any] | None, delimiter: str | None
+) -> str:
     if reopen is None:
         return f"after line {lines_done}"
     try:
         with reopen(path) as f:
-            line = first_unbalanced_quote(f)
+            line = first_unbalanced_quote(f, (delimiter or ",").encode())
     except OSError:
         line = None
     return f"line {line}" if line else f"after line {lines_done}"
 
 
-def first_unbalanced_quote(f: Any) -> int | None:
-    """The line that opens a quoted value never closed on its line (streaming scan)."""
+def first_unbalanced_quote(f: Any, delimiter: bytes = b",") -> int | None:
+    """The line that opens a quoted value never closed before the end of the file.
+
+    A streaming scan that follows quoting as a CSV reader does: a quote opens a value only
+    at the start of a field, ``""`` inside a quoted value is a quote, and a quoted value
+    may go on over line breaks.
+    """
+    opened: int | None = None  # the line where the value still open began
     for number, line in enumerate(_lines(f), start=1):
-        if line.count(b'"') % 2:
-            return number
-    return None
+        i, n = 0, len(line)
+        while i <= n:
+            if opened is None:
+                j = line.find(b'"', i)
+                if j < 0:
+                    break
+                i = j + 1
+                if j == 0 or line[j - 1 : j] == delimiter:
+                    opened = number
+                continue
+            j = line.find(b'"', i)
+            if j < 0:
+                break  # the quoted value goes on on the next line
+            if line[j + 1 : j + 2] == b'"':
+                i = j + 2
+                continue
+            opened, i = None, j + 1
+    return opened
 
 
 def _lines(f: Any) -> Iterator[bytes]:
