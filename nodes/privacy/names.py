@@ -241,7 +241,8 @@ LABEL_WORDS = frozenset(["med", "rec", "record", "records", "medical", "mrn", "m
                          "passport", "pass", "tel", "phone", "fax", "ref", "dx", "rx", "icd",
                          "npi", "dea", "acct", "account", "member", "policy", "case", "hx",
                          "sx", "tx", "px", "fx", "hpi", "ros", "pmh", "psh", "meds", "hosp",
-                         "vitals", "labs", "plan", "note", "notes"])  # fmt: skip
+                         "vitals", "labs", "plan", "note", "notes", "driver", "drivers",
+                         "lic", "license", "licence", "licensed"])  # fmt: skip
 
 
 def label_words_only(span: str) -> bool:
@@ -346,6 +347,45 @@ def _overlapping(rx: re.Pattern[str], text: str) -> list[re.Match[str]]:
     return out
 
 
+# "KAHALE, Keoni", "Park, Sung-min": a surname, a comma, then the given name (the order
+# of charts and lists). The surname is written in capitals, or the given name has the
+# hyphenated shape of a given name.
+_SURNAME_COMMA_RX = re.compile(
+    r"(?<![\w'’\-])("
+    + _NAME_TOKEN
+    + r"),[ \t]+("
+    + _NAME_TOKEN
+    + r"(?:[ \t]+"
+    + _NAME_TOKEN
+    + r")?)(?![\w'’\-])"
+)
+
+
+def find_surname_comma(text: str) -> list[Finding]:
+    out = []
+    for m in _SURNAME_COMMA_RX.finditer(text):
+        sur, given = m.group(1), m.group(2)
+        first = given.split()[0]
+        if _is_common(first) or first.lower() in LABEL_WORDS or first.isupper():
+            continue
+        caps = (
+            sur.isupper()
+            and len(sur) >= 3
+            and not _is_common(sur)
+            and sur.lower() not in LABEL_WORDS
+        )
+        hyph = (
+            after_hyphenated_given(first, [(0, len(first))], "x")
+            or ("-" in first and first.split("-")[-1][:1].islower())
+        ) and not _not_surname(sur)
+        if caps or hyph:
+            span = _rare_run(text, m.start(2), m.end(2), common_words())
+            out.append(Finding(m.start(1), m.end(1), "PERSON", CONTEXT_SCORE, source="context"))
+            if span is not None:
+                out.append(Finding(*span, "PERSON", CONTEXT_SCORE, source="context"))
+    return out
+
+
 def find_self_intro(text: str) -> list[Finding]:
     """Names a writer gives for themselves or repeats: introductions, chat handles,
     sign-offs."""
@@ -393,7 +433,7 @@ def find_self_intro(text: str) -> list[Finding]:
 def find_person_context(text: str) -> list[Finding]:
     """Names revealed by an honorific, a relation/role word, a self-introduction, a chat
     handle, or accented capitals."""
-    out: list[Finding] = find_self_intro(text)
+    out: list[Finding] = find_self_intro(text) + find_surname_comma(text)
     for rx in (_HONORIFIC_RX, _RELATION_RX):
         for m in rx.finditer(text):
             first = _TOKEN.match(text, m.start(1))

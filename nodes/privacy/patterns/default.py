@@ -154,7 +154,7 @@ DEFAULT_LIBRARY: dict[str, Any] = {
         {
             "name": "driver_license_labeled",
             "entity": "US_DRIVER_LICENSE",
-            "regex": r"\b(?i:driver'?s?[ _]licen[cs]e|driving[ _]licen[cs]e|licen[cs]e|dl)"
+            "regex": r"\b(?i:driver'?s?[ _]licen[cs]e|driving[ _]licen[cs]e|licen[cs]e|lic\.?|dl)"
             r"(?i:[ _]number|[ _]no\.?|[ _]num| ?#|[ _]id)?[:#= ]*([A-Z0-9][A-Z0-9\-]{3,18}[0-9])",
             "group": 1,
             "score": 0.85,

@@ -73,6 +73,11 @@ def _one(actor: ScanActor, text: str, column: str = "note") -> str:
         # chat speaker labels and IRC-style handles
         ("Lucía: can you resend the invoice please", ["Lucía"], ["resend the invoice"]),
         ("<Amaru> hi, my parcel is late", ["Amaru"], ["my parcel is late"]),
+        # surname, comma, given name (chart order)
+        ("Pt: TAUFA, Sione  DOB on file", ["TAUFA", "Sione"], ["DOB on file"]),
+        ("Kim, Do-yeon (bed 4) seen in ED", ["Kim", "Do-yeon"], ["seen in ED"]),
+        # a login name after the word user
+        ("user mwanjiku logged in from the kiosk", ["mwanjiku"], ["from the kiosk"]),
         # a given name alone as a chat handle at the start of a line
         ("[Nnamdi] can someone resend the invoice?", ["Nnamdi"], ["resend the invoice"]),
         ("[Ólöf] still waiting on the refund", ["Ólöf"], ["waiting on the refund"]),
@@ -116,6 +121,8 @@ def test_names_by_context(hipaa: ScanActor, text: str, gone: list[str], kept: li
         "patient denies chest pain, tolerating diet",
         "Agent: can you confirm the card? Customer: sure",
         "Plan: follow up in 2 weeks",
+        "ICU, Ward 4 notified; NOTE, Patient stable",
+        "the user logged in twice",
     ],
 )
 def test_context_cues_alone_are_not_names(hipaa: ScanActor, text: str) -> None:
@@ -159,6 +166,7 @@ def test_medical_record_number_labels(hipaa: ScanActor, text: str, number: str) 
         ("kyc ok dl=W421-330-71-118-0 state=FL", "W421-330-71-118-0"),
         ("DL# B640-2281-9930 on file", "B640-2281-9930"),
         ("driver's license D412983300177 copied", "D412983300177"),
+        ("lic no. 482210937 on file", "482210937"),
         ("kyc dl=204118375 ok", "204118375"),
     ],
 )
