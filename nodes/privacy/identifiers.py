@@ -315,6 +315,10 @@ _GTLDS = frozenset(
         "med",
     ]
 )
+_PROSE_WORDS = frozenset(
+    ["the", "a", "an", "this", "that", "these", "those", "my", "your", "his", "her", "our",
+     "their", "its", "home", "work", "night", "noon", "least", "most", "all", "first", "last"]
+)  # fmt: skip
 _EMAIL_CUE = re.compile(
     r"(?i)\b(?:e-?mail|mail|write|contact|reach|message|msg|address|inbox)\b[^\n]{0,30}$"
 )
@@ -331,13 +335,14 @@ def find_obfuscated_email(text: str) -> list[Finding]:
         dot_obfuscated = len(labels) > domain.count(".") + 1
         if at == "@" and not dot_obfuscated:
             continue  # a plain address: the e-mail pattern's
-        plain_at = at.strip().lower() == "at" and not at.strip().startswith(("[", "("))
-        if plain_at and not dot_obfuscated:
-            # "x at y.com": an address only if it looks like one or is introduced as one
+        if at.strip().lower() == "at":
+            # "x at y dot com": an address only if it looks like one, is introduced as
+            # one or ends in a generic top-level domain ("look at the dot in" is prose)
             local = m.group(1)
-            if not (
+            if labels[0].lower() in _PROSE_WORDS or not (
                 any(c in local for c in "._+%") or any(c.isdigit() for c in local)
                 or _EMAIL_CUE.search(text, max(0, m.start() - 40), m.start())
+                or (dot_obfuscated and tld.lower() in _GTLDS)
             ):  # fmt: skip
                 continue
         out.append(Finding(m.start(1), m.end(3), "EMAIL_ADDRESS", 0.9))
