@@ -7,12 +7,17 @@ each; the ratio of the medians is the engine's overhead (target <= 1.05).
 ``--stats`` prints Ray Data's own execution statistics of one more run of each variant
 (per operator: wall time, CPU time, blocks, rows; where the time goes).
 
+Each run also reports the CPU seconds it used, summed over the driver and every Ray
+process (GCS, raylet, workers, the engine's metrics actor): on a shared machine the wall
+time follows the other users' load, the CPU seconds much less.
+
     python -m benchmarks engine_overhead [--rows 2000000] [--files 16] [--repeats 3] [--stats]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -96,6 +101,26 @@ def print_stats(src: Path, work: Path) -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
+def tree_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of this process and every process below it (Ray's)."""
+    import psutil
+
+    me = psutil.Process()
+    out: dict[int, float] = {}
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            out[p.pid] = t.user + t.system
+        except psutil.Error:
+            continue
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two :func:`tree_cpu` readings (new processes: all theirs)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -112,23 +137,35 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(include_dashboard=False, configure_logging=False, log_to_driver=False)
     DataContext.get_current().enable_progress_bars = False
     print(machine_info())
-    hand_t, eng_t = [], []
-    hand_written(src, work / "warmup")  # warm the worker pool and the file cache
+    times: dict[str, list[float]] = {"hand-written": [], "engine": []}
+    cpu: dict[str, list[float]] = {"hand-written": [], "engine": []}
+    # Warm the worker pool and the file cache, and start the engine's metrics actor (one
+    # per node, shared by every later run).
+    hand_written(src, work / "warmup")
+    engine_run(src, work / "warmup-engine", work / "home")
     for i in range(args.repeats):
-        for label, fn, times in (("hand-written", hand_written, hand_t), ("engine", None, eng_t)):
+        for label in ("hand-written", "engine"):
             out = work / f"out-{label}-{i}"
-            if fn is not None:
+            before = tree_cpu()
+            if label == "hand-written":
                 t = timed(lambda out=out: hand_written(src, out))
             else:
                 t = timed(lambda out=out: engine_run(src, out, work / "home"))
-            times.append(t)
-            print(f"  run {i + 1} {label:12} {t:7.2f} s")
+            c = cpu_used(before, tree_cpu())
+            times[label].append(t)
+            cpu[label].append(c)
+            print(
+                f"  run {i + 1} {label:12} {t:7.2f} s   {c:6.2f} CPU-s  "
+                f"load {os.getloadavg()[0]:.1f}"
+            )
             shutil.rmtree(out, ignore_errors=True)
-    h, e = statistics.median(hand_t), statistics.median(eng_t)
+    h, e = statistics.median(times["hand-written"]), statistics.median(times["engine"])
+    hc, ec = statistics.median(cpu["hand-written"]), statistics.median(cpu["engine"])
     print(f"rows={args.rows:,} files={args.files} repeats={args.repeats}")
-    print(f"hand-written Ray Data median {h:.2f} s ({args.rows / h:,.0f} rows/s)")
-    print(f"engine                median {e:.2f} s ({args.rows / e:,.0f} rows/s)")
+    print(f"hand-written Ray Data median {h:.2f} s ({args.rows / h:,.0f} rows/s), {hc:.2f} CPU-s")
+    print(f"engine                median {e:.2f} s ({args.rows / e:,.0f} rows/s), {ec:.2f} CPU-s")
     print(f"overhead ratio engine/hand-written = {e / h:.3f} (target <= 1.05)")
+    print(f"CPU ratio engine/hand-written      = {ec / hc:.3f}")
     if args.stats:
         print_stats(src, work)
     return 0

@@ -88,11 +88,12 @@ class MetricsActor:
         counters: dict[str, float],
         at: float | None = None,
         scope: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Record block ``seq`` of ``task``'s attempt ``attempt`` (replacing, not adding).
 
         A later attempt of the same task discards everything the earlier attempt
         recorded; figures from an earlier attempt that arrive late are ignored.
+        Returns whether the execution was cancelled (the sender stops its stream).
         """
         run = self.runs[key]
         totals = [run.counters[node_id]]
@@ -108,7 +109,7 @@ class MetricsActor:
             cur = (attempt, {})
             tasks[task] = cur
         elif attempt < cur[0]:
-            return
+            return run.cancelled
         prev = cur[1].get(seq)
         for total in totals:
             if prev is not None:
@@ -116,11 +117,18 @@ class MetricsActor:
             _apply(total, counters, 1.0)
         cur[1][seq] = dict(counters)
         self._seen(run, node_id, at)
+        return run.cancelled
 
-    def add_blocks(self, entries: list[tuple[Any, ...]]) -> None:
-        """Several :meth:`add_block` calls in one (a worker process sends them together)."""
+    def add_blocks(self, entries: list[tuple[Any, ...]]) -> list[str]:
+        """Several :meth:`add_block` calls in one (a worker process sends them together).
+
+        Returns the executions among them that were cancelled.
+        """
+        cancelled = set()
         for entry in entries:
-            self.add_block(*entry)
+            if self.add_block(*entry):
+                cancelled.add(entry[0])
+        return sorted(cancelled)
 
     @staticmethod
     def _seen(run: _Execution, node_id: str, at: float | None) -> None:
@@ -203,7 +211,7 @@ _ACTOR_LOCK = threading.Lock()
 
 # Bumped whenever MetricsActor's methods change: a running actor of another version is
 # never reused (its name differs).
-_ACTOR_VERSION = 2
+_ACTOR_VERSION = 3
 
 
 def metrics_actor() -> Any:
@@ -300,10 +308,9 @@ class _Pending:
         with self.lock:
             batches, self.entries = list(self.entries.values()), {}
         for actor, entries in batches:
-            if len(entries) == 1:
-                actor.add_block.remote(*entries[0])
-            else:
-                actor.add_blocks.remote(entries)
+            # The reply names the executions that were cancelled; it is read when it
+            # arrives (a callback), so sending never waits on the actor.
+            actor.add_blocks.remote(entries).future().add_done_callback(_note_cancelled)
 
     def _run(self) -> None:
         while True:
@@ -339,6 +346,18 @@ class RayMetrics:
         # outputs and leaves read: the last counted stage of a fused chain); figures of
         # the others wait for it, or for the process's sender, a few milliseconds.
         self.flush_nodes = flush_nodes
+        self._pickled: tuple[str, bytes] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Every task of a run unpickles its functions, and with them this handle: the
+        # actor handle inside is unpickled once per worker process and reused (cached
+        # by actor id), instead of registering a new handle with Ray in every task.
+        if self._pickled is None:
+            import ray.cloudpickle
+
+            self._pickled = (self.actor._actor_id.hex(), ray.cloudpickle.dumps(self.actor))
+        actor_id, handle = self._pickled
+        return (_unpickle_metrics, (actor_id, handle, self.key, self.scope, self.flush_nodes))
 
     def scoped(self, scope: str) -> RayMetrics:
         """The same execution's handle whose rows/bytes are also kept under ``scope``."""
@@ -383,45 +402,46 @@ class RayMetrics:
         OperatorWatch.forget(self.key)
 
 
-# Per-worker-process memo: schemas already sent and the cancellation checks in flight.
+_HANDLES: dict[str, Any] = {}  # actor id -> the handle unpickled in this process
+
+
+def _unpickle_metrics(
+    actor_id: str, handle: bytes, key: str, scope: str | None, flush_nodes: frozenset[str]
+) -> RayMetrics:
+    actor = _HANDLES.get(actor_id)
+    if actor is None:
+        import ray.cloudpickle
+
+        actor = _HANDLES[actor_id] = ray.cloudpickle.loads(handle)
+    return RayMetrics(actor, key, scope, flush_nodes)
+
+
+# Per-worker-process memo: schemas already sent, executions known to be cancelled.
 _SENT_SCHEMA: set[tuple[str, str]] = set()
-# execution -> (time the pending check was sent, its ObjectRef, cancelled as last seen)
-_CANCEL_CHECK: dict[str, tuple[float, Any, bool]] = {}
-_CANCEL_POLL_SECONDS = 0.25
+_CANCELLED: set[str] = set()
 
 
-def _cancelled(actor: Any, key: str, now: float) -> bool:
-    """Whether execution ``key`` was cancelled, as last heard; never waits on the actor.
+def _note_cancelled(reply: Any) -> None:
+    """Done-callback of a figures message: remember the executions it says were cancelled.
 
-    One check is in flight per process and execution: its answer is read once it has
-    arrived, and the next one is sent ``_CANCEL_POLL_SECONDS`` after the previous, so a
-    cancellation stops the stream within about half a second without a blocking call
-    per block (a blocking call waits behind every figure queued at the actor).
+    Every block's figures reach the actor in a message whose reply says whether the
+    execution was cancelled, so a process learns it from the answers to what it sends
+    anyway (no extra message, no waiting): the stream stops at the process's next block.
     """
-    with _lock:
-        sent, ref, seen = _CANCEL_CHECK.get(key, (0.0, None, False))
-    if now - sent <= _CANCEL_POLL_SECONDS:
-        return seen
-    if ref is not None:
-        ready, _ = ray.wait([ref], timeout=0)
-        if ready:
-            seen, ref = bool(ray.get(ready[0])), None
-    if ref is None:
-        ref, sent = actor.is_cancelled.remote(key), now
-    with _lock:
-        _CANCEL_CHECK[key] = (sent, ref, seen)
-    return seen
+    with contextlib.suppress(Exception):  # a dead actor, a failed call: nothing learned
+        _CANCELLED.update(reply.result())
 
 
 def count_batch(batch: pa.Table, *, metrics: RayMetrics, node_id: str) -> pa.Table:
     """Record rows/bytes of one block for ``node_id`` and pass it through unchanged.
 
-    Also stops the stream within about half a second once the execution is cancelled.
+    Also stops the stream once the execution is cancelled: at the next block of this
+    process after a reply to its figures said so (see :func:`_note_cancelled`).
     """
     actor, key = metrics.actor, metrics.key
-    now = time.time()
-    if _cancelled(actor, key, now):
+    if key in _CANCELLED:
         raise ExecutionCancelled("execution cancelled")
+    now = time.time()
     metrics._send(node_id, "rows", {"rows": batch.num_rows, "bytes": batch.nbytes}, now)
     sk = (key, node_id)
     if sk not in _SENT_SCHEMA:

@@ -100,8 +100,15 @@ def launch(
     # settings the run needs (webhook allowlist, sealing key, OpenLineage...) to the
     # actor itself. Not in the runtime environment: it would differ between API
     # processes and split the lowered workers into one pool per environment.
-    handle = runner_cls.remote(db_url, str(home), forwarded_env(db_url=db_url, home=home))
-    handle.run.remote(execution_id, run_extra=run_extra, resume=resume)  # type: ignore[attr-defined]
+    # The actor starts the run itself, once it is up: Ray creates a detached actor
+    # whatever happens to this process, whereas a method call sent from here would be
+    # lost with this process if it ended (a replica replaced) before the actor was up.
+    runner_cls.remote(
+        db_url,
+        str(home),
+        forwarded_env(db_url=db_url, home=home),
+        start={"execution_id": execution_id, "run_extra": run_extra, "resume": resume},
+    )
     return name
 
 
@@ -241,7 +248,15 @@ def _announce_lost(pipeline_id: str, execution_id: str, started_at: str | None, 
 class ExecutionRunner:
     """Body of the per-execution actor (plain class so it is testable without Ray)."""
 
-    def __init__(self, db_url: str, home: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        home: str,
+        env: dict[str, str] | None = None,
+        *,
+        start: dict[str, Any] | None = None,
+    ) -> None:
+        """``start``: :meth:`run`'s arguments, to run them in a thread of this actor now."""
         os.environ.update(env or {})
         if os.environ.get(NICE_ENV):  # started lowered: threads started since, too
             lower_priority()
@@ -253,6 +268,14 @@ class ExecutionRunner:
         self.store = Store(get_engine(db_url))
         self.run_extra: dict[str, Any] = {"checkpoint": True}
         self.resume = False
+        if start is not None:
+            threading.Thread(
+                target=self.run,
+                args=(start["execution_id"],),
+                kwargs={"run_extra": start.get("run_extra"), "resume": bool(start.get("resume"))},
+                daemon=True,
+                name="pb-execution",
+            ).start()
 
     def _lineage(self, execution_id: str, event: dict[str, Any]) -> None:
         """Store a RunEvent and send it to the configured OpenLineage transport."""
