@@ -209,7 +209,9 @@ def find_health_plan(text: str) -> list[Finding]:
 # --------------------------------------------------------------------------- device
 _DEVICE_LABEL = re.compile(
     r"(?:(?i:\bserial(?:\s*(?:no\.?|number|num|#))?|\bdevice\s*(?:id|serial|no\.?|number)"
-    r"|\budi|\bmeid|\besn)|\bS/N|\bs/n|\bSN|\bsn(?=\s*[:#]))(?![\w])" + _SEP + r"(?:S/N\s*)?"
+    r"|\budi|\bmeid|\besn)|\bS/N|\bs/n|\bSN|\bsn(?=\s*[:#]))(?![\w])"
+    + _SEP
+    + r"(?:(?:S/N|SN)\s{0,2}[:#]?\s{0,2})?"
     r"([A-Z0-9]{1,20}(?:[\-/.][A-Z0-9]{1,20}){0,5})(?![\w]|[\-/.]\w)"
 )
 _DEVICE_NOUN = re.compile(

@@ -192,6 +192,8 @@ def test_device_identifiers(hipaa: ScanActor) -> None:
         ["phone IMEI", "serial no."],
     )
     assert luhn_ok("352099001761481")
+    # a label inside a label: "serial SN: ..."
+    _check(hipaa, "Tablet serial SN: TQ-5521-00817 returned.", ["TQ-5521-00817"], ["returned"])
     _check(hipaa, "Wi-Fi MAC 3c:22:fb:91:0e:7a seen", ["3c:22:fb:91:0e:7a"], ["seen"])
 
 
