@@ -25,12 +25,8 @@ and codes that merely look like identifiers (order numbers, SKUs, versions) stay
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from nodes.privacy.scan_types import Finding
-
-if TYPE_CHECKING:
-    from nodes.privacy.recognizers import Recognizer
+from nodes.privacy.scan_types import Finding, Recognizer
 
 # A value after its label: separators a label is written with ("VIN: X", '"vin": "X"',
 # "acct no. X", "member ID #X").
@@ -354,8 +350,6 @@ def find_obfuscated_email(text: str) -> list[Finding]:
 # ------------------------------------------------------------------------ registry
 def identifier_recognizers() -> list[Recognizer]:
     """The recognizers of this module (merged into ``RECOGNIZERS``)."""
-    from nodes.privacy.recognizers import Recognizer
-
     return [
         Recognizer(
             "age_over_89",

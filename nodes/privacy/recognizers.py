@@ -28,21 +28,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from nodes.privacy.scan_types import Finding
-
-
-@dataclass(frozen=True)
-class Recognizer:
-    """A Python recognizer behind an RE2 prefilter."""
-
-    name: str
-    entities: tuple[str, ...]
-    prefilter: str
-    find: Callable[[str], list[Finding]]
-
+from nodes.privacy.scan_types import Finding, Recognizer
 
 # ------------------------------------------------------------------------------ IP
 _V4 = r"\d{1,3}(?:\.\d{1,3}){3}"

@@ -1,7 +1,9 @@
-"""The finding type shared by the scanner, the recognizers and the NER bridge."""
+"""The finding and recognizer types shared by the scanner, the recognizers and the NER
+bridge."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -14,3 +16,13 @@ class Finding:
     entity: str
     score: float
     source: str = "pattern"
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """A Python recognizer behind an RE2 prefilter."""
+
+    name: str
+    entities: tuple[str, ...]
+    prefilter: str
+    find: Callable[[str], list[Finding]]
