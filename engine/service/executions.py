@@ -154,7 +154,11 @@ def reap_lost_runners(store: Store, home: Path, max_age_s: float = 15.0) -> list
     from engine.run.checkpoint import load_record
     from engine.service.resume import reap_stale
 
-    reaped = reap_stale(max_age_s, home)
+    # Only the executions the store lists as running are looked at: the API calls this
+    # every few seconds, and reading every run record of the home's history would cost
+    # more with every execution ever run.
+    running, _ = store.list_executions(status="running", limit=200)
+    reaped = reap_stale(max_age_s, home, only=[r.id for r in running])
     for execution_id in reaped:
         try:
             error = load_record(execution_id, home).get("error")

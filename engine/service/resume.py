@@ -12,6 +12,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,23 @@ log = logging.getLogger(__name__)
 
 
 def reap_stale(
-    max_age_s: float = 30.0, home: Path | None = None, *, notify: bool = True
+    max_age_s: float = 30.0,
+    home: Path | None = None,
+    *,
+    notify: bool = True,
+    only: Iterable[str] | None = None,
 ) -> list[str]:
     """Mark running executions whose runner died ``failed`` (resumable); their ids.
 
     A record is stale when its heartbeat is older than ``max_age_s``, or when it was
     written on this host by a process that no longer exists. With ``notify`` the
     ``execution.failed`` webhook event is enqueued and the failure audited for each.
+    ``only``: look at the records of these executions alone (those a store lists as
+    running), instead of reading every record under ``home``.
     """
     now = time.time()
     reaped = []
-    for rec in list_records(home):
+    for rec in list_records(home) if only is None else _records(only, home):
         if rec.get("status") != "running":
             continue
         beat = float(rec.get("heartbeatAt") or 0)
@@ -60,6 +67,16 @@ def reap_stale(
         if notify:
             _notify_lost(rec)
     return reaped
+
+
+def _records(ids: Iterable[str], home: Path | None) -> list[dict[str, Any]]:
+    out = []
+    for execution_id in ids:
+        try:
+            out.append(load_record(execution_id, home))
+        except (ResumeError, OSError, ValueError):  # not checkpointed (yet), or unreadable
+            continue
+    return out
 
 
 def _notify_lost(rec: dict[str, Any]) -> None:
