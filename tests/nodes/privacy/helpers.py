@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.catalog import DictCatalog
+from nodes.privacy.batch import ScanActor
+from nodes.privacy.detection import DetectionConfig, scanner_setup
+from nodes.privacy.frameworks import HIPAA
 from nodes.privacy.library import scanner_for, scanner_spec
+from nodes.privacy.operators import Keys
+from nodes.privacy.redaction import make_plan
 from nodes.privacy.scan import Scanner
 
 
@@ -25,3 +31,20 @@ def spans_by_cell(found: list[tuple[int, str, str, int, int]]) -> dict[tuple[int
     for r, c, e, s, t in found:
         out.setdefault((r, c), set()).add((e, s, t))
     return out
+
+
+class _NoMetrics:
+    def add(self, *_a: Any) -> None: ...
+
+    def merge_state(self, *_a: Any) -> None: ...
+
+
+def hipaa_batch_redactor() -> ScanActor:
+    """The detection scanner (healthcare library) and HIPAA redaction of one batch: the
+    callable the redaction node maps over its batches."""
+    cfg = DetectionConfig.model_validate(
+        {"patternLibraryId": "patterns_healthcare", "complianceFramework": "HIPAA"}
+    )
+    spec, _ = scanner_setup(cfg, DictCatalog().get, "detect")
+    plan = make_plan([], None, HIPAA, False, spec.get("hints"))
+    return ScanActor(spec, "redact", _NoMetrics(), "redact", plan=plan, keys=Keys())

@@ -13,29 +13,14 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from engine.catalog import DictCatalog
 from nodes.privacy.batch import ScanActor
-from nodes.privacy.detection import DetectionConfig, scanner_setup
-from nodes.privacy.frameworks import HIPAA
-from nodes.privacy.operators import Keys
-from nodes.privacy.redaction import make_plan
 from nodes.privacy.validators import pivot_year
-
-
-class _Metrics:
-    def add(self, *_a: Any) -> None: ...
-
-    def merge_state(self, *_a: Any) -> None: ...
+from tests.nodes.privacy.helpers import hipaa_batch_redactor
 
 
 @pytest.fixture(scope="module")
 def hipaa() -> ScanActor:
-    cfg = DetectionConfig.model_validate(
-        {"patternLibraryId": "patterns_healthcare", "complianceFramework": "HIPAA"}
-    )
-    spec, _ = scanner_setup(cfg, DictCatalog().get, "detect")
-    plan = make_plan([], None, HIPAA, False, spec.get("hints"))
-    return ScanActor(spec, "redact", _Metrics(), "redact", plan=plan, keys=Keys())
+    return hipaa_batch_redactor()
 
 
 def _redact(actor: ScanActor, column: str, values: list[Any]) -> list[Any]:

@@ -10,15 +10,10 @@ The checksummed VINs are widely published examples (
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyarrow as pa
 import pytest
 
-from engine.catalog import DictCatalog
 from nodes.privacy.batch import ScanActor
-from nodes.privacy.detection import DetectionConfig, scanner_setup
-from nodes.privacy.frameworks import HIPAA
 from nodes.privacy.identifiers import (
     find_age,
     find_device,
@@ -28,24 +23,12 @@ from nodes.privacy.identifiers import (
     luhn_ok,
     vin_check_digit_ok,
 )
-from nodes.privacy.operators import Keys
-from nodes.privacy.redaction import make_plan
-
-
-class _Metrics:
-    def add(self, *_a: Any) -> None: ...
-
-    def merge_state(self, *_a: Any) -> None: ...
+from tests.nodes.privacy.helpers import hipaa_batch_redactor
 
 
 @pytest.fixture(scope="module")
 def hipaa() -> ScanActor:
-    cfg = DetectionConfig.model_validate(
-        {"patternLibraryId": "patterns_healthcare", "complianceFramework": "HIPAA"}
-    )
-    spec, _ = scanner_setup(cfg, DictCatalog().get, "detect")
-    plan = make_plan([], None, HIPAA, False, spec.get("hints"))
-    return ScanActor(spec, "redact", _Metrics(), "redact", plan=plan, keys=Keys())
+    return hipaa_batch_redactor()
 
 
 def _one(actor: ScanActor, text: str, column: str = "note") -> str:
