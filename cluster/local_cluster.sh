@@ -15,9 +15,11 @@
 #   PB_CLUSTER_STORE_MB   object store per node in MB (default 100; Ray's minimum is 75)
 #   PB_CLUSTER_DASHBOARD  1 (default) starts the dashboard on the head, needed by
 #                         `ray job submit`; 0 skips it (lighter)
-#   PB_CLUSTER_LOOPBACK_ONLY  1: every node listens on 127.0.0.1 only (see below); drivers
-#                         must then run with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (the env
-#                         file names it), else Ray sends them to the host address. Default 0.
+#   PB_CLUSTER_LOOPBACK_ONLY  1 (default): every node listens on 127.0.0.1 only (see
+#                         below); drivers must then run with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+#                         (the env file names it: `set -a; . $PB_CLUSTER_DIR/env; set +a`),
+#                         else Ray sends them to the host address. 0: the nodes use the
+#                         host's address and listen on every interface.
 #
 # Files written to $PB_CLUSTER_DIR: address (GCS host:port, for ray.init / --address),
 # dashboard_url (for `ray job submit --address`), env (both, shell syntax), nodes/<name>/.
@@ -30,7 +32,7 @@ DIR="${PB_CLUSTER_DIR:-/tmp/pb-cluster}"
 CPUS="${PB_CLUSTER_CPUS:-1}"
 STORE_MB="${PB_CLUSTER_STORE_MB:-100}"
 DASHBOARD="${PB_CLUSTER_DASHBOARD:-1}"
-LOOPBACK="${PB_CLUSTER_LOOPBACK_ONLY:-0}"
+LOOPBACK="${PB_CLUSTER_LOOPBACK_ONLY:-1}"
 WORKERS=(worker_a worker_b)
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
@@ -39,9 +41,9 @@ RAY_BIN="$(dirname "$PYTHON")/ray"
 export RAY_USAGE_STATS_ENABLED=0
 # Ray's token authentication is on: every node and driver must present the token in
 # $PB_CLUSTER_DIR/auth_token (made on first start, mode 0600; $PB_CLUSTER_DIR/env names
-# it). `ray start` swaps --node-ip-address 127.0.0.1 for the host's address and Ray's
-# servers then listen on every interface, so the token is what keeps other hosts out.
-# With PB_CLUSTER_LOOPBACK_ONLY=1 the nodes keep 127.0.0.1 (Ray binds its servers to
+# it). Plain `ray start` swaps --node-ip-address 127.0.0.1 for the host's address and
+# Ray's servers then listen on every interface (PB_CLUSTER_LOOPBACK_ONLY=0), where only the
+# token keeps other hosts out. By default the nodes keep 127.0.0.1 (Ray binds its servers to
 # loopback for exactly that address): `ray start` runs with the swap switched off, and
 # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes every process started under it (job drivers
 # included) and every driver that sources the env file keep 127.0.0.1 too. RAY_AUTH_MODE=disabled turns it off (the

@@ -21,6 +21,7 @@ from serve import routes
 from serve.audit_trail import RequestId
 from serve.deps import configure, settings
 from serve.problems import install as install_problem_handlers
+from serve.replica_binding import bind_replica_grpc_to_loopback
 
 DEPLOYMENT_NAME = "PipelineBuilderApi"
 APP_NAME = "pipeline-builder"
@@ -274,6 +275,7 @@ class PipelineBuilderApi:
         self, db_url: str | None = None, home: str | None = None, env: dict[str, str] | None = None
     ) -> None:
         os.environ.update(env or {})
+        bind_replica_grpc_to_loopback()  # the replica's own port, before Serve opens it
         # API rules (data roots, secrets namespace) for this replica and the execution
         # actors it starts (they inherit PIPELINE_BUILDER_* variables).
         os.environ["PIPELINE_BUILDER_INTERFACE"] = "api"

@@ -30,6 +30,11 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+# The session's Ray listens on 127.0.0.1 only, like the embedded Ray the product starts:
+# Ray keeps a loopback node address (and binds its servers to it) when cluster mode is
+# off. Every process that joins it (CLI subprocesses, job drivers) inherits the setting,
+# or Ray would send it to the host's routable address, where nothing listens.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +48,7 @@ def ray_session():
             # always a private local instance: never join a cluster another process
             # started on this machine (``ray start`` records itself for ``ray.init()``)
             address="local",
+            _node_ip_address="127.0.0.1",
             num_cpus=RAY_NUM_CPUS,
             object_store_memory=RAY_OBJECT_STORE,
             include_dashboard=False,

@@ -34,6 +34,11 @@ def cluster_env(state_dir: Path) -> dict[str, str]:
     # for job drivers the head starts.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["RAY_AUTH_MODE"] = "disabled"
+    # Every node listens on 127.0.0.1 only; this driver and the job drivers keep that
+    # address (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, set by tests/conftest.py and written to
+    # the cluster's env file).
+    env["PB_CLUSTER_LOOPBACK_ONLY"] = "1"
+    env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     env.pop("RAY_ADDRESS", None)
     return env
 

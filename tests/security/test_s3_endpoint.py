@@ -88,3 +88,21 @@ def test_an_allow_listed_loopback_server_is_reached_at_the_checked_address(
 def test_the_operators_own_endpoint_is_not_rewritten(s3_server: str) -> None:
     opts = StorageOptions.from_config(None)
     assert opts.endpoint() == s3_server  # AWS_ENDPOINT_URL: the operator's setting
+
+
+def test_a_synthetic_templates_model_endpoint_passes_the_same_guard(
+    s3_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nodes.privacy.synthetic import model
+    from nodes.privacy.synthetic.template import SyntheticTemplate
+
+    monkeypatch.delenv(egress.ALLOW_ENV, raising=False)
+    url = f"http://{_own_name()}:{_moto_port(s3_server)}"
+    template = SyntheticTemplate(id="t", storageOptions={"endpointUrl": url})
+    with pytest.raises(egress.EgressRefused) as exc:
+        model._write("s3://models/t", "model.pkl", b"x", template)
+    assert "non-public address" in str(exc.value)
+    monkeypatch.setenv(egress.ALLOW_ENV, "127.0.0.1")
+    transport = model._transport("s3://models/t", template)
+    endpoint = transport["client"].meta.endpoint_url
+    assert endpoint == f"http://127.0.0.1:{_moto_port(s3_server)}", endpoint

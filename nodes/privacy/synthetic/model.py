@@ -178,16 +178,13 @@ def build_model(
     )
 
 
-def _transport(template: SyntheticTemplate) -> dict[str, Any]:
-    opts = template.storageOptions
-    if not opts:
-        return {}
-    import boto3
+def _transport(location: str, template: SyntheticTemplate) -> dict[str, Any]:
+    """smart-open parameters for the model location: a template's ``endpointUrl`` goes
+    through the egress guard and is pinned, like every storage endpoint a resource names."""
+    from engine.storage import StorageOptions, smart_open_params
 
-    client = boto3.client(
-        "s3", endpoint_url=opts.get("endpointUrl"), region_name=opts.get("region", "us-east-1")
-    )
-    return {"client": client}
+    opts = template.storageOptions
+    return smart_open_params(location, StorageOptions.from_config(opts) if opts else None)
 
 
 def _is_local(location: str) -> bool:
@@ -204,7 +201,7 @@ def _write(location: str, name: str, data: bytes, template: SyntheticTemplate) -
         return
     from smart_open import open as sopen
 
-    with sopen(f"{location}/{name}", "wb", transport_params=_transport(template)) as fh:
+    with sopen(f"{location}/{name}", "wb", transport_params=_transport(location, template)) as fh:
         fh.write(data)
 
 
@@ -215,7 +212,9 @@ def _read(location: str, name: str, template: SyntheticTemplate) -> bytes | None
     from smart_open import open as sopen
 
     try:
-        with sopen(f"{location}/{name}", "rb", transport_params=_transport(template)) as fh:
+        with sopen(
+            f"{location}/{name}", "rb", transport_params=_transport(location, template)
+        ) as fh:
             return bytes(fh.read())
     except (OSError, ValueError) as exc:
         if _missing(exc):
