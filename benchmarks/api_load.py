@@ -85,7 +85,7 @@ def _setup(
     from benchmarks._common import write_people_csv
     from engine.run.runner import ensure_ray
     from engine.store import open_store
-    from serve.app import APP_NAME, build_app
+    from serve.app import APP_NAME, build_app, set_serve_process_env
     from serve.client import Client
 
     home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
@@ -104,6 +104,7 @@ def _setup(
         write_customer_files(data, files=4, rows_per_file=500)
         source = None
     niceness = None if args.ray_worker_niceness < 0 else args.ray_worker_niceness
+    set_serve_process_env()  # as pipeline-builder serve
     ensure_ray(None, num_cpus=args.cpus, worker_niceness=niceness, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(
@@ -357,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finish-timeout", type=float, default=600.0)
     parser.add_argument("--workdir", type=Path, default=None, help="keeps the data between runs")
     args = parser.parse_args(argv)
+    from serve.app import SERVE_PROCESS_ENV
+
     load_before = os.getloadavg()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="pb-api-load-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -397,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": len(fig.errors),
         "errorSamples": fig.errors[:5],
         "apiEnv": {k: v for k, v in env.items() if k != "PIPELINE_BUILDER_DATA_ROOTS"},
+        "serveProcessEnv": {k: os.environ.get(k) for k in SERVE_PROCESS_ENV},
         "rayWorkerNiceness": args.ray_worker_niceness,
         "loadAverageBefore": [round(x, 2) for x in load_before],
         "loadAverageAtStart": [round(x, 2) for x in load_start],

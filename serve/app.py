@@ -19,6 +19,7 @@ from ray import serve
 from engine import __version__
 from serve import routes
 from serve.audit_trail import RequestId
+from serve.auth import API_KEY_STATE, ApiKey
 from serve.deps import configure, settings
 from serve.problems import install as install_problem_handlers
 from serve.replica_binding import bind_replica_grpc_to_loopback
@@ -30,6 +31,20 @@ DESCRIPTION = """Create pipelines and catalog resources, execute pipelines, watc
 progress and fetch their lineage. Authenticate with an API key as a Bearer token
 (`pipeline-builder keys create --scope admin` makes the first one). Scopes: `read` <
 `execute` < `admin`. Errors are `application/problem+json` (RFC 9457)."""
+
+
+# Ray Serve settings for the processes of a Ray instance the API starts (its HTTP proxy
+# and replicas inherit them from the raylet): the proxy forwards requests to the replica
+# over gRPC instead of Ray actor calls, about a quarter less CPU per request in the proxy
+# and the replica (benchmarks/RESULTS.md, "API load check"). A cluster started by
+# ``ray start`` takes them from that command's environment.
+SERVE_PROCESS_ENV = {"RAY_SERVE_PROXY_USE_GRPC": "1"}
+
+
+def set_serve_process_env() -> None:
+    """Apply :data:`SERVE_PROCESS_ENV` (unless the operator set them) before Ray starts."""
+    for name, value in SERVE_PROCESS_ENV.items():
+        os.environ.setdefault(name, value)
 
 
 # Every /api/ route needs a key (the health probe lives at /health).
@@ -49,12 +64,12 @@ class AuthFirst:
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)
-        live = False
+        key = None
         if token:
             import anyio
 
-            live = await anyio.to_thread.run_sync(_is_live, token)
-        if not live:
+            key = await anyio.to_thread.run_sync(_live_key, token)
+        if key is None:
             from serve.problems import problem
 
             detail = (
@@ -71,6 +86,9 @@ class AuthFirst:
             )
             await response(scope, _noop_receive, send)
             return
+        # The routes' scope check uses this lookup (``request.state.api_key``): one key
+        # read per request, and the key is still read afresh on every request.
+        scope.setdefault("state", {})[API_KEY_STATE] = (token, key)
         await self.app(scope, receive, send)
 
 
@@ -83,10 +101,10 @@ def _bearer(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def _is_live(token: str) -> bool:
+def _live_key(token: str) -> ApiKey | None:
     from serve.deps import get_store
 
-    return get_store().authenticate(token) is not None
+    return get_store().authenticate(token)
 
 
 class BoundedQuery:

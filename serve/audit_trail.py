@@ -63,12 +63,12 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
-def request_id(request: Request) -> str | None:
+async def request_id(request: Request) -> str | None:
     """The id :class:`RequestId` gave this request (FastAPI dependency)."""
     return getattr(request.state, "request_id", None)
 
 
-def endpoint(request: Request) -> str:
+async def endpoint(request: Request) -> str:
     """``METHOD /path`` of this request (FastAPI dependency)."""
     return f"{request.method} {request.url.path}"
 

@@ -9,15 +9,17 @@ every request, so a revocation takes effect on the next request on every replica
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 
-from fastapi import Depends
+import anyio
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.store import ApiKey, Store
 from engine.store.records import SCOPES
 from serve.audit_trail import endpoint, record, request_id
-from serve.deps import get_store
+from serve.deps import request_store
 from serve.errors import Forbidden, Unauthorized
 
 __all__ = ["ApiKey", "require_scope"]
@@ -25,13 +27,25 @@ __all__ = ["ApiKey", "require_scope"]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pbk_...`")
 
 
-def _lookup(store: Store, token: str) -> ApiKey | None:
-    # Read from the database on every request (no cache): a revoked key fails on the
-    # very next request, on every replica.
-    return store.authenticate(token)
+# Where the ``AuthFirst`` middleware leaves the key it looked up for this request.
+API_KEY_STATE = "api_key"
 
 
-def require_scope(scope: str) -> Callable[..., ApiKey]:
+async def _middleware_lookup(request: Request) -> tuple[str, ApiKey] | None:
+    """The (token, key) the ``AuthFirst`` middleware looked up for this request, if any.
+
+    Keys are read from the database on every request (no cache across requests): a
+    revoked key fails on the very next request, on every replica. Within one request the
+    middleware's lookup is reused. (A module-level dependency: Serve pickles the nested
+    ``require_scope`` dependency by value, where a ``Request`` annotation would not
+    resolve.)"""
+    found = getattr(request.state, API_KEY_STATE, None)
+    if isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], ApiKey):
+        return found[0], found[1]
+    return None
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[ApiKey]]:
     """A FastAPI dependency that authenticates the request and checks ``scope``.
 
     Args:
@@ -43,11 +57,12 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}; expected one of {', '.join(SCOPES)}")
 
-    def dependency(
+    async def dependency(
+        looked_up: tuple[str, ApiKey] | None = Depends(_middleware_lookup),
         req_id: str | None = Depends(request_id),
         called: str = Depends(endpoint),
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-        store: Store = Depends(get_store),
+        store: Store = Depends(request_store),
     ) -> ApiKey:
         if (
             credentials is None
@@ -55,20 +70,27 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
             or not credentials.credentials
         ):
             raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
-        key = _lookup(store, credentials.credentials)
+        # On the event loop when the middleware's lookup is reused (no I/O), else in a
+        # worker thread, like every store access.
+        key = looked_up[1] if looked_up and looked_up[0] == credentials.credentials else None
+        if key is None:
+            key = await anyio.to_thread.run_sync(store.authenticate, credentials.credentials)
         if key is None:
             raise Unauthorized("the API key is unknown or revoked")
         if not key.allows(scope):
             # a known key used beyond its scope is worth a trace; unknown keys (401) are
             # not recorded, so anonymous traffic cannot grow the audit trail
-            record(
-                "auth.denied",
-                "endpoint",
-                called,
-                actor=key.id,
-                request_id=req_id,
-                outcome="denied",
-                details={"requiredScope": scope, "scopes": list(key.scopes)},
+            await anyio.to_thread.run_sync(
+                functools.partial(
+                    record,
+                    "auth.denied",
+                    "endpoint",
+                    called,
+                    actor=key.id,
+                    request_id=req_id,
+                    outcome="denied",
+                    details={"requiredScope": scope, "scopes": list(key.scopes)},
+                )
             )
             raise Forbidden(
                 f"this endpoint needs the '{scope}' scope; the key has {', '.join(key.scopes)}",

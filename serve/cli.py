@@ -27,7 +27,7 @@ def serve_api(args: argparse.Namespace) -> int:
     from engine.run.runner import ensure_ray
     from engine.service.executions import forwarded_env
     from engine.store import database_url, open_store
-    from serve.app import APP_NAME, build_app
+    from serve.app import APP_NAME, build_app, set_serve_process_env
 
     db_url = args.db_url or database_url()
     # The operator's settings (data roots, egress allow-list, secret names...) reach every
@@ -36,6 +36,7 @@ def serve_api(args: argparse.Namespace) -> int:
     open_store(db_url)  # create or upgrade the schema before replicas start
     # A local Ray runs its workers (replicas, HTTP proxy) at normal priority; executions
     # lower themselves below them (engine.run.priority).
+    set_serve_process_env()
     ensure_ray(args.address, worker_niceness=0)
     serve.start(http_options={"host": args.host, "port": args.port})
     serve.run(

@@ -58,6 +58,12 @@ def get_store() -> Store:
     return Store(get_engine(settings().db_url))
 
 
+async def request_store() -> Store:
+    """:func:`get_store` as a FastAPI dependency: it does no I/O, so it runs on the event
+    loop instead of taking a worker thread per request."""
+    return get_store()
+
+
 def get_catalog() -> StoreCatalog:
     """The stored resources as an engine catalog (relative paths resolve in the home)."""
     return StoreCatalog(get_store(), base_dir=settings().home)
@@ -98,7 +104,7 @@ class Pagination:
         return nxt if returned and nxt < total else None
 
 
-def pagination(
+async def pagination(
     limit: int = Query(
         DEFAULT_PAGE_SIZE,
         description=f"Items per page, 1..{MAX_LIMIT} (pages hold at most {MAX_PAGE_SIZE}).",

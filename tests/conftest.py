@@ -44,6 +44,9 @@ def ray_session():
 
     if not ray.is_initialized():
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+        from serve.app import set_serve_process_env
+
+        set_serve_process_env()  # the Serve settings pipeline-builder serve gives its Ray
         ray.init(
             # always a private local instance: never join a cluster another process
             # started on this machine (``ray start`` records itself for ``ray.init()``)

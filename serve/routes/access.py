@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends
 
 from engine.store import ApiKey, Store
 from serve.auth import require_scope
-from serve.deps import Pagination, get_store, pagination
+from serve.deps import Pagination, pagination, request_store
 from serve.models import Page
 
 router = APIRouter(tags=["governance"])
@@ -30,7 +30,7 @@ def list_access(
     resource_id: str,
     page: Pagination = Depends(pagination),
     _: ApiKey = Depends(require_scope("admin")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> Page[dict[str, Any]]:
     store.get_resource("dataSources", resource_id)  # 404 for an unknown data source
     items, total = store.list_access(

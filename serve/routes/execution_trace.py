@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 
 from engine.store import ApiKey, Store
 from serve.auth import require_scope
-from serve.deps import get_store, settings
+from serve.deps import request_store, settings
 from serve.errors import NotFound
 
 router = APIRouter(tags=["executions"])
@@ -30,7 +30,7 @@ def execution_trace(
     pipeline_id: str,
     execution_id: str,
     _: ApiKey = Depends(require_scope("admin")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> PlainTextResponse:
     rec = store.get_execution(execution_id, pipeline_id=pipeline_id)
     path = settings().home / "executions" / rec.id / "trace.txt"

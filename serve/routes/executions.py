@@ -30,7 +30,7 @@ from engine.run.result import new_execution_id
 from engine.store import ApiKey, Store, StoreCatalog
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
-from serve.deps import Pagination, get_catalog, get_store, pagination, settings
+from serve.deps import Pagination, get_catalog, get_store, pagination, request_store, settings
 from serve.errors import ApiError, Conflict
 from serve.models import ExecuteAccepted, ExecuteRequest, ExecutionStatus, Page
 from serve.routes._requirements import resolve as resolve_requirements
@@ -85,7 +85,7 @@ def execute(
     body: ExecuteRequest | None = None,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
     key: ApiKey = Depends(require_scope("execute")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
     catalog: StoreCatalog = Depends(get_catalog),
 ) -> ExecuteAccepted:
     body = body or ExecuteRequest()
@@ -169,7 +169,7 @@ def execution_status(
     pipeline_id: str,
     execution_id: str,
     _: ApiKey = Depends(require_scope("read")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> ExecutionStatus:
     # From the store alone (one read; SQLite in WAL mode: never waits for the runs'
     # writes); lost runners are marked failed by the reaper, off the request path.
@@ -186,7 +186,7 @@ def list_pipeline_executions(
     status: str | None = Query(None, pattern=_STATUSES),
     page: Pagination = Depends(pagination),
     _: ApiKey = Depends(require_scope("read")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> Page[ExecutionStatus]:
     store.get_pipeline(pipeline_id)
     return _page(store, page, pipeline_id=pipeline_id, status=status)
@@ -201,7 +201,7 @@ def list_executions(
     status: str | None = Query(None, pattern=_STATUSES),
     page: Pagination = Depends(pagination),
     _: ApiKey = Depends(require_scope("read")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> Page[ExecutionStatus]:
     return _page(store, page, pipeline_id=None, status=status)
 
@@ -232,7 +232,7 @@ def cancel_execution(
     execution_id: str,
     req_id: str | None = Depends(request_id),
     key: ApiKey = Depends(require_scope("execute")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> ExecutionStatus:
     with audited(
         req_id, key.id, "execution.cancel", "execution", execution_id, pipelineId=pipeline_id
@@ -256,7 +256,7 @@ def resume_execution(
     response: Response,
     req_id: str | None = Depends(request_id),
     key: ApiKey = Depends(require_scope("execute")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> ExecutionStatus:
     from engine.service.records import reopen
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from engine.store import ApiKey, ConflictError, Store
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
-from serve.deps import get_store
+from serve.deps import request_store
 from serve.errors import Conflict
 from serve.models import ApiKeyCreate, ApiKeyOut
 
@@ -31,7 +31,7 @@ def create_key(
     body: ApiKeyCreate,
     req_id: str | None = Depends(request_id),
     admin: ApiKey = Depends(require_scope("admin")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> ApiKeyOut:
     # the new key's id is known only once it exists: record the entry after creating it
     key, token = store.create_api_key(body.scope, name=body.name, created_by=admin.id)
@@ -42,7 +42,7 @@ def create_key(
 
 @router.get("", response_model=list[ApiKeyOut], summary="List API keys (never the keys themselves)")
 def list_keys(
-    _: ApiKey = Depends(require_scope("admin")), store: Store = Depends(get_store)
+    _: ApiKey = Depends(require_scope("admin")), store: Store = Depends(request_store)
 ) -> list[ApiKeyOut]:
     return [_out(k) for k in store.list_api_keys()]
 
@@ -52,7 +52,7 @@ def revoke_key(
     key_id: str,
     req_id: str | None = Depends(request_id),
     admin: ApiKey = Depends(require_scope("admin")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> Response:
     with audited(req_id, admin.id, "key.revoke", "apiKey", key_id) as details:
         try:

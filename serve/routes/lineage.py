@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from engine.lineage.summary import run_id, seed_lineage
 from engine.store import ApiKey, Store
 from serve.auth import require_scope
-from serve.deps import get_store
+from serve.deps import request_store
 from serve.errors import Conflict, NotFound
 
 router = APIRouter(tags=["lineage"])
@@ -27,7 +27,7 @@ def lineage(
     execution_id: str | None = Query(None, alias="executionId"),
     fmt: str = Query("seed", alias="format", pattern="^(seed|openlineage)$"),
     _: ApiKey = Depends(require_scope("read")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> dict[str, Any]:
     store.get_pipeline(pipeline_id)
     if execution_id:

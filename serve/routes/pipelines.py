@@ -24,7 +24,7 @@ from engine.spec.models import PipelineSpec
 from engine.store import ApiKey, Store, StoreCatalog
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
-from serve.deps import Pagination, get_catalog, get_store, pagination
+from serve.deps import Pagination, get_catalog, pagination, request_store
 from serve.errors import Unprocessable
 from serve.models import Page, PipelineOut, PipelineVersionOut, ProblemItem, ValidationReport
 from serve.routes.resources import plain_secrets
@@ -169,7 +169,7 @@ def create_pipeline(
     req_id: str | None = Depends(request_id),
     body: Any = _SPEC_BODY,
     key: ApiKey = Depends(require_scope("admin")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
     catalog: StoreCatalog = Depends(get_catalog),
 ) -> PipelineOut:
     spec_id = str(body.get("id")) if isinstance(body, dict) else "?"
@@ -184,7 +184,7 @@ def create_pipeline(
 def list_pipelines(
     page: Pagination = Depends(pagination),
     _: ApiKey = Depends(require_scope("read")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> Page[PipelineOut]:
     items, total = store.list_pipelines(offset=page.offset, limit=page.limit)
     return Page[PipelineOut](
@@ -203,7 +203,7 @@ def get_pipeline(
     pipeline_id: str,
     version: int | None = Query(None, ge=1),
     _: ApiKey = Depends(require_scope("read")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> PipelineOut:
     return PipelineOut.of(store.get_pipeline(pipeline_id, version))
 
@@ -214,7 +214,9 @@ def get_pipeline(
     summary="List a pipeline's versions",
 )
 def list_versions(
-    pipeline_id: str, _: ApiKey = Depends(require_scope("read")), store: Store = Depends(get_store)
+    pipeline_id: str,
+    _: ApiKey = Depends(require_scope("read")),
+    store: Store = Depends(request_store),
 ) -> list[PipelineVersionOut]:
     return [PipelineVersionOut(**v) for v in store.list_pipeline_versions(pipeline_id)]
 
@@ -227,7 +229,7 @@ def update_pipeline(
     req_id: str | None = Depends(request_id),
     body: Any = _SPEC_BODY,
     key: ApiKey = Depends(require_scope("admin")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
     catalog: StoreCatalog = Depends(get_catalog),
 ) -> PipelineOut:
     with audited(req_id, key.id, "pipeline.update", "pipeline", pipeline_id) as details:
@@ -252,7 +254,7 @@ def delete_pipeline(
     pipeline_id: str,
     req_id: str | None = Depends(request_id),
     key: ApiKey = Depends(require_scope("admin")),
-    store: Store = Depends(get_store),
+    store: Store = Depends(request_store),
 ) -> Response:
     with audited(req_id, key.id, "pipeline.delete", "pipeline", pipeline_id):
         store.delete_pipeline(pipeline_id)

@@ -26,7 +26,7 @@ from engine.secrets import SECRET_KEYS, is_secret_ref
 from engine.store import ApiKey, Store
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
-from serve.deps import Pagination, get_store, pagination
+from serve.deps import Pagination, pagination, request_store
 from serve.errors import Conflict, Unprocessable
 from serve.models import Page, ResourceOut
 
@@ -350,7 +350,7 @@ def _add_routes(slug: str, kind: str) -> None:
         req_id: str | None = Depends(request_id),
         body: dict[str, Any] = Body(...),
         key: ApiKey = Depends(require_scope("admin")),
-        store: Store = Depends(get_store),
+        store: Store = Depends(request_store),
     ) -> ResourceOut:
         rid = str(body.get("id")) if isinstance(body, dict) else "?"
         with audited(req_id, key.id, "resource.create", kind, rid) as details:
@@ -362,7 +362,7 @@ def _add_routes(slug: str, kind: str) -> None:
     def list_(
         page: Pagination = Depends(pagination),
         _: ApiKey = Depends(require_scope("read")),
-        store: Store = Depends(get_store),
+        store: Store = Depends(request_store),
     ) -> Page[ResourceOut]:
         items, total = store.list_resources(kind, offset=page.offset, limit=page.limit)
         return Page[ResourceOut](
@@ -376,7 +376,7 @@ def _add_routes(slug: str, kind: str) -> None:
     def get(
         resource_id: str,
         _: ApiKey = Depends(require_scope("read")),
-        store: Store = Depends(get_store),
+        store: Store = Depends(request_store),
     ) -> ResourceOut:
         return ResourceOut.of(store.get_resource(kind, resource_id))
 
@@ -385,7 +385,7 @@ def _add_routes(slug: str, kind: str) -> None:
         req_id: str | None = Depends(request_id),
         body: dict[str, Any] = Body(...),
         key: ApiKey = Depends(require_scope("admin")),
-        store: Store = Depends(get_store),
+        store: Store = Depends(request_store),
     ) -> ResourceOut:
         with audited(req_id, key.id, "resource.update", kind, resource_id) as details:
             previous = store.get_resource(kind, resource_id).body
@@ -398,7 +398,7 @@ def _add_routes(slug: str, kind: str) -> None:
         resource_id: str,
         req_id: str | None = Depends(request_id),
         key: ApiKey = Depends(require_scope("admin")),
-        store: Store = Depends(get_store),
+        store: Store = Depends(request_store),
     ) -> Response:
         with audited(req_id, key.id, "resource.delete", kind, resource_id):
             store.delete_resource(kind, resource_id)
