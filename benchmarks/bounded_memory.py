@@ -42,7 +42,10 @@ spec = parse_spec({"id": "memory", "nodes": [
      "config": {"uri": out}},
 ]})
 t = time.perf_counter()
-r = run_pipeline(spec, options=RunOptions(home=Path(home), object_store_memory=store_mb * 2**20))
+# The input's folder is the run's base dir, so it is inside the data roots (as the spec's
+# folder is for the CLI).
+r = run_pipeline(spec, options=RunOptions(home=Path(home), base_dir=Path(src).parent,
+                                          object_store_memory=store_mb * 2**20))
 print(json.dumps({"ok": r.ok, "rows": r.records_processed, "seconds": time.perf_counter() - t,
                   "error": r.error}))
 """
@@ -91,6 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     last = max(peaks)
     print(
         f"result: peak at {last}x is {peaks[last] / peaks[first]:.3f}x the peak at {first}x "
-        f"(target <= 1.3) with a {args.object_store_mb} MiB object store"
+        f"(target <= 1.2) with a {args.object_store_mb} MiB object store"
     )
     return 0

@@ -165,7 +165,26 @@ def read_dataset(ctx: BuildContext, loc: dict[str, Any]) -> Dataset:
     from nodes.sources._file_datasource import TabularFileDatasource
 
     source = TabularFileDatasource(paths, read_policy(ctx, loc), filesystem=fs)
-    return ray.data.read_datasource(source, **hints)
+    return ray.data.read_datasource(source, **hints, **_fused_read(len(source._paths())))
+
+
+def _fused_read(files: int) -> dict[str, Any]:
+    """One read task per file when there are at least as many files as CPUs.
+
+    Ray Data fuses the read with the row-local stages after it (map, validate, write) into
+    one task only when the read's blocks are not split further; its default read
+    parallelism asks for more blocks than there are files, which adds a split and keeps
+    the read a stage of its own, every block going through the object store between them.
+    A file is read by one task either way (the reader streams it in bounded blocks), so
+    with enough files to keep every CPU busy nothing is lost, and the fused task reads,
+    transforms and writes each block in place (benchmarks/RESULTS.md, "Engine overhead").
+    With fewer files than CPUs the separate stages let the downstream work of one file
+    run beside its read, so Ray Data's default stays.
+    """
+    import ray
+
+    cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
+    return {"override_num_blocks": files} if files >= max(cpus, 1) else {}
 
 
 def read_policy(ctx: BuildContext, loc: dict[str, Any]) -> Any:
