@@ -123,7 +123,7 @@ _HONORIFIC_LOWER_RX = re.compile(
     + _LOWER_TOKEN
     + r")?)"
 )
-_CAPS_RUN = re.compile(_NAME_TOKEN + r"(?:\s+(?:(?:" + "|".join(PARTICLES) + r")\s+)*"
+_CAPS_RUN = re.compile(_NAME_TOKEN + r"(?:[ \t]+(?:(?:" + "|".join(PARTICLES) + r")[ \t]+)*"
                        + _NAME_TOKEN + r"){1,3}")  # fmt: skip
 
 
@@ -147,6 +147,17 @@ def common_words() -> frozenset[str]:
         pass
     words |= set(RELATIONS) | set(HONORIFICS)
     return frozenset(words)
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Every word of pyspellchecker's English list (lower case), however rare."""
+    try:
+        from spellchecker import SpellChecker
+
+        return frozenset(SpellChecker(language="en").word_frequency.dictionary) | common_words()
+    except Exception:
+        return common_words()
 
 
 def _is_common(token: str) -> bool:
@@ -430,10 +441,191 @@ def find_self_intro(text: str) -> list[Finding]:
     return out
 
 
+# ------------------------------------------------------------ names by message layout
+# A chat line's stamp and sender: "[2/03/2024, 20:14] AMARA: ...", "14:02 Lukas: ...",
+# "2024-03-02 20:14 - TOMÁS: ...". Senders are written in any case.
+_WORD = r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*"
+_CHAT_STAMP = (
+    r"(?:\[[\d/.\-]{6,10},?[ \t]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?\]"
+    r"|[\d/.\-]{6,10},?[ \t]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?[ \t]*[\-–]"
+    r"|\[?\d{1,2}:\d{2}(?::\d{2})?\]?)"
+)
+_CHAT_SENDER_RX = re.compile(
+    r"(?m)^[ \t]*(" + _CHAT_STAMP + r")?[ \t]*(" + _WORD + r"(?:[ \t]+" + _WORD + r"){0,2})"
+    r":[ \t]+(?=\S)"
+)
+# A greeting opening a message: "Hi Amara,", "Dear TOMÁS KOWAL,", "hello rangi!".
+_GREETING_RX = re.compile(
+    r"(?im)^[ \t]*(?:hi|hello|hey|hiya|dear|morning|good (?:morning|afternoon|evening))[ \t]+("
+    + _WORD + r"(?:[ \t]+" + _WORD + r"){0,2})[ \t]*(?:[,!:]|$)"
+)
+# Whom a greeting may address that is not a name.
+_ADDRESSEES = frozenset(["all", "team", "there", "everyone", "everybody", "folks", "guys",
+                         "sir", "sirs", "madam", "colleagues", "both", "again", "friends",
+                         "support", "you", "people", "world", "ladies", "gentlemen", "mum",
+                         "mom", "dad", "doc", "love", "dear", "mate", "boss", "customer",
+                         "client", "patient", "member", "user", "valued", "applicant",
+                         "hiring", "manager", "admin", "sales", "billing", "neighbour",
+                         "neighbor", "y'all", "yall", "gang", "class", "parents", "staff",
+                         "and", "or", "to", "whom", "it", "may", "concern", "the",
+                         "my"])  # fmt: skip
+# A sign-off alone at the end of a line, with the writer's name alone on the next line.
+_SIGNATURE_RX = re.compile(
+    r"(?im)^[ \t]*(?:best regards|kind regards|warm regards|regards|many thanks|thanks|"
+    r"thank you|cheers|best|best wishes|sincerely|yours sincerely|yours truly|yours|br|"
+    r"atentamente|saludos|cordialement|mit freundlichen grüßen|groeten|pozdrawiam)"
+    r"[ \t]*[,.!\-–—]?[ \t]*\r?\n[ \t]*("
+    + _WORD + r"(?:[ \t]+(?:" + "|".join(PARTICLES) + r"|" + _WORD + r")){0,3})[ \t]*$"
+)
+_VOWELS = frozenset("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāăąēęěīıōőœūůűų")
+
+
+def _speakable(token: str) -> bool:
+    """A word with the vowels of a name, not an acronym (``NSTEMI``, ``CABG``)."""
+    low = token.lower()
+    letters = [c for c in low if c.isalpha()]
+    vowels = sum(c in _VOWELS for c in letters)
+    if len(letters) < 3 or vowels * 3 < len(letters):
+        return False
+    head = letters[:3]
+    return any(c in _VOWELS for c in head)
+
+
+def _name_words(words: list[str], rare: frozenset[str]) -> bool:
+    """Words that can be a name: none a label word, at least one not a frequent word."""
+    lows = [w.lower().strip("'’-") for w in words]
+    if any(w in LABEL_WORDS or w in _ADDRESSEES for w in lows):
+        return False
+    return any(w not in rare and len(w) >= 2 for w in lows)
+
+
+_CAPS_WORD = UPPER + r"+(?:['’\-]" + UPPER + r"+)*"
+_CAPS_NAME_RX = re.compile(
+    r"(?<![\w'’\-])(" + _CAPS_WORD + r"(?:[ \t]+" + _CAPS_WORD + r"){1,3})(?![\w'’\-])"
+)
+
+
+# A capitalised word in the slot of a person: the subject of "if/when ... needs", or
+# whom one rings or emails ("ring Grace on 07...", "ask Will to"). An ordinary word
+# written with a capital in mid-sentence is a proper noun there.
+_SUBJECT_SLOT_RX = re.compile(
+    r"(?<=[a-z,] )(?:if|when|unless|whether|until|before|after|because|since|so|that)[ \t]+"
+    r"(" + _NAME_TOKEN + r")[ \t]+(?:needs|wants|has|had|is|was|says|said|asks|asked|calls"
+    r"|called|thinks|agrees|agreed|prefers|can|could|would|will|should|might|does|did)\b"
+)
+_CONTACT_SLOT_RX = re.compile(
+    r"(?i:\b(?:ring|call|phone|text|email|e-mail|message|ask|tell|remind|ping|cc|thank)"
+    r"|\b(?:spoke|speak|talk|talked|spoken|chat|chatted) (?:to|with))[ \t]+"
+    r"(" + _NAME_TOKEN + r")(?=[ \t]+(?:on|at|to|about|back|that|if|for|when)\b|[,.!?])"
+)
+_NOT_SLOT = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                       "sunday", "january", "february", "march", "april", "may", "june",
+                       "july", "august", "september", "october", "november", "december",
+                       "i", "it", "we", "they", "you", "he", "she", "this", "that",
+                       "support", "reception", "billing", "pharmacy", "security", "admin",
+                       "ward", "clinic", "desk"])  # fmt: skip
+
+
+def find_slot_names(text: str) -> list[Finding]:
+    out = []
+    for rx in (_SUBJECT_SLOT_RX, _CONTACT_SLOT_RX):
+        for m in rx.finditer(text):
+            w = m.group(1)
+            if w.lower() in _NOT_SLOT or w.lower() in LABEL_WORDS or w.isupper():
+                continue
+            out.append(Finding(*m.span(1), "PERSON", CONTEXT_SCORE, source="context"))
+    return out
+
+
+def find_layout_names(text: str) -> list[Finding]:
+    """Names that the layout of a message reveals: chat senders, greetings, signature
+    lines, and full names written in capitals inside mixed-case text."""
+    out: list[Finding] = []
+    rare = opening_words()
+    senders: dict[str, list[tuple[int, int]]] = {}
+    stamped: set[str] = set()
+    for m in _CHAT_SENDER_RX.finditer(text):
+        label = m.group(2)
+        words = label.split()
+        if label.isupper() or all(w[:1].isupper() for w in words):
+            senders.setdefault(label, []).append(m.span(2))
+            if m.group(1):
+                stamped.add(label)
+    for label, spans in senders.items():
+        # a sender that a chat stamp introduces, or that speaks on several lines
+        if label not in stamped and len(spans) < 2:
+            continue
+        words = label.split()
+        if not _name_words(words, rare if not label.isupper() else common_words()):
+            continue
+        out += [Finding(s, e, "PERSON", CONTEXT_SCORE, source="context") for s, e in spans]
+    for m in _GREETING_RX.finditer(text):
+        words = m.group(1).split()
+        lows = [w.lower() for w in words]
+        if lows[0] in _ADDRESSEES or lows[0] in LABEL_WORDS or lows[0] in HONORIFICS:
+            continue
+        # keep the leading words that are not ordinary addressees ("Hi Rose and team")
+        n = 1
+        while n < len(words) and lows[n] not in _ADDRESSEES and lows[n] not in common_words():
+            n += 1
+        s = m.start(1)
+        e = s + len(" ".join(words[:n])) if n == len(words) else s + len(words[0])
+        if n > 1:
+            e = m.start(1) + m.group(1).find(words[n - 1]) + len(words[n - 1])
+        out.append(Finding(s, e, "PERSON", CONTEXT_SCORE, source="context"))
+    for m in _SIGNATURE_RX.finditer(text):
+        words = [w for w in m.group(1).split() if w.lower() not in PARTICLES]
+        if words and _name_words(words, rare):
+            out.append(Finding(*m.span(1), "PERSON", CONTEXT_SCORE, source="context"))
+    if any(c.islower() for c in text):
+        for m in _CAPS_NAME_RX.finditer(text):
+            out += _caps_name(text, m.start(1), m.end(1))
+    return out
+
+
+_RUN_BREAK = re.compile(r"[ \t]{2,}|\t")
+
+
+def _caps_name(text: str, start: int, end: int) -> list[Finding]:
+    """A full name in capitals in a run of capitalised words: the run is cut at wide gaps
+    (columns) and at label words (``KOFI MENSAH  DOB``, ``MRN``)."""
+    out: list[Finding] = []
+    rare = opening_words()
+    pieces: list[tuple[int, int]] = []
+    pos = start
+    for gap in _RUN_BREAK.finditer(text, start, end):
+        pieces.append((pos, gap.start()))
+        pos = gap.end()
+    pieces.append((pos, end))
+    for ps, pe in pieces:
+        toks = list(_TOKEN.finditer(text, ps, pe))
+        while toks and toks[-1].group(0).lower() in LABEL_WORDS:
+            toks.pop()
+        while toks and toks[0].group(0).lower() in LABEL_WORDS:
+            toks.pop(0)
+        if len(toks) < 2:
+            continue
+        s, e = toks[0].start(), toks[-1].end()
+        v = text[s:e]
+        words = v.split()
+        if not v.isupper() or any(w.lower() in LABEL_WORDS for w in words):
+            continue
+        long_words = [w for w in words if len(w) >= 3]
+        if len(long_words) < 2 or not all(any(c.lower() in _VOWELS for c in w)
+                                          for w in long_words):  # fmt: skip
+            continue
+        if any(_speakable(w) and w.lower() not in rare for w in long_words) and not all(
+            w.lower() in rare for w in long_words[1:]
+        ):
+            out.append(Finding(s, e, "PERSON", CONTEXT_SCORE, source="context"))
+    return out
+
+
 def find_person_context(text: str) -> list[Finding]:
     """Names revealed by an honorific, a relation/role word, a self-introduction, a chat
     handle, or accented capitals."""
-    out: list[Finding] = find_self_intro(text) + find_surname_comma(text)
+    out: list[Finding] = [*find_self_intro(text), *find_surname_comma(text),
+                          *find_layout_names(text), *find_slot_names(text)]
     for rx in (_HONORIFIC_RX, _RELATION_RX):
         for m in rx.finditer(text):
             first = _TOKEN.match(text, m.start(1))
@@ -674,6 +866,36 @@ def name_shaped(span: str) -> bool:
 
 
 SHAPE_SCORE = 0.6
+_LINE_OF_NAME = re.compile(r"[ \t]*" + _NAME_TOKEN + r",?(?:[ \t]+\S+){1,3}[ \t]*$")
+
+
+def role_words(text: str, start: int, end: int) -> bool:
+    """Two or more ordinary words that head a field ("Senior Accountant:", "Charge
+    Nurse:") or stand under a name in a signature ("Jo Mensah\nWard Clerk"): a role or
+    a heading, not a name."""
+    rare = opening_words()
+    toks = _TOKEN.findall(text[start:end])
+    if len(toks) < 2 or not all(t.lower() in rare for t in toks):
+        return False
+    return text.startswith(":", end) or _title_line(text, start, end, rare)
+
+
+def _title_line(text: str, start: int, end: int, rare: frozenset[str]) -> bool:
+    """Ordinary words alone on a line, under a line that is itself a short run of words
+    (a signature: name, then title): a job title, not a second name."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[line_start:start].strip() or text[end:line_end].strip() or line_start == 0:
+        return False
+    if not all(t.lower() in rare for t in _TOKEN.findall(text[start:end])):
+        return False
+    prev_start = text.rfind("\n", 0, line_start - 1) + 1
+    prev = text[prev_start : line_start - 1]
+    # (a line of blanks: a name already redacted, as a second pass sees it)
+    return (prev != "" and prev.strip() == "") or _LINE_OF_NAME.fullmatch(
+        text, prev_start, line_start - 1
+    ) is not None
 
 
 def find_name_shapes(text: str) -> list[Finding]:
@@ -692,10 +914,13 @@ def find_name_shapes(text: str) -> list[Finding]:
             and not any(t.lower() in rare for t in _TOKEN.findall(cased[f.start : f.end]))
         ]
     out = []
+    rare = opening_words()
     for m in _CAPS_RUN.finditer(text):
         span = m.group(0)
         if label_words_only(span) or (m.end() < len(text) and text[m.end()].isalnum()):
             continue  # "Dx Z79.4": a code, not a name
+        if role_words(text, m.start(), m.end()):
+            continue
         if name_shaped(span):
             end = m.end()
             last = span.rsplit(" ", 1)[-1]

@@ -115,6 +115,8 @@ def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[
                     continue
                 if label == "PERSON" and label_words_only(e.text):  # "Med Rec #", "Pt ID"
                     continue
+                if _modifier_word(doc, e):  # "the Loaner laptop", "a Refurbished unit"
+                    continue
                 found.append(_strip_title(sent, e.start_char, e.end_char, label))
             memo[sent] = found
         return [_from_memo(ps, t) for ps, t in zip(pieces, texts, strict=True)]
@@ -140,6 +142,33 @@ def spacy_ner(model: str, entities: tuple[str, ...]) -> Callable[..., list[list[
         return out
 
     return run
+
+
+_DETERMINERS = frozenset(["the", "a", "an", "this", "that", "these", "those", "your", "our",
+                          "my", "their", "its", "his", "her", "each", "every", "any", "one"])
+
+
+def _modifier_word(doc: Any, ent: Any) -> bool:
+    """One capitalised dictionary word between a determiner and a lower-case noun
+    (``the Loaner laptop``) modifies that noun: it names no person and no place."""
+    from nodes.privacy.names import english_words
+
+    if ent.end - ent.start != 1 or ent.start == 0 or ent.end >= len(doc):
+        return False
+    before, after = doc[ent.start - 1], doc[ent.end]
+    return (
+        before.lower_ in _DETERMINERS
+        and after.is_lower
+        and after.is_alpha
+        and after.lower_ not in _KIN_NOUNS
+        and ent.text.lower() in english_words()
+    )
+
+
+# "the Okafor family", "the Lindqvist twins": a surname before a kinship noun.
+_KIN_NOUNS = frozenset(["family", "families", "household", "kids", "children", "twins",
+                        "brothers", "sisters", "parents", "residence", "home", "house",
+                        "estate", "couple", "boys", "girls", "baby", "clan"])  # fmt: skip
 
 
 _TITLE = re.compile(r"(?i:dr|mr|mrs|ms|miss|mx|prof|herr|frau|mme|mlle|pt)\.?\s+")

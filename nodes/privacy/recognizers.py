@@ -98,7 +98,16 @@ def _valid_phone(cand: str) -> bool:
             num = pn.parse("+" + cand[2:] if cand.startswith("00") else cand, None)
         except pn.NumberParseException:
             return False
-        return bool(pn.is_valid_number(num))
+        if pn.is_valid_number(num):
+            return True
+        # a number in a country's plan that its metadata reserves (drama and test
+        # ranges, new blocks): written with "+" and grouped, it is still a phone number
+        return (
+            cand.startswith("+")
+            and bool(re.search(r"\d[ \-]\d", cand))
+            and pn.region_code_for_country_code(num.country_code) not in (None, "ZZ")
+            and bool(pn.is_possible_number(num))
+        )
     grouped = any(c in cand for c in " ()-./")
     # A bare run of digits is a phone number only in North American form (10 digits,
     # or 11 with the leading 1); other bare runs are left to the long-number pattern.
@@ -451,6 +460,19 @@ _PERSONAL_DATE_CTX = re.compile(
 EVENT_TIMESTAMP = "timestamp"  # Finding.source of a machine timestamp (see find_date)
 
 
+# The stamp opening a chat or log line: a date and a time of day, then the message
+# ("[2/03/2024, 20:14] Ana: ...", "02.03.2024 20:14 - Ana: ...", "2024/03/02 20:14 GET").
+_STAMP_BEFORE = re.compile(r"(?:^|\n)[ \t]*\[?$")
+_STAMP_AFTER = re.compile(r",?[ \t]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?\]?(?:[ \t]|$)")
+
+
+def _message_stamp(text: str, start: int, end: int) -> bool:
+    return (
+        _STAMP_BEFORE.search(text, max(0, start - 8), start) is not None
+        and _STAMP_AFTER.match(text, end) is not None
+    )
+
+
 def find_date(text: str) -> list[Finding]:
     """Dates; a full timestamp to the second (``2026-04-27T17:37:08.550Z``,
     ``2026-04-27 17:37:08,550``) with no personal-date word before it is reported with
@@ -461,10 +483,13 @@ def find_date(text: str) -> list[Finding]:
             if _date_ok(kind, m):
                 score = 0.85 if kind in ("ymd", "ab_y", "d_mon_y", "mon_d_y", "y_md") else 0.6
                 source = "pattern"
-                if (
+                logged = (
                     kind == "ymd"
                     and m.group(6) is not None
                     and _PERSONAL_DATE_CTX.search(text, max(0, m.start() - 40), m.start()) is None
+                )
+                if logged or (
+                    kind in ("ymd", "y_md", "ab_y") and _message_stamp(text, m.start(), m.end())
                 ):
                     source = EVENT_TIMESTAMP
                 out.append(Finding(m.start(), m.end(), "DATE_TIME", score, source))
@@ -562,7 +587,8 @@ _STREET_TYPES = (
     "Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|"
     "Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Cres|Close|"
     "Row|Alley|Loop|Path|Pike|Plaza|Grove|Gardens|Gdns|Mews|Hill|Park|Walk|Green|Rise|Vale|"
-    "View|Wharf|Quay|Broadway|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Heights"
+    "View|Wharf|Quay|Broadway|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Heights|Parade|"
+    "Esplanade|Promenade|Embankment|Causeway"
 )
 _UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Rm|Room|#)\.?\s*#?[\w\-]{1,6})?"
 _NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ0-9][\w'’\-]*)"
@@ -592,7 +618,7 @@ _EU_STREET = re.compile(
 )
 _ROMANCE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd|Bld|Chemin|Allée|Quai|Impasse|Via|Viale|Piazza|"
             r"Corso|Largo|Vicolo|Calle|Avenida|Avda\.?|Paseo|Plaza|Carrer|Passeig|Rua|Praça|"
-            r"Travessa|Estrada|Ulica|ul\.)")  # fmt: skip
+            r"Travessa|Estrada|Ulica|ul\.|Ul\.|Aleja|Al\.)")  # fmt: skip
 _ROMANCE_STREET = re.compile(
     r"(?<![\w\-])(?:\d{1,5}\s?(?:bis|ter)?,?\s+)?"
     + _ROMANCE
@@ -602,8 +628,65 @@ _ROMANCE_STREET = re.compile(
 )
 
 
+# A house number before a lower-case street word is written so in French, Spanish,
+# Portuguese and Italian addresses: "17 rue des Lilas", "5 calle Mayor".
+_ROMANCE_LOWER_STREET = re.compile(
+    r"(?<![\w\-./])\d{1,5}\s?(?:bis|ter)?,?\s+(?:rue|avenue|boulevard|chemin|allée|quai|impasse"
+    r"|calle|avenida|paseo|rua|travessa|estrada|via|viale|piazza|corso)\s+"
+    r"(?:(?:de|del|de la|des|du|di|della|da|do|dos|das|la|le|les)\s+)*"
+    r"[^\W\d_][\w'’\-]*(?:[ \t]+[A-ZÀ-ÖØ-Þ][\w'’\-]*){0,2}"
+)
+# What follows a street on the same line: a postal code and/or a town, in the orders of
+# many countries ("Cape Town 8001", "80-827 Gdańsk", "1016 EZ Amsterdam", "ON M4C 1B4").
+_POSTCODE_ANY = (
+    r"(?:\d{5}-\d{3}|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}(?![\w])|\d{3}[ \t]\d{2}|\d{4,5}(?:-\d{4})?"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+)
+_TOWN = (
+    r"[A-ZÀ-ÖØ-Þ][\w'’\-]*"
+    r"(?:[ \t]+(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*|de|del|la|le|am|an|sur|upon)){0,2}"
+)
+_TAIL_BODY = (
+    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:"
+    + _POSTCODE_ANY + r"(?:[ \t]+" + _TOWN + r")?"
+    r"|" + _TOWN + r"(?:,?[ \t]+[A-Z]{2})?(?:,?[ \t]+" + _POSTCODE_ANY + r")?"
+    r"|\d[A-Z]{2})"
+)
+_ADDRESS_TAIL = re.compile(_TAIL_BODY + r"(?=[ \t]*(?:$|[\n\r\"'),;|]|\.(?:\s|$)))")
+# mid-sentence, a tail is taken only up to a postal code ("..., Napier 4110 and ...")
+_ADDRESS_TAIL_POSTCODE = re.compile(
+    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:" + _TOWN + r"(?:,?[ \t]+[A-Z]{2})?,?[ \t]+)?"
+    + _POSTCODE_ANY + r"(?![\w\-])"
+)
+_ENDS_POSTCODE = re.compile(r"(?<![\w\-])" + _POSTCODE_ANY + r"$")
+_ADDRESS_REST = re.compile(r"[ \t]?\d[A-Z]{2}(?![\w])")
+
+
+def _address_tail(text: str, end: int) -> int:
+    """The end of a street address with the town and postal code written after it on the
+    same line (a whole field: the tail must reach the end of the line or a delimiter)."""
+    while end > 0 and text[end - 1] in " \t":
+        end -= 1
+    for _ in range(3):
+        m = _ADDRESS_TAIL.match(text, end) or _ADDRESS_TAIL_POSTCODE.match(text, end)
+        if m is None:
+            rest = _ADDRESS_REST.match(text, end)  # the inward half of a UK postcode
+            return rest.end() if rest is not None else end
+        tail = m.group(0)
+        # a town alone needs its comma ("..., Brighton"); a postcode does not
+        if not any(c.isdigit() for c in tail) and "," not in tail and not _ENDS_POSTCODE.search(
+            text, max(0, end - 12), end
+        ):
+            return end
+        end = m.end()
+    return end
+
+
 def find_address(text: str) -> list[Finding]:
-    out = [Finding(m.start(), m.end(), "STREET_ADDRESS", 0.7) for m in _US_STREET.finditer(text)]
+    out = [Finding(m.start(), _address_tail(text, m.end()), "STREET_ADDRESS", 0.7)
+           for m in _US_STREET.finditer(text)]  # fmt: skip
+    out += [Finding(m.start(), _address_tail(text, m.end()), "STREET_ADDRESS", 0.7)
+            for m in _ROMANCE_LOWER_STREET.finditer(text)]  # fmt: skip
     if not any(c.isupper() for c in text):
         out += [Finding(m.start(), m.end(), "STREET_ADDRESS", 0.6)
                 for m in _US_STREET_LOWER.finditer(text)]  # fmt: skip
@@ -614,7 +697,7 @@ def find_address(text: str) -> list[Finding]:
                 end = m.end()
                 while end > m.start() and text[end - 1] in " ,":
                     end -= 1
-                out.append(Finding(m.start(), end, "STREET_ADDRESS", 0.7))
+                out.append(Finding(m.start(), _address_tail(text, end), "STREET_ADDRESS", 0.7))
     return out
 
 
@@ -622,8 +705,9 @@ _ADDR_CTX = re.compile(
     r"(?i)(?:\baddress|\baddr\.?|\blives at|\bliving at|\bresid(?:es|ing|e) at|\blocated at"
     r"|\bmail(?:ed)?\b[^.;:\n]{0,20}?\bto|\bsen[dt]\b[^.;:\n]{0,20}?\bto|\bship(?:ped)? to"
     r"|\bdeliver(?:ed|y)? to|\bdomicile|\badresse|\bdirecci[oó]n|\bindirizzo|\banschrift"
-    r"|\badres|\bwohnt in|\bhabite)\b\s*:?\s*"
+    r"|\badres|\bwohnt in|\bhabite)\b[\"']?[ \t]*:?[ \t]*(?:\n[ \t]*)?([\"']?)"
 )
+_FIELD_LABEL = re.compile(r"[^\W\d_][\w /]{0,24}:")
 _SHORT_ABBR = frozenset(
     ["al", "ul", "st", "nr", "no", "str", "av", "ave", "bd", "rd", "dr", "apt", "ste", "pl", "sq"]
 )
@@ -634,10 +718,15 @@ def find_address_context(text: str) -> list[Finding]:
     out = []
     for m in _ADDR_CTX.finditer(text):
         start = m.end()
+        if "\n" in m.group(0) and (start >= len(text) or _FIELD_LABEL.match(text, start)):
+            continue  # the label's line is empty and the next line is another field
         end = start
         n = len(text)
+        quote = m.group(1)
         while end < n:
             c = text[end]
+            if quote and c == quote:  # a quoted value ("addr": "...") ends at its quote
+                break
             if c in ";\n" or (c == "." and (end + 1 == n or text[end + 1] in " \t")):
                 j = end
                 while j > start and text[j - 1].isalpha():
@@ -675,7 +764,9 @@ _KV_KEYS: dict[str, str] = {
     "first_name": "PERSON", "last_name": "PERSON", "patient": "PERSON",
     "patient_name": "PERSON", "customer": "PERSON", "customer_name": "PERSON",
     "given_name": "PERSON", "family_name": "PERSON", "surname": "PERSON",
-    "contact_name": "PERSON", "display_name": "PERSON", "passport_id": "US_PASSPORT",
+    "contact_name": "PERSON",
+    "contact": "PERSON",
+    "contact_person": "PERSON", "display_name": "PERSON", "passport_id": "US_PASSPORT",
     "license_number": "US_DRIVER_LICENSE", "dl_num": "US_DRIVER_LICENSE",
     "medical_record_number": "MEDICAL_RECORD_NUMBER", "mobile_number": "PHONE_NUMBER",
     "cell_phone": "PHONE_NUMBER", "home_phone": "PHONE_NUMBER", "work_phone": "PHONE_NUMBER",
@@ -692,7 +783,7 @@ _KV_NOT_A_NAME = frozenset(["null", "none", "nil", "n/a", "na", "-", "unknown", 
                             "false", "redacted", "masked", "*", "test"])  # fmt: skip
 
 
-_KV_LOOSE_NAME_KEYS = frozenset(["name", "customer", "display_name", "displayname"])
+_KV_LOOSE_NAME_KEYS = frozenset(["name", "customer", "display_name", "displayname", "contact"])
 
 
 def _name_like_value(value: str, strict: bool = False) -> bool:
@@ -881,7 +972,8 @@ RECOGNIZERS: dict[str, Recognizer] = {
             ("STREET_ADDRESS",),
             r"(?i)[0-9].*\b(" + _STREET_WORDS + r")\b|(?i)(" + _STREET_WORDS + r")\.? *[0-9]|"
             r"(?i)(str\.|straße|strasse|weg|gasse|allee|laan|straat|vej|gade|gatan|vägen|"
-            r"gata|veien|katu|utca|ulica) *[0-9]",
+            r"gata|veien|katu|utca|ulica) *[0-9]|"
+            r"(?i)\b(ul|al|aleja|rua|rue|calle|via|avenida|carrer|praça)\.? [^\n]{1,40}[0-9]",
             find_address,
         ),
         Recognizer(
@@ -903,7 +995,8 @@ RECOGNIZERS: dict[str, Recognizer] = {
                 "PERSON",
             ),
             r"(?i)(ssn|social_sec|ss_no|pass|dl|licen|phone|tel|mobile|cell|fax|msisdn|mrn"
-            r"|med_rec|medical|patient|chart|dob|birth|user|login|name|customer)[a-z_\-]*\"? *[=:]"
+            r"|med_rec|medical|patient|chart|dob|birth|user|login|name|customer|contact)"
+            r"[a-z_\-]*\"? *[=:]"
             r"|(?i)\b(user|login|uid) +[a-z]",
             find_key_value,
         ),
@@ -920,7 +1013,12 @@ RECOGNIZERS: dict[str, Recognizer] = {
             r"|(?m)^[ \t]*[^ \t:]+(?: [^ \t:]+)?:[ \t]"
             r"|(?i)\b(this is|it'?s|it is|i'?m|i am|call me|name'?s|regards|thanks)\b"
             r"|(?i)(thanks|thank you|thx|ty|cheers|regards|best|br|sincerely|yours|love|soon"
-            r"|care|wishes)[ \t]*[,!.\-–—]",
+            r"|care|wishes)[ \t]*[,!.\-–—]"
+            r"|(?im)^[ \t]*(hi|hello|hey|hiya|dear|morning|good) |(?m)^[ \t]*[0-9]{1,2}:[0-9]{2}"
+            r"|(?im)(regards|thanks|thank you|cheers|best|sincerely|yours|br)[ \t]*[,.!]?[ \t]*$"
+            r"|[A-Z\x{C0}-\x{DE}][A-Z\x{C0}-\x{DE}'’\-]+[ \t]+[A-Z\x{C0}-\x{DE}]{2,}"
+            r"|(?i)\b(if|when|unless|whether|until|before|after|because|since|so|that|ring|call"
+            r"|phone|text|email|e-mail|message|ask|tell|remind|ping|cc|thank|to|with) +[A-Z]",
             find_person_context,
         ),
         Recognizer(

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nodes.privacy.names import extend_names
+from nodes.privacy.names import extend_names, role_words
 from nodes.privacy.recognizers import Recognizer
 from nodes.privacy.scan_types import Finding
 from nodes.privacy.validators import VALIDATORS
@@ -451,7 +451,14 @@ class Scanner:
             return out
         ner_found = self.ner([values[i] for i in idx], [out[i] for i in idx])  # type: ignore
         for i, extra in zip(idx, ner_found, strict=True):
-            keep = [f for f in extra if f.score >= self.threshold]
+            text = values[i]
+            assert isinstance(text, str)
+            keep = [
+                f
+                for f in extra
+                if f.score >= self.threshold
+                and not (f.entity == "PERSON" and role_words(text, f.start, f.end))
+            ]
             if keep:
                 out[i] = resolve_overlaps([*out[i], *keep])
             if any(f.entity == "PERSON" for f in out[i]):
@@ -516,6 +523,14 @@ def resolve_overlaps(found: list[Finding]) -> list[Finding]:
     if len(found) <= 1:
         return found
     found = _merge_same_entity(found)
+    # A pattern's span holding an NER span is the longer reading of the same words
+    # ("14 Kloof Street, Cape Town 8001" over NER's "Kloof Street"): the pattern wins,
+    # whatever the scores, so no part of it is left unredacted.
+    pats = [f for f in found if f.source != "ner"]
+    if pats:
+        found = [f for f in found if f.source != "ner" or not any(
+            p.start <= f.start and f.end <= p.end and (p.end - p.start) > (f.end - f.start)
+            for p in pats)]  # fmt: skip
     # Exact patterns beat NER on ties (spaCy sometimes tags URLs as PERSON).
     ranked = sorted(
         found,
