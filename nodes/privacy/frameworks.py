@@ -11,10 +11,11 @@ needs a key (``keyRef``) and none is configured.
   under Safe Harbor), dates are reduced to the year, ZIP codes to their first three
   digits (``000`` for the ZIP3 areas under 20,000 people), ages over 89 become ``90+``.
 * GDPR: direct identifiers pseudonymized with a keyed HMAC (Art. 4(5)), Art. 9
-  special categories (health, ethnic origin, religion...) redacted.
+  special categories (health, ethnic origin, religion...) redacted, ages in ten-year bands.
 * PCI-DSS: primary account numbers masked to the last four digits (req. 3.4);
   sensitive authentication data removed.
-* CCPA: personal information pseudonymized (keyed HMAC) or replaced.
+* CCPA: personal information pseudonymized (keyed HMAC) or replaced; ages (a protected
+  classification) generalized to ten-year bands, as under GDPR.
 """
 
 from __future__ import annotations
@@ -144,11 +145,14 @@ GDPR = Framework(
     required={
         **{e: _PSEUDONYM for e in _GDPR_PERSONAL},
         "DATE_TIME": {"operator": "generalize", "granularity": "year"},
+        # an age with a name, a date or a place singles a person out: ten-year bands
+        "AGE": {"operator": "generalize", "bucket": 10},
         **{e: {"operator": "redact"} for e in _GDPR_SPECIAL},
     },
     identifiers={
         **{e: "Art. 4(1) personal data" for e in _GDPR_PERSONAL},
         "DATE_TIME": "Art. 4(1) personal data (dates of birth/events)",
+        "AGE": "Art. 4(1) personal data (age)",
         **{e: "Art. 9 special category data" for e in _GDPR_SPECIAL},
     },
 )
@@ -188,8 +192,15 @@ _CCPA_PI = [
 CCPA = Framework(
     name="CCPA",
     title="CCPA/CPRA: deidentify personal information (Cal. Civ. Code 1798.140)",
-    required={e: _PSEUDONYM for e in _CCPA_PI},
-    identifiers={e: "personal information" for e in _CCPA_PI},
+    required={
+        **{e: _PSEUDONYM for e in _CCPA_PI},
+        # age is a protected classification characteristic (1798.140(v)(1)(H))
+        "AGE": {"operator": "generalize", "bucket": 10},
+    },
+    identifiers={
+        **{e: "personal information" for e in _CCPA_PI},
+        "AGE": "personal information (protected classification: age)",
+    },
 )
 
 FRAMEWORKS: dict[str, Framework] = {f.name: f for f in (HIPAA, GDPR, PCI_DSS, CCPA)}
