@@ -537,6 +537,34 @@ def find_slot_names(text: str) -> list[Finding]:
     return out
 
 
+# A delimited record written into one cell ("ORD-1,\"ana lima\",+351...,ana@x.pt"): a
+# field of two to four words and nothing else, in a record that also holds an e-mail
+# address or a phone-like number, is the person the record is about.
+_RECORD_FIELD = re.compile(
+    r"(?:^|(?<=[,;\t|]))[ \t]*(\"?)(" + _WORD + r"(?:[ \t]+" + _WORD + r"){1,3})\1[ \t]*"
+    r"(?=[,;\t|]|$)",
+    re.MULTILINE,
+)
+_RECORD_CONTACT = re.compile(r"[\w.+\-]@[\w\-]+\.\w|\d[\d ()\-.]{6,}\d")
+
+
+def find_record_names(text: str) -> list[Finding]:
+    out: list[Finding] = []
+    rare = opening_words()
+    for line_m in re.finditer(r"[^\n]+", text):
+        line = line_m.group(0)
+        if sum(line.count(d) for d in ",;\t|") < 2 or not _RECORD_CONTACT.search(line):
+            continue
+        for m in _RECORD_FIELD.finditer(text, line_m.start(), line_m.end()):
+            words = m.group(2).split()
+            lows = [w.lower() for w in words]
+            if any(w in LABEL_WORDS or w in _ORG_WORDS for w in lows):
+                continue
+            if any(w not in rare for w in lows):
+                out.append(Finding(*m.span(2), "PERSON", CONTEXT_SCORE, source="context"))
+    return out
+
+
 def find_layout_names(text: str) -> list[Finding]:
     """Names that the layout of a message reveals: chat senders, greetings, signature
     lines, and full names written in capitals inside mixed-case text."""
@@ -625,7 +653,8 @@ def find_person_context(text: str) -> list[Finding]:
     """Names revealed by an honorific, a relation/role word, a self-introduction, a chat
     handle, or accented capitals."""
     out: list[Finding] = [*find_self_intro(text), *find_surname_comma(text),
-                          *find_layout_names(text), *find_slot_names(text)]
+                          *find_layout_names(text), *find_slot_names(text),
+                          *find_record_names(text)]
     for rx in (_HONORIFIC_RX, _RELATION_RX):
         for m in rx.finditer(text):
             first = _TOKEN.match(text, m.start(1))

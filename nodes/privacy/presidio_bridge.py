@@ -156,8 +156,16 @@ def _modifier_word(doc: Any, ent: Any) -> bool:
     if ent.end - ent.start != 1 or ent.start == 0 or ent.end >= len(doc):
         return False
     before, after = doc[ent.start - 1], doc[ent.end]
+    # after a determiner, or after a comma when the next word is the subject of a verb
+    # ("ok, Loaner unit is ready"): the capitalised word modifies that subject
+    opened = before.lower_ in _DETERMINERS or (
+        before.text in ",:;"
+        and ent.end + 1 < len(doc)
+        and doc[ent.end + 1].lower_ in _AUXILIARIES
+        and after.lower_ in english_words()
+    )
     return (
-        before.lower_ in _DETERMINERS
+        opened
         and after.is_lower
         and after.is_alpha
         and after.lower_ not in _KIN_NOUNS
@@ -165,6 +173,8 @@ def _modifier_word(doc: Any, ent: Any) -> bool:
     )
 
 
+_AUXILIARIES = frozenset(["is", "are", "was", "were", "has", "have", "had", "will", "can",
+                          "should", "must", "needs", "looks", "seems"])  # fmt: skip
 # "the Okafor family", "the Lindqvist twins": a surname before a kinship noun.
 _KIN_NOUNS = frozenset(["family", "families", "household", "kids", "children", "twins",
                         "brothers", "sisters", "parents", "residence", "home", "house",

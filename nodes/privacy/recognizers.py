@@ -1018,7 +1018,8 @@ RECOGNIZERS: dict[str, Recognizer] = {
             r"|(?im)(regards|thanks|thank you|cheers|best|sincerely|yours|br)[ \t]*[,.!]?[ \t]*$"
             r"|[A-Z\x{C0}-\x{DE}][A-Z\x{C0}-\x{DE}'’\-]+[ \t]+[A-Z\x{C0}-\x{DE}]{2,}"
             r"|(?i)\b(if|when|unless|whether|until|before|after|because|since|so|that|ring|call"
-            r"|phone|text|email|e-mail|message|ask|tell|remind|ping|cc|thank|to|with) +[A-Z]",
+            r"|phone|text|email|e-mail|message|ask|tell|remind|ping|cc|thank|to|with) +[A-Z]"
+            r"|[,;\t|] *\"?[^\W\d_]+ [^\W\d_]+[^,;\t|\n]*\"? *[,;\t|]",
             find_person_context,
         ),
         Recognizer(

@@ -51,6 +51,12 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     # a contact field in a serialized record
     ('{"ticket": "TK-5521", "contact": "agnetha sørlie"}', ["agnetha", "sørlie"],
      ['"TK-5521"']),
+    # a record written into one cell: the name field beside its e-mail or phone
+    ('PO-88120,"ingeborg waldmann",0049 171 2345678,iw@example.net', ["ingeborg",
+     "waldmann"], ["PO-88120"]),
+    ("TK-2201;Sunniva Aalto;sunniva.a@example.org;open", ["Sunniva", "Aalto"],
+     ["TK-2201", "open"]),
+    ("sku,title,qty\nQX-11,Steel Water Bottle,4", [], ["Steel Water Bottle"]),
     # greetings, including ordinary words used as names and names in capitals
     ("Hi Patience,\nthe parts arrived this morning.", ["Patience"], ["parts arrived"]),
     ("Dear OLUFEMI,\nyour booking is confirmed.", ["OLUFEMI"], ["booking is confirmed"]),
@@ -90,6 +96,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("whatsapp me on +44 7700 900 118", ["7700 900 118"], ["whatsapp me"]),
     # a capitalised product word between a determiner and a noun is no name or place
     ("The Loaner tablet goes back on Monday.", [], ["The Loaner tablet"]),
+    ("sure, Refurbished stock is limited this week", [], ["Refurbished stock"]),
 ]
 
 
