@@ -451,7 +451,7 @@ _CHAT_STAMP = (
     r"|\[?\d{1,2}:\d{2}(?::\d{2})?\]?)"
 )
 _CHAT_SENDER_RX = re.compile(
-    r"(?m)^[ \t]*(" + _CHAT_STAMP + r")?[ \t]*(" + _WORD + r"(?:[ \t]+" + _WORD + r"){0,2})"
+    r"(?m)^[ \t]*(" + _CHAT_STAMP + r")?[ \t]*(" + _WORD + r"(?:,?[ \t]+" + _WORD + r"){0,2})"
     r":[ \t]+(?=\S)"
 )
 # A greeting opening a message: "Hi Amara,", "Dear TOMÁS KOWAL,", "hello rangi!".
@@ -545,6 +545,12 @@ _RECORD_FIELD = re.compile(
     r"(?=[,;\t|]|$)",
     re.MULTILINE,
 )
+# in a tab- or pipe-separated record a comma belongs to the field ("Eze, Sage")
+_RECORD_FIELD_NO_COMMA = re.compile(
+    r"(?:^|(?<=[\t|]))[ \t]*(\"?)(" + _WORD + r"(?:,?[ \t]+" + _WORD + r"){1,3})\1[ \t]*"
+    r"(?=[\t|]|$)",
+    re.MULTILINE,
+)
 _RECORD_CONTACT = re.compile(r"[\w.+\-]@[\w\-]+\.\w|\d[\d ()\-.]{6,}\d")
 
 
@@ -555,8 +561,9 @@ def find_record_names(text: str) -> list[Finding]:
         line = line_m.group(0)
         if sum(line.count(d) for d in ",;\t|") < 2 or not _RECORD_CONTACT.search(line):
             continue
-        for m in _RECORD_FIELD.finditer(text, line_m.start(), line_m.end()):
-            words = m.group(2).split()
+        rx = _RECORD_FIELD_NO_COMMA if ("\t" in line or "|" in line) else _RECORD_FIELD
+        for m in rx.finditer(text, line_m.start(), line_m.end()):
+            words = m.group(2).replace(",", " ").split()
             lows = [w.lower() for w in words]
             if any(w in LABEL_WORDS or w in _ORG_WORDS for w in lows):
                 continue
@@ -574,8 +581,9 @@ def find_layout_names(text: str) -> list[Finding]:
     stamped: set[str] = set()
     for m in _CHAT_SENDER_RX.finditer(text):
         label = m.group(2)
-        words = label.split()
-        if label.isupper() or all(w[:1].isupper() for w in words):
+        words = label.replace(",", " ").split()
+        # after a stamp a sender may be written in lower case too ("9:02 PM - ana lima:")
+        if label.isupper() or all(w[:1].isupper() for w in words) or m.group(1):
             senders.setdefault(label, []).append(m.span(2))
             if m.group(1):
                 stamped.add(label)
@@ -583,8 +591,11 @@ def find_layout_names(text: str) -> list[Finding]:
         # a sender that a chat stamp introduces, or that speaks on several lines
         if label not in stamped and len(spans) < 2:
             continue
-        words = label.split()
-        if not _name_words(words, rare if not label.isupper() else common_words()):
+        words = label.replace(",", " ").split()
+        # a stamped sender is a person unless it is an ordinary word ("System", "Agent")
+        if not _name_words(
+            words, common_words() if label.isupper() or label in stamped else rare
+        ):
             continue
         out += [Finding(s, e, "PERSON", CONTEXT_SCORE, source="context") for s, e in spans]
     for m in _GREETING_RX.finditer(text):

@@ -42,6 +42,14 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         ["are we still on for tomorrow", "bring the spare charger"],
     ),
     ("03.05.2022 18:40 - Kalani: running late, sorry", ["Kalani"], ["running late"]),
+    # a phone's chat export: a 12-hour stamp, senders in any case or surname-first
+    (
+        "7/9/22 8:05 PM - Florence: on my way\n7/9/22 8:07 PM - oksana melnyk: ok\n"
+        "7/9/22 8:09 PM - Mwangi, Joy: see you",
+        ["Florence", "oksana", "melnyk", "Mwangi", "Joy"],
+        ["on my way", "see you"],
+    ),
+    ("7/9/22 8:05 PM - System: backup finished", [], ["System: backup finished"]),
     # a full name in capitals inside mixed-case text
     ("Spoke to the daughter; SEREMAIA VUNIBOLA will sign tomorrow.", ["SEREMAIA", "VUNIBOLA"],
      ["will sign tomorrow"]),
@@ -57,6 +65,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("TK-2201;Sunniva Aalto;sunniva.a@example.org;open", ["Sunniva", "Aalto"],
      ["TK-2201", "open"]),
     ("sku,title,qty\nQX-11,Steel Water Bottle,4", [], ["Steel Water Bottle"]),
+    ("RX-4410\tOkafor, Blessing\tb.okafor@example.com\tactive", ["Okafor", "Blessing"],
+     ["RX-4410", "active"]),
     # greetings, including ordinary words used as names and names in capitals
     ("Hi Patience,\nthe parts arrived this morning.", ["Patience"], ["parts arrived"]),
     ("Dear OLUFEMI,\nyour booking is confirmed.", ["OLUFEMI"], ["booking is confirmed"]),
