@@ -620,7 +620,7 @@ _ROMANCE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd|Bld|Chemin|Allée|Quai|Impasse|Via
             r"Corso|Largo|Vicolo|Calle|Avenida|Avda\.?|Paseo|Plaza|Carrer|Passeig|Rua|Praça|"
             r"Travessa|Estrada|Ulica|ul\.|Ul\.|Aleja|Al\.)")  # fmt: skip
 _ROMANCE_STREET = re.compile(
-    r"(?<![\w\-])(?:\d{1,5}\s?(?:bis|ter)?,?\s+)?"
+    r"(?<![\w\-])(?:\d{1,5} ?(?:bis|ter)?,?[ ]+)?"
     + _ROMANCE
     + r"\s+(?:(?:de|del|de la|des|du|di|della|da|do|dos|das|la|le|les)\s+)*"
     r"[A-ZÀ-ÖØ-Þ][\w'’\-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’\-]*){0,3}"

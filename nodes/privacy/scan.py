@@ -540,6 +540,17 @@ def resolve_overlaps(found: list[Finding]) -> list[Finding]:
     for f in ranked:
         if all(f.end <= k.start or f.start >= k.end for k in kept):
             kept.append(f)
+        elif f.entity == "STREET_ADDRESS" and f.source != "ner":
+            # an address that lost its first or last word to a stronger finding keeps the
+            # rest ("<PHONE> 5678 Via Roma 12, ..."): no part of it is left unredacted
+            s, e = f.start, f.end
+            for k in kept:
+                if k.start <= s < k.end:
+                    s = k.end
+                if k.start < e <= k.end:
+                    e = k.start
+            if e - s >= 4 and all(e <= k.start or s >= k.end for k in kept):
+                kept.append(Finding(s, e, f.entity, f.score, f.source))
     return sorted(kept)
 
 

@@ -98,6 +98,10 @@ CASES: list[tuple[str, list[str], list[str]]] = [
      "1015 DX", "Amsterdam"], ["SKU QX-2231"]),
     ("Envoyer au 3 rue du Moulin, 31000 Toulouse.", ["Moulin", "31000", "Toulouse"], []),
     ("Returns: 71 Vine Street, Leeds LS2 7QP", ["Vine", "Leeds", "LS2 7QP"], []),
+    # a street after a phone in a tab-separated record: the phone's digits are not its
+    # house number, and the street keeps what a stronger finding does not cover
+    ("+39 06 4891 2270\tCorso Vittorio 8, 00186 Roma", ["Vittorio", "00186", "Roma"],
+     []),
     # an address label ends with its line or its quoted value
     ("Address: 40 Kings Road, Perth 6000\nPlan: recheck E11.65 in 3 months", ["Kings Road"],
      ["Plan: recheck E11.65 in 3 months"]),
