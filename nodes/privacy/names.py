@@ -994,5 +994,37 @@ def extend_names(text: str, found: list[Finding]) -> list[Finding]:
             ):
                 f = Finding(f.start, m.end(1), f.entity, f.score, f.source)
                 changed = True
+            g = _comma_partner(text, f, found)
+            if g is not None:
+                f = g
+                changed = True
         out.append(f)
     return out if changed else found
+
+
+# "Eze, <Patience>", "<Bauer>, Kwame": one word of a surname-first name found, the other
+# across the comma, written as a name and followed by no further name-list comma.
+_COMMA_AFTER_RX = re.compile(r",[ \t]+(" + _NAME_TOKEN + r")(?![\w'’\-]|,[ \t]*[A-Z])")
+_COMMA_BEFORE_RX = re.compile(r"(?:^|(?<=[\s(\"'|:;]))(" + _NAME_TOKEN + r"),[ \t]+$")
+
+
+def _comma_partner(text: str, f: Finding, found: list[Finding]) -> Finding | None:
+    if " " in text[f.start : f.end].strip():
+        return None  # already a full name
+    others = [g for g in found if g is not f]
+    m = _COMMA_AFTER_RX.match(text, f.end)
+    if m is not None:
+        w = m.group(1)
+        low = w.lower()
+        if not (w.isupper() and len(w) > 1) and not (
+            _is_common(w) or low in LABEL_WORDS or low in _ADDRESSEES or low in HONORIFICS
+        ) and not any(g.start < m.end(1) and g.end > m.start(1) for g in others):
+            return Finding(f.start, m.end(1), f.entity, f.score, f.source)
+    b = _COMMA_BEFORE_RX.search(text, max(0, f.start - 40), f.start)
+    if b is not None:
+        w = b.group(1)
+        if not (_is_common(w) or w.lower() in LABEL_WORDS or _not_surname(w)) and not any(
+            g.start < b.end(1) and g.end > b.start(1) for g in others
+        ):
+            return Finding(b.start(1), f.end, f.entity, f.score, f.source)
+    return None

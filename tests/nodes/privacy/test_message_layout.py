@@ -56,6 +56,9 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("Pt: MAKANA KEALOHA    MRN on file\nNPO after midnight", ["MAKANA", "KEALOHA"],
      ["MRN on file", "NPO after midnight"]),
     ("Hx: NSTEMI, CABG 2019. BP 120/80.", [], ["NSTEMI, CABG"]),
+    # surname-first names take the word across the comma
+    ("Ref 2231: Onwuachi, Brigid phoned twice about the bill", ["Onwuachi", "Brigid"],
+     ["phoned twice"]),
     # a contact field in a serialized record
     ('{"ticket": "TK-5521", "contact": "agnetha sørlie"}', ["agnetha", "sørlie"],
      ['"TK-5521"']),
