@@ -597,8 +597,8 @@ _CITY_TAIL = (
     r"(?:,?\s*\d{5}(?:-\d{4})?|,?\s*[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})?)?"
 )
 _US_STREET = re.compile(
-    r"(?<![\w\-./])\d{1,6}[A-Za-z]?(?:-\d{1,5})?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|"
-    r"West)\.?\s+)?(?:" + _NAME_WORD + r"\s+){1,4}(?:" + _STREET_TYPES + r")\b\.?"
+    r"(?<![\w\-./])\d{1,6}[A-Za-z]?(?:-\d{1,5})?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|"
+    r"East|West)\.?[ \t]+)?(?:" + _NAME_WORD + r"[ \t]+){1,4}(?:" + _STREET_TYPES + r")\b\.?"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?" + _UNIT + _CITY_TAIL
 )
 _US_STREET_LOWER = re.compile(

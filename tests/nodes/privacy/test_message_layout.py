@@ -105,6 +105,9 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     # house number, and the street keeps what a stronger finding does not cover
     ("+39 06 4891 2270\tCorso Vittorio 8, 00186 Roma", ["Vittorio", "00186", "Roma"],
      []),
+    # a number closing one line and "Dr" on the next are no street ("99213 ... Dr")
+    ("Re: claim CPT 99214\n\nDear Dr Okonjo,\nplease review.", ["Okonjo"],
+     ["CPT 99214", "please review"]),
     # an address label ends with its line or its quoted value
     ("Address: 40 Kings Road, Perth 6000\nPlan: recheck E11.65 in 3 months", ["Kings Road"],
      ["Plan: recheck E11.65 in 3 months"]),
