@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.security.sockets import is_loopback
+
 REPO = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
-import json, os, re, subprocess, sys
+import json, os, subprocess, sys
 import psutil
 from engine.run.runner import ensure_ray
 ensure_ray(num_cpus=1, object_store_memory=80 * 1024 * 1024)
@@ -40,10 +42,8 @@ for p in psutil.process_iter(["pid", "cmdline"]):
             pids.add(p.info["pid"])
     except psutil.Error:
         pass
-listening = []
-for line in subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines():
-    if any(int(x) in pids for x in re.findall(r"pid=(\d+)", line)):
-        listening.append({"local": line.split()[3], "proc": re.findall(r'\("([^"]+)"', line)})
+from tests.security.sockets import listening as listening_of
+listening = listening_of(pids)
 outsider_env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
 # The outsider dials 127.0.0.1 itself: Ray would otherwise rewrite a loopback address to
 # the host's routable one, where nothing of the embedded Ray listens.
@@ -109,17 +109,12 @@ def test_embedded_ray_uses_token_auth_and_refuses_outsiders(probe: dict) -> None
     assert "InvalidAuthToken" in probe["outsider"] + probe["outsider_log"], probe
 
 
-def _loopback(addr: str) -> bool:
-    host = addr.rsplit(":", 1)[0].strip("[]")
-    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
-
-
 def test_no_ray_port_listens_on_a_non_loopback_address(probe: dict) -> None:
     assert probe["listening"], probe  # we did find the embedded Ray's sockets
     # The GCS, the raylet's node manager and object manager, and the core workers.
     procs = {p for s in probe["listening"] for p in s["proc"]}
     assert {"gcs_server", "raylet"} <= procs, probe["listening"]
-    exposed = [s for s in probe["listening"] if not _loopback(s["local"])]
+    exposed = [s for s in probe["listening"] if not is_loopback(s["local"])]
     assert exposed == [], exposed
 
 
@@ -129,7 +124,7 @@ def test_no_ray_port_is_reachable_on_the_hosts_routable_address(probe: dict) -> 
 
 
 CLUSTER_PROBE = r"""
-import json, os, re, subprocess, sys
+import json, os, subprocess, sys
 import psutil
 import ray
 
@@ -149,10 +144,8 @@ for p in roots:
         pids |= {c.pid for c in p.children(recursive=True)}
     except psutil.Error:
         pass
-listening = []
-for line in subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines():
-    if any(int(x) in pids for x in re.findall(r"pid=(\d+)", line)):
-        listening.append({"local": line.split()[3], "proc": re.findall(r'\("([^"]+)"', line)})
+from tests.security.sockets import listening as listening_of
+listening = listening_of(pids)
 print("RESULT " + json.dumps({"ran_on": ran_on, "nodes": len(ray.nodes()), "listening": listening}))
 """
 
@@ -196,5 +189,5 @@ def test_the_local_cluster_can_listen_on_loopback_only(tmp_path: Path) -> None:
     assert result["ran_on"] == "127.0.0.1" and result["nodes"] == 3, result
     procs = {p for s in result["listening"] for p in s["proc"]}
     assert {"gcs_server", "raylet"} <= procs, result
-    exposed = [s for s in result["listening"] if not _loopback(s["local"])]
+    exposed = [s for s in result["listening"] if not is_loopback(s["local"])]
     assert exposed == [], exposed

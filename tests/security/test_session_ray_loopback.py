@@ -4,18 +4,12 @@ loopback only (``ss -ltnp`` lists every socket its processes listen on)."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 
 import pytest
 
 from tests.security.conftest import Hostile
-
-
-def _loopback(addr: str) -> bool:
-    host = addr.rsplit(":", 1)[0].strip("[]")
-    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
+from tests.security.sockets import is_loopback, listening
 
 
 def _session_pids() -> set[int]:
@@ -43,13 +37,8 @@ def test_the_session_ray_and_the_api_listen_on_loopback_only(hostile: Hostile) -
     # The API answers, and a Ray Data run starts its workers.
     assert hostile.client().health()
     assert ray.data.range(1000, override_num_blocks=4).map_batches(lambda b: b).count() == 1000
-    pids = _session_pids()
-    listening = []
-    ss = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True)
-    for line in ss.stdout.splitlines():
-        if any(int(x) in pids for x in re.findall(r"pid=(\d+)", line)):
-            listening.append((line.split()[3], re.findall(r'\("([^"]+)"', line)))
-    procs = {p for _, names in listening for p in names}
-    assert {"gcs_server", "raylet"} <= procs, listening
-    exposed = [s for s in listening if not _loopback(s[0])]
+    sockets = listening(_session_pids())
+    procs = {p for s in sockets for p in s["proc"]}
+    assert {"gcs_server", "raylet"} <= procs, sockets
+    exposed = [s for s in sockets if not is_loopback(s["local"])]
     assert exposed == [], exposed
