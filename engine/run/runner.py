@@ -142,6 +142,7 @@ def run_pipeline(
     from engine.run.metrics import RayMetrics, metrics_actor
     from engine.run.operators import install_operator_watch
     from engine.run.recovery import RetryLedger
+    from engine.run.scheduling import tune_streaming_scheduler
 
     catalog = catalog if catalog is not None else empty_catalog()
     options = options or RunOptions()
@@ -157,6 +158,7 @@ def run_pipeline(
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
     configure_ray_data(ctx)
+    tune_streaming_scheduler()  # start tasks without Ray Data's idle intervals
     install_operator_watch(ctx)  # which nodes' operators completed (progress)
     if options.object_store_memory:
         ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(

@@ -116,7 +116,9 @@ def write_dataset(ds: Dataset, loc: versions.Location, version: str, fmt: str) -
     """Stream ``ds`` into the version folder with Ray's file writers."""
     path = loc.path(versions.VERSIONS, version)
     if fmt == "parquet":
-        ds.write_parquet(path, filesystem=loc.fs)
+        from nodes.outputs._parquet_sink import streaming_parquet_sink
+
+        ds.write_datasink(streaming_parquet_sink(path, filesystem=loc.fs, compression="snappy"))
     elif fmt == "csv":
         ds.write_csv(path, filesystem=loc.fs)
     elif fmt == "jsonl":
