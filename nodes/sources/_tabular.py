@@ -36,6 +36,7 @@ import pyarrow as pa
 from engine.errors import NodeError
 
 PROBE_BLOCK = 1 << 20  # bytes of each file inspected for its columns and types
+PROBE_MAX = 8 << 20  # ...read on to this when a quoted value runs past the first block
 READ_BLOCK = 4 << 20  # bytes per parsed block
 QUARANTINE_COLUMNS = ("_file", "_line", "_raw", "_quarantine_reason")
 
@@ -287,17 +288,38 @@ def _raw(value: bytes | str) -> str:
 
 
 def probe_csv(f: Any, policy: ReadPolicy) -> pa.Schema | None:
-    import pyarrow.csv as pacsv
+    """The columns and types of a CSV file, inferred from its first :data:`PROBE_BLOCK`
+    bytes (whole lines).
 
+    Only those bytes are read: Arrow's streaming reader, given the file itself, reads
+    several blocks ahead (8 MiB per file), which the run's planning paid for every file.
+    A quoted value that runs past the first block is read on, up to
+    :data:`PROBE_MAX` bytes.
+    """
+    head = f.read(PROBE_BLOCK)
+    if len(head) == PROBE_BLOCK:
+        cut = head.rfind(b"\n")
+        if cut > 0:
+            try:
+                return _csv_schema(head[: cut + 1], policy)
+            except pa.ArrowInvalid:
+                pass  # a quoted value runs past the cut
+        head += f.read(PROBE_MAX - PROBE_BLOCK)
     try:
-        reader = pacsv.open_csv(
-            f,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=PROBE_BLOCK),
-            parse_options=_csv_parse(policy, lambda row: "skip"),
-            convert_options=_csv_convert(policy, None),
-        )
+        return _csv_schema(head, policy)
     except (pa.ArrowInvalid, OSError):
         return None
+
+
+def _csv_schema(data: bytes, policy: ReadPolicy) -> pa.Schema:
+    import pyarrow.csv as pacsv
+
+    reader = pacsv.open_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=PROBE_BLOCK),
+        parse_options=_csv_parse(policy, lambda row: "skip"),
+        convert_options=_csv_convert(policy, None),
+    )
     return reader.schema
 
 
