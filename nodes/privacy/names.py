@@ -262,6 +262,23 @@ def label_words_only(span: str) -> bool:
     return bool(toks) and all(t in LABEL_WORDS for t in toks)
 
 
+def ordinary_words_only(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` has words and every one is a frequent word, a word
+    opening a sentence judged against the wider list of openers (as
+    :func:`name_sentences` does): "Lives at", "Discharged" are no name by themselves."""
+    toks = list(_TOKEN.finditer(text, start, end))
+    return bool(toks) and all(
+        t.group(0).lower() in opening_words() if _opens_sentence(text, t.start())
+        else _is_common(t.group(0))
+        for t in toks
+    )  # fmt: skip
+
+
+def _opens_sentence(text: str, pos: int) -> bool:
+    before = text[:pos].rstrip(" \t")
+    return not before or before[-1] in ".!?:;\n"
+
+
 # Self-introductions: "my name is keoni", "hi, this is jurgita", "I'm Wiremu".
 _INTRO_ANYWHERE = r"(?:my name is|my name's|name's|call me|you can call me|signed|regards,|thanks,)"
 _INTRO_GREETED = (

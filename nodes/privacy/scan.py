@@ -22,6 +22,7 @@ name (:mod:`nodes.privacy.names`), with a bounded per-process memo.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nodes.privacy.names import extend_names, role_words
+from nodes.privacy.names import extend_names, ordinary_words_only, role_words
 from nodes.privacy.recognizers import Recognizer
 from nodes.privacy.scan_types import Finding
 from nodes.privacy.validators import VALIDATORS
@@ -308,7 +309,7 @@ class Scanner:
                 f.entity == "PHONE_NUMBER" and _whole_cell(text, f.start, f.end)
                 and text[f.start : f.end].isdigit())]  # fmt: skip
         found += rec_found
-        return resolve_overlaps(found)
+        return resolve_overlaps(found, text)
 
     def _has_context(
         self,
@@ -460,7 +461,7 @@ class Scanner:
                 and not (f.entity == "PERSON" and role_words(text, f.start, f.end))
             ]
             if keep:
-                out[i] = resolve_overlaps([*out[i], *keep])
+                out[i] = resolve_overlaps([*out[i], *keep], text)
             if any(f.entity == "PERSON" for f in out[i]):
                 out[i] = extend_names(values[i], out[i])  # type: ignore[arg-type]
         return out
@@ -518,8 +519,12 @@ def _may_hold_name(text: str) -> bool:
     return any(c.isalpha() for c in text)
 
 
-def resolve_overlaps(found: list[Finding]) -> list[Finding]:
-    """Keep the best non-overlapping findings: higher score, then longer span, wins."""
+def resolve_overlaps(found: list[Finding], text: str) -> list[Finding]:
+    """Keep the best non-overlapping findings: higher score, then longer span, wins.
+
+    A finding that loses part of its span to a stronger one keeps the rest
+    (:func:`uncovered_remainders`), so no part of it is left in clear.
+    """
     if len(found) <= 1:
         return found
     found = _merge_same_entity(found)
@@ -540,18 +545,70 @@ def resolve_overlaps(found: list[Finding]) -> list[Finding]:
     for f in ranked:
         if all(f.end <= k.start or f.start >= k.end for k in kept):
             kept.append(f)
-        elif f.entity == "STREET_ADDRESS" and f.source != "ner":
-            # an address that lost its first or last word to a stronger finding keeps the
-            # rest ("<PHONE> 5678 Via Roma 12, ..."): no part of it is left unredacted
-            s, e = f.start, f.end
-            for k in kept:
-                if k.start <= s < k.end:
-                    s = k.end
-                if k.start < e <= k.end:
-                    e = k.start
-            if e - s >= 4 and all(e <= k.start or s >= k.end for k in kept):
-                kept.append(Finding(s, e, f.entity, f.score, f.source))
+        else:
+            kept += uncovered_remainders(f, kept, text)
     return sorted(kept)
+
+
+REMAINDER_MIN_ALNUM = 2  # a single letter or digit left in clear identifies no one
+
+
+def uncovered_remainders(f: Finding, kept: Sequence[Finding], text: str) -> list[Finding]:
+    """The parts of ``f``'s span that no finding of ``kept`` (non-overlapping) covers, as
+    findings of ``f``'s entity: each part trimmed of spaces and punctuation, and kept when
+    it still holds at least :data:`REMAINDER_MIN_ALNUM` letters or digits.
+
+    An address that lost its first word to a phone number keeps the rest ("<PHONE> 5678
+    Via Roma 12"), a name that lost its surname to an e-mail address keeps the given name
+    ("Marguerite <EMAIL>"). A wrong reading inside a right one (a date inside a phone
+    number, a domain inside an e-mail address) is covered whole and leaves nothing. A
+    name reading whose name words a stronger finding took (a month to a date in
+    "Discharged November 07", a street to an address in "Lives at Vicolo Flora") keeps
+    the rest only where the rest is still a name: frequent words alone are not.
+    """
+    out = []
+    for start, end in _uncovered_pieces(f, kept):
+        start, end = _trim_gaps(text, start, end)
+        if _identifying_rest(f.entity, text, start, end):
+            out.append(Finding(start, end, f.entity, f.score, f.source))
+    return out
+
+
+def _uncovered_pieces(f: Finding, kept: Sequence[Finding]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each part of ``f``'s span outside every (non-overlapping) kept
+    finding."""
+    pieces: list[tuple[int, int]] = []
+    pos = f.start
+    for k in sorted(kept):
+        if k.end <= pos or k.start >= f.end:
+            continue
+        if k.start > pos:
+            pieces.append((pos, k.start))
+        pos = k.end
+    if pos < f.end:
+        pieces.append((pos, f.end))
+    return pieces
+
+
+def _identifying_rest(entity: str, text: str, start: int, end: int) -> bool:
+    """Whether the rest ``text[start:end]`` of a finding still needs redacting: enough
+    letters or digits, and for a name, a word that is not a frequent word."""
+    if sum(c.isalnum() for c in text[start:end]) < REMAINDER_MIN_ALNUM:
+        return False
+    return not (entity == "PERSON" and ordinary_words_only(text, start, end))
+
+
+def _trim_gaps(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start, end`` moved inwards past spaces and punctuation."""
+    while start < end and _is_gap(text[start]):
+        start += 1
+    while end > start and _is_gap(text[end - 1]):
+        end -= 1
+    return start, end
+
+
+def _is_gap(c: str) -> bool:
+    return c.isspace() or unicodedata.category(c)[0] in "PZ"
 
 
 def _merge_same_entity(found: list[Finding]) -> list[Finding]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable
 
 _NON_DIGIT = re.compile(r"\D")
@@ -189,11 +190,24 @@ def phone(text: str) -> bool:
 
 
 def email(text: str) -> bool:
-    """Local part and a domain with a letters-only (or IDNA ``xn--``) top-level label."""
+    """Local part and a domain with a letters-only (or IDNA ``xn--``) top-level label.
+
+    Letters of any script count (RFC 6531: ``δοκιμή@παράδειγμα.δοκιμή``), with their
+    combining marks (a Devanagari vowel sign, an accent written as a separate code point).
+    """
     local, _, domain = text.rpartition("@")
     tld = domain.rsplit(".", 1)[-1]
-    tld_ok = tld.isalpha() or (tld.lower().startswith("xn--") and tld[4:].isalnum())
+    tld_ok = _letters_only(tld) or (tld.lower().startswith("xn--") and tld[4:].isalnum())
     return bool(local) and "." in domain and tld_ok and ".." not in domain
+
+
+def _letters_only(text: str) -> bool:
+    """A letter, then only letters and combining marks."""
+    return (
+        bool(text)
+        and text[0].isalpha()
+        and all(c.isalpha() or unicodedata.category(c).startswith("M") for c in text)
+    )
 
 
 def itin(text: str) -> bool:

@@ -30,6 +30,24 @@ BUSINESS_LABELS = [
 
 _SSN_CONTEXT = ["ssn", "social security", "social", "ss#", "ss #", "tin"]
 
+# Letters of the scripts an internationalized address (RFC 6531) is written in
+# (``jürgen.müller@example.de``, ``用户@例子.广告``), as literal code-point ranges that
+# Python's ``re`` and RE2 read alike (``re`` has no ``\p{L}``, RE2 no ``\u``). The
+# punctuation blocks (Latin-1 signs, general punctuation, CJK and full-width punctuation)
+# stay out, so an address ends before "。" or "»".
+_EMAIL_LETTERS = (
+    "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff"  # Latin ... Greek, Cyrillic, Arabic, Indic
+    "\u2c00-\u2dff"  # Glagolitic, Latin Extended-C, Coptic, Georgian, Ethiopic Extended
+    "\u3040-\ud7ff"  # kana, Bopomofo, Hangul, CJK ideographs, Yi, Hangul syllables
+    "\uf900-\ufdff\ufe70-\ufefc"  # compatibility ideographs, presentation forms
+    "\uff21-\uff3a\uff41-\uff5a\uff66-\uffdc"  # full-width Latin, half-width kana, Hangul
+)
+_EMAIL_REGEX = (
+    f"[A-Za-z0-9._%+\\-{_EMAIL_LETTERS}]+@[A-Za-z0-9\\-{_EMAIL_LETTERS}]+"
+    f"(?:\\.[A-Za-z0-9\\-{_EMAIL_LETTERS}]+)*"
+    f"\\.(?:xn--[A-Za-z0-9]{{1,59}}|[A-Za-z{_EMAIL_LETTERS}]{{2,24}})"
+)
+
 DEFAULT_LIBRARY: dict[str, Any] = {
     "id": "patterns_default",
     "name": "Default personal data patterns",
@@ -39,8 +57,7 @@ DEFAULT_LIBRARY: dict[str, Any] = {
         {
             "name": "email",
             "entity": "EMAIL_ADDRESS",
-            "regex": r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
-            r"\.(?:xn--[A-Za-z0-9]{1,59}|[A-Za-z]{2,24})",
+            "regex": _EMAIL_REGEX,
             "validator": "email",
             "score": 1.0,
             "context": ["email", "e-mail", "mail", "contact"],
