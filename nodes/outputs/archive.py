@@ -215,20 +215,18 @@ class ArchiveSink:
         kwargs: dict[str, Any] = {"filesystem": self.fs}
         if c.rowsPerFile:
             kwargs["min_rows_per_file"] = c.rowsPerFile
-        if c.format == "parquet" and not c.partitionBy and not c.rowsPerFile:
+        if c.format == "parquet":
+            compression = None if c.compression == "none" else c.compression
+            if c.partitionBy or c.rowsPerFile:  # Ray Data's writer implements both
+                ds.write_parquet(
+                    staging, partition_cols=c.partitionBy or None, compression=compression,
+                    **kwargs,
+                )  # fmt: skip
+                return
             from nodes.outputs._parquet_sink import streaming_parquet_sink
 
-            compression = None if c.compression == "none" else c.compression
             ds.write_datasink(
                 streaming_parquet_sink(staging, filesystem=self.fs, compression=compression)
-            )
-            return
-        if c.format == "parquet":
-            ds.write_parquet(
-                staging,
-                partition_cols=c.partitionBy or None,
-                compression=None if c.compression == "none" else c.compression,
-                **kwargs,
             )
             return
         if c.compression not in ("none", "snappy"):

@@ -48,3 +48,11 @@ def hipaa_batch_redactor() -> ScanActor:
     spec, _ = scanner_setup(cfg, DictCatalog().get, "detect")
     plan = make_plan([], None, HIPAA, False, spec.get("hints"))
     return ScanActor(spec, "redact", _NoMetrics(), "redact", plan=plan, keys=Keys())
+
+
+def redact_one(actor: ScanActor, text: str, column: str = "note") -> str:
+    """``text`` as one cell of a one-row batch, through ``actor`` (the redacted text)."""
+    import pyarrow as pa
+
+    (out,) = actor(pa.table({column: [text]})).column(column).to_pylist()
+    return str(out)

@@ -10,7 +10,7 @@ import pytest
 from nodes.privacy import validators as v
 from nodes.privacy.batch import ScanActor
 from nodes.privacy.scan import Scanner
-from tests.nodes.privacy.helpers import hipaa_batch_redactor
+from tests.nodes.privacy.helpers import hipaa_batch_redactor, redact_one
 
 ADDRESSES = [
     ("jürgen.müller@example.de", "jürgen.müller@example.de"),
@@ -70,19 +70,14 @@ def hipaa() -> ScanActor:
     return hipaa_batch_redactor()
 
 
-def _one(actor: ScanActor, text: str) -> str:
-    (out,) = actor(pa.table({"note": [text]})).column("note").to_pylist()
-    return str(out)
-
-
 @pytest.mark.parametrize(("text", "address"), ADDRESSES)
 def test_redaction_replaces_the_whole_address(hipaa: ScanActor, text: str, address: str) -> None:
-    out = _one(hipaa, text)
+    out = redact_one(hipaa, text)
     local, _, domain = address.partition("@")
     assert "<EMAIL_ADDRESS>" in out, out
     assert local not in out and domain not in out, out
 
 
 def test_redaction_keeps_the_words_around_an_address(hipaa: ScanActor) -> None:
-    out = _one(hipaa, "Please write to jürgen.müller@example.de before the meeting.")
+    out = redact_one(hipaa, "Please write to jürgen.müller@example.de before the meeting.")
     assert out == "Please write to <EMAIL_ADDRESS> before the meeting.", out

@@ -10,22 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from nodes.privacy.batch import ScanActor
 from nodes.privacy.frameworks import CCPA, GDPR
-from tests.nodes.privacy.helpers import hipaa_batch_redactor
+from tests.nodes.privacy.helpers import hipaa_batch_redactor, redact_one
 
 
 @pytest.fixture(scope="module")
 def hipaa() -> ScanActor:
     return hipaa_batch_redactor()
-
-
-def _one(actor: ScanActor, text: str) -> str:
-    (out,) = actor(pa.table({"note": [text]})).column("note").to_pylist()
-    return str(out)
 
 
 CASES: list[tuple[str, list[str], list[str]]] = [
@@ -122,7 +116,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
 
 @pytest.mark.parametrize(("text", "gone", "kept"), CASES)
 def test_layout(hipaa: ScanActor, text: str, gone: list[str], kept: list[str]) -> None:
-    out = _one(hipaa, text)
+    out = redact_one(hipaa, text)
     for g in gone:
         assert g not in out, out
     for k in kept:
@@ -132,7 +126,7 @@ def test_layout(hipaa: ScanActor, text: str, gone: list[str], kept: list[str]) -
 def test_chat_stamp_kept_like_a_log_timestamp(hipaa: ScanActor) -> None:
     """The date opening a chat line is a message stamp, kept like a log line's; a date
     with a personal word before it is still generalized."""
-    out = _one(hipaa, "[2/03/2024, 20:14] Ana: ok\nDOB 2/03/1961, 20:14 per chart")
+    out = redact_one(hipaa, "[2/03/2024, 20:14] Ana: ok\nDOB 2/03/1961, 20:14 per chart")
     assert "[2/03/2024, 20:14]" in out, out
     assert "2/03/1961" not in out, out
 
