@@ -99,28 +99,37 @@ def test_nice_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class _Run:
-    """Stands in for an execution's actor: runs a Ray Data pipeline and a plain task."""
+    """Stands in for an execution's actor: runs a Ray Data pipeline and a plain task.
 
-    def run(self) -> dict[str, list[int]]:
+    Each process reads its own threads' nice values while it runs: a worker that ran a
+    Ray Data task may exit (idle) before the test could look at it from outside."""
+
+    def run(self) -> dict[str, dict[int, list[int]]]:
         import ray
         import ray.data
+
+        def nices() -> list[int]:
+            import os
+
+            tids = [int(t) for t in os.listdir("/proc/self/task")]
+            return sorted(os.getpriority(os.PRIO_PROCESS, t) for t in tids)
 
         def where(batch: dict[str, object]) -> dict[str, object]:
             import os
 
             n = len(batch["id"])  # type: ignore[arg-type]
-            return {"pid": [os.getpid()] * n}
+            return {"pid": [os.getpid()] * n, "nices": [nices()] * n}
 
         @ray.remote
-        def plain() -> int:
+        def plain() -> tuple[int, list[int]]:
             time.sleep(0.2)
-            return os.getpid()
+            return os.getpid(), nices()
 
         rows = ray.data.range(64, override_num_blocks=8).map_batches(where).take_all()
         return {
-            "self": [os.getpid()],
-            "data": sorted({int(r["pid"]) for r in rows}),
-            "tasks": sorted(set(ray.get([plain.remote() for _ in range(4)]))),
+            "self": {os.getpid(): nices()},
+            "data": {int(r["pid"]): list(r["nices"]) for r in rows},
+            "tasks": dict(ray.get([plain.remote() for _ in range(4)])),
         }
 
 
@@ -131,10 +140,10 @@ def test_an_execution_actor_and_its_ray_data_tasks_run_lowered(ray_session) -> N
     actor = ray.remote(_Run).options(num_cpus=0, runtime_env=priority.runtime_env(nice)).remote()
     try:
         pids = ray.get(actor.run.remote(), timeout=300)
-        lowered = pids["self"] + pids["data"] + pids["tasks"]
+        lowered = {**pids["self"], **pids["data"], **pids["tasks"]}
         assert len(pids["data"]) >= 1 and len(pids["tasks"]) >= 1
-        for pid in lowered:
-            assert set(_thread_nices(pid)) == {nice}, (pid, _thread_nices(pid))
+        for pid, nices in lowered.items():
+            assert set(nices) == {nice}, (pid, nices)
 
         @ray.remote
         def outside() -> int:
