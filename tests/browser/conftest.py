@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,6 +22,8 @@ from tests.serve.conftest import ApiServer
 from tests.serve.serve_helpers import create_key
 
 CHROMIUM_ENV = "PIPELINE_BUILDER_CHROMIUM"
+# set to 1 (as .ci/run does) to fail instead of skip when Chromium or Playwright is missing
+REQUIRE_BROWSER_ENV = "PIPELINE_BUILDER_REQUIRE_BROWSER"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -65,13 +68,27 @@ def _chromium() -> str | None:
     return path if os.path.exists(path) else shutil.which("chromium")
 
 
+def _browser_required() -> bool:
+    return os.environ.get(REQUIRE_BROWSER_ENV, "") not in ("", "0")
+
+
+def _missing(reason: str) -> NoReturn:
+    """Skip for want of ``reason``, or fail when the environment requires the browser."""
+    if _browser_required():
+        pytest.fail(f"{reason} ({REQUIRE_BROWSER_ENV} is set)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One headless Chromium per test module."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _missing("no Playwright: pip install playwright")
     exe = _chromium()
     if exe is None:
-        pytest.skip(f"no Chromium: run .ci/browser.sh or set {CHROMIUM_ENV}")
+        _missing(f"no Chromium: run .ci/browser.sh or set {CHROMIUM_ENV}")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -82,9 +99,13 @@ def browser() -> Iterator[object]:
 
 @dataclass
 class Traffic:
-    """Every URL the pages requested (Playwright ``request`` events)."""
+    """Every request the pages made (Playwright ``request`` events): method and URL."""
 
-    urls: list[str] = field(default_factory=list)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [url for _, url in self.requests]
 
     def foreign(self) -> list[str]:
         out = []
@@ -97,19 +118,54 @@ class Traffic:
         return out
 
 
-def assert_documented(traffic: Traffic, server: ApiServer) -> None:
-    """Every API request the pages made is an endpoint of the OpenAPI document."""
-    import re
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+Operation = tuple[str, tuple[str, ...]]  # (METHOD, path segments)
 
+
+def documented_operations(server: ApiServer) -> set[Operation]:
+    """The operations of the served OpenAPI document: each path item's methods."""
     import httpx
 
     doc = httpx.get(server.base_url + "/openapi.json").json()
-    documented = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$") for p in doc["paths"]]
-    paths = {urlsplit(u).path for u in traffic.urls}
-    api = {p for p in paths if p.startswith("/api/")}
+    return {
+        (method.upper(), tuple(path.strip("/").split("/")))
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+
+
+def is_documented(method: str, path: str, operations: set[Operation]) -> bool:
+    """Whether ``method path`` is one of ``operations``.
+
+    A documented ``{parameter}`` segment matches any segment; a ``*`` segment of ``path``
+    (a value only known at run time, in the UI's source) matches any documented segment.
+    """
+    segments = tuple(path.strip("/").split("/"))
+    return any(
+        m == method.upper() and _segments_match(segments, documented)
+        for m, documented in operations
+    )
+
+
+def _segments_match(used: tuple[str, ...], documented: tuple[str, ...]) -> bool:
+    def one(u: str, d: str) -> bool:
+        return u == "*" or u == d or (d.startswith("{") and d.endswith("}"))
+
+    return len(used) == len(documented) and all(
+        one(u, d) for u, d in zip(used, documented, strict=True)
+    )
+
+
+def assert_documented(traffic: Traffic, server: ApiServer) -> None:
+    """Every API request the pages made is an operation (method and path) of /openapi.json."""
+    operations = documented_operations(server)
+    calls = {(method, urlsplit(url).path) for method, url in traffic.requests}
+    api = {(m, p) for m, p in calls if p.startswith("/api/")}
     assert len(api) >= 5, api
-    assert sorted(p for p in api if not any(d.match(p) for d in documented)) == []
-    assert sorted(p for p in paths - api if not (p in ("/", "/ui") or p.startswith("/ui/"))) == []
+    assert sorted(c for c in api if not is_documented(*c, operations)) == []
+    pages = {p for _, p in calls} - {p for _, p in api}
+    assert sorted(p for p in pages if not (p in ("/", "/ui") or p.startswith("/ui/"))) == []
 
 
 @pytest.fixture
@@ -121,7 +177,7 @@ def traffic() -> Traffic:
 def page(browser, traffic: Traffic, tmp_path: Path) -> Iterator[object]:
     """A fresh browser context and page; asserts afterwards that no request left loopback."""
     context = browser.new_context(viewport={"width": 1600, "height": 1000})  # type: ignore[attr-defined]
-    context.on("request", lambda req: traffic.urls.append(req.url))
+    context.on("request", lambda req: traffic.requests.append((req.method, req.url)))
     pg = context.new_page()
     pg.set_default_timeout(90_000)  # a shared CI machine can be slow; waits end when met
     errors: list[str] = []

@@ -91,6 +91,29 @@ def _wait_state(pg, state: str) -> None:
     pg.wait_for_selector(f"[data-testid=validation-status][data-state={state}]", timeout=90_000)
 
 
+# "moving": the run is still running and some node has put out rows (or the bar has
+# advanced); "ended": it reached a terminal state first; otherwise not yet (falsy).
+_RUN_MOVING = """() => {
+    const status = document.querySelector('[data-testid=run-status] [data-testid=status]');
+    const state = status ? status.textContent : '';
+    if (['completed', 'failed', 'cancelled'].includes(state)) return 'ended';
+    const nodes = document.querySelectorAll('[data-testid=run-canvas] g[data-rows-out]');
+    const rows = [...nodes].some(g => Number(g.dataset.rowsOut) > 0);
+    const bar = document.querySelector('[data-testid=progress-bar]');
+    const progress = parseFloat((bar && bar.style.width) || '0') > 0;
+    return state === 'running' && (rows || progress) ? 'moving' : false;
+}"""
+
+
+def _screenshot_while_moving(pg, name: str) -> None:
+    """Screenshot the run view once rows flow through it, before the run ends (bounded)."""
+    seen = pg.wait_for_function(_RUN_MOVING, timeout=120_000, polling=100).json_value()
+    assert seen == "moving", "the run ended before any node showed rows: enlarge its input"
+    png = pg.screenshot()
+    assert pg.evaluate(_RUN_MOVING) == "moving", f"{name} may show the run after it ended"
+    (SCREENSHOTS / name).write_bytes(png)
+
+
 def _spec_in_page(pg) -> dict:
     pg.click("[data-testid=tab-json]")
     return json.loads(pg.input_value("[data-testid=spec-text]"))
@@ -235,8 +258,7 @@ def test_build_validate_save_run_and_lineage(api_server, page, traffic) -> None:
     assert m and m.group(1) == PIPELINE
     execution_id = m.group(2)
     pg.wait_for_selector("[data-testid=run-status] .running", timeout=120_000)
-    pg.wait_for_selector("g[data-state=running]", timeout=120_000)
-    pg.screenshot(path=str(SCREENSHOTS / "run-in-progress.png"))
+    _screenshot_while_moving(pg, "run-in-progress.png")
 
     pg.wait_for_selector("[data-testid=run-status] .completed", timeout=300_000)
     status = api.status(PIPELINE, execution_id)

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from serve.client import ApiRequestError
+from tests.browser.conftest import documented_operations, is_documented
 from tests.serve.serve_helpers import create_key
 
 UI_JS = Path(__file__).resolve().parents[2] / "serve" / "ui" / "js"
@@ -151,22 +152,70 @@ def test_pages_are_served_and_use_only_documented_endpoints(api_server) -> None:
     assert js.headers["content-type"].startswith("text/javascript")
     assert httpx.get(api_server.base_url + "/ui/../pyproject.toml").status_code == 404
     assert httpx.get(api_server.base_url + "/ui/js/missing.js").status_code == 404
-    doc = httpx.get(api_server.base_url + "/openapi.json").json()
-    documented = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$") for p in doc["paths"]]
+    operations = documented_operations(api_server)
     slugs = [k["path"][5:] for k in api_server.client().request("GET", "/api/resource-kinds")]
-    used = set()
+    used: set[tuple[str, str]] = set()
     for f in UI_JS.glob("*.js"):
         text = f.read_text(encoding="utf-8")
         assert "https://" not in text and "http://" not in text.replace("http://www.w3.org", "")
-        for m in re.finditer(r"[`\"](/api/[^`\"?]*)", text):
+        for method, path in _api_calls(text):
             # resource pages build /api/${slug}: every catalog kind's collection
-            for path in [m.group(1).replace("${slug}", s) for s in slugs]:
+            for concrete in [path.replace("${slug}", s) for s in slugs]:
                 # ${id} after a slash is a path segment; elsewhere it adds a query string
-                segment = re.sub(r"(?<=/)\$\{[^}]+\}", "x", path)
-                used.add(re.sub(r"\$\{[^}]+\}", "", segment))
-    assert len(used) >= 10
-    undocumented = [u for u in used if not any(d.match(u) for d in documented)]
+                segment = re.sub(r"(?<=/)\$\{[^}]+\}(?=/|$)", "*", concrete)
+                used.add((method, re.sub(r"\$\{[^}]+\}", "", segment)))
+    assert len(used) >= 15, used
+    assert {m for m, _ in used} == {"GET", "POST", "PUT", "DELETE"}
+    undocumented = [u for u in sorted(used) if not is_documented(*u, operations)]
     assert undocumented == []
+
+
+# the request helpers of serve/ui/js/api.js: get/post/put/del/all(path, ...), api(METHOD, path, ...)
+_HELPERS = {"get": "GET", "post": "POST", "put": "PUT", "del": "DELETE", "all": "GET"}
+_CALL = re.compile(r'(?<![.\w])(?:(?P<fn>get|post|put|del|all)\(|api\(\s*"(?P<method>[A-Z]+)",)')
+_PREFIX = re.compile(r"\bconst (\w+) = `(/api/[^`]*)`;")
+
+
+def _api_calls(text: str) -> list[tuple[str, str]]:
+    """(method, path literal) of every request helper call whose path argument names /api/."""
+    prefixes = dict(_PREFIX.findall(text))  # e.g. const base = `/api/pipelines/${id}`;
+    calls = []
+    for m in _CALL.finditer(text):
+        method = m.group("method") or _HELPERS[m.group("fn")]
+        argument = _first_argument(text, m.end())
+        for name, prefix in prefixes.items():
+            argument = argument.replace("${" + name + "}", prefix)
+        calls += [(method, p) for p in re.findall(r"[`\"](/api/[^`\"?]*)", argument)]
+    return calls
+
+
+def _first_argument(text: str, i: int) -> str:
+    """The JavaScript expression from ``i`` up to the call's next top-level ``,`` or ``)``."""
+    start, stack = i, []  # open brackets, template literals (`) and their ${ parts
+    while i < len(text):
+        c = text[i]
+        if stack and stack[-1] == "`":
+            if c == "\\":
+                i += 1
+            elif c == "`":
+                stack.pop()
+            elif text.startswith("${", i):
+                stack.append("${")
+                i += 1
+        elif c in "\"'":
+            i = text.index(c, i + 1)
+            while text[i - 1] == "\\":
+                i = text.index(c, i + 1)
+        elif c in "`([{":
+            stack.append(c)
+        elif c in ")]}":
+            if not stack:
+                return text[start:i]
+            stack.pop()
+        elif c == "," and not stack:
+            return text[start:i]
+        i += 1
+    raise AssertionError(f"unterminated call at {start}")
 
 
 def test_pipeline_templates_validate_once_their_resources_exist(api_server) -> None:
