@@ -114,10 +114,19 @@ def scanned_entities(spec: dict[str, Any]) -> list[str]:
     return sorted(ents)
 
 
+# Rows per block handed to the scan. One block is scanned by one worker, and Ray Data may
+# deliver a few large ones: its Parquet reader packs small files into 128 MiB read units
+# (8 files of free text came as one block), and a read task fuses with the map after it.
+# Scanning costs far more per row than reading, so the input is cut (streaming, bounded)
+# into blocks of at most this many rows first, and every CPU gets a share.
+SCAN_BLOCK_ROWS = 2048
+
+
 def scan_stage(
     ds: Any, ctx: BuildContext, workers: int | None, kwargs: dict[str, Any], **extra: Any
 ) -> Any:
-    """The per-batch scan as a ``map_batches`` stage.
+    """The per-batch scan as a ``map_batches`` stage, over blocks of at most
+    ``SCAN_BLOCK_ROWS`` rows (or the node's ``resources.batchSize``).
 
     Default: Ray tasks; each worker process builds the scanner (and loads the NER model)
     once and keeps it (:func:`nodes.privacy.library.scanner_for`), and Ray schedules as
@@ -127,6 +136,10 @@ def scan_stage(
     """
     opts = ctx.map_options(batch_format="pyarrow", **extra)
     size = opts.pop("concurrency", None) or workers
+    # strict: a stage of its own (a non-strict repartition fuses into the map before it,
+    # and the scan into it, so the cut blocks would stay in one task).
+    rows = opts.get("batch_size") or SCAN_BLOCK_ROWS
+    ds = ds.repartition(target_num_rows_per_block=rows, strict=True)
     if size:
         return ds.map_batches(
             ScanActor, fn_constructor_kwargs=kwargs, concurrency=int(size), **opts
