@@ -1,4 +1,10 @@
-"""Append-only, hash-chained audit trail (see :mod:`engine.audit.log`)."""
+"""Append-only, hash-chained audit trail (see :mod:`engine.audit.log`).
+
+May import: ``engine.run`` and everything below it (``engine.plan``, ``engine.store``,
+the SDK modules, ``engine.spec``, ``engine.errors``). Never its sibling observers
+``engine.lineage`` and ``engine.webhooks``, nor ``engine.service``, ``engine.cli``,
+``nodes`` or ``serve``.
+"""
 
 from engine.audit.log import (
     AuditEntry,

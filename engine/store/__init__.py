@@ -9,6 +9,11 @@ Usage::
 
     from engine.store import Store, get_engine
     store = Store(get_engine())
+
+May import: the SDK modules (``engine.context``, ``engine.catalog``...), ``engine.spec``
+and ``engine.errors``. Never ``engine.plan``, ``engine.run``, ``engine.lineage``,
+``engine.webhooks``, ``engine.audit``, ``engine.service``, ``engine.cli``, ``nodes`` or
+``serve``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ Errors::
     ├── SignatureError      a signature does not verify
     ├── UnsafeTarget        a URL points at a private/loopback/link-local target
     └── EndpointNotFound    no endpoint/delivery with that id
+
+May import: ``engine.run`` and everything below it (``engine.plan``, ``engine.store``,
+the SDK modules, ``engine.spec``, ``engine.errors``). Never its sibling observers
+``engine.lineage`` and ``engine.audit``, nor ``engine.service``, ``engine.cli``,
+``nodes`` or ``serve``.
 """
 
 from __future__ import annotations
