@@ -15,12 +15,15 @@ Every error the engine raises derives from :class:`PipelineBuilderError`::
     ├── ExecutionFailed        a run ended in failure (RunResult.raise_for_status)
     ├── ExecutionCancelled     a run was cancelled
     ├── ResumeError            an execution cannot be resumed
+    ├── EgressRefused          (engine.egress) an outbound connection the egress guard refuses
+    ├── OutsideDataRoots       (engine.roots) a location outside every data root
     ├── StoreError             (engine.store.errors) the metadata store refused
     │   ├── NotFoundError      the stored object does not exist
     │   └── ConflictError      the write conflicts with what is stored
     └── WebhookError           (engine.webhooks.signing) webhook delivery and signing
         ├── SignatureError     a signature does not verify
         ├── UnsafeTarget       (engine.webhooks.ssrf) a target the egress rules refuse
+        │                      (also an EgressRefused)
         └── EndpointNotFound   (engine.webhooks.outbox) no such endpoint or delivery
 
 Framework errors (everything above) say what was expected; errors raised by user

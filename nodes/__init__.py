@@ -20,6 +20,13 @@ the node id as a field); what the node families add::
     ValueError
     └── ExpressionError          (nodes.transforms._expr) a derived-column expression is
                                  invalid (raised at validation, reported as a Problem)
+    Exception
+    └── Violation                (nodes.privacy.batch) internal: redaction found a
+                                 required identifier kept; re-raised as the node's
+                                 NodeError, never leaves the node
+    UserWarning
+    └── NerUnavailableWarning    (nodes.privacy.presidio_bridge) a warning, not an
+                                 error: no spaCy model, detection uses patterns only
 """
 
 from __future__ import annotations

@@ -7,12 +7,21 @@
     ├── Forbidden            403  the key lacks the scope the endpoint needs
     ├── NotFound             404  no such pipeline, version, resource or execution
     ├── Conflict             409  id taken, Idempotency-Key reused differently, run ended
+    │   └── SecretOriginChanged   (serve.routes.resources) a resource's secrets would
+    │                             be sent to another origin than before
     ├── PayloadTooLarge      413  request body above the configured limit
     ├── Unprocessable        422  invalid spec/resource; ``problems`` lists each one
+    │   ├── Refused               (serve.routes.resources) a resource a security rule
+    │   │                         refuses; ``rule`` names it
+    │   ├── LocationRefused       (serve.routes.pipelines) a spec location a security
+    │   │                         rule refuses; ``rule`` names it
+    │   └── RequirementUnmet      (serve.routes._requirements) a dataRequirement that
+    │                             cannot be honoured
     └── BadRequest           400  (serve.deps) malformed query parameters
 
-The Python client (:mod:`serve.client`) raises ``ApiRequestError`` (an
-``engine.errors.PipelineBuilderError``) carrying the status and the problem document.
+    engine.errors.PipelineBuilderError
+    └── ApiRequestError      (serve.client) the API answered with an error; carries
+                             the status and the problem document
 
 Store and engine errors are translated in :mod:`serve.problems`.
 """
