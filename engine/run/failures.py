@@ -5,8 +5,13 @@ whose ``cause`` is the original, pickled exception). :func:`root_error` finds th
 engine's own error (or the innermost user/library error) inside those wrappers;
 :func:`error_node` reads the failing node from the error's ``node_id`` field
 (:class:`~engine.errors.NodeError` keeps it across pickling); :func:`is_transient`
-decides a retry policy's ``retryOn`` rules; :func:`message` is the one-line reason
-shown in status, webhooks and the CLI.
+decides a retry policy's ``retryOn`` rules from the ``transient`` field; :func:`message`
+is the one-line reason shown in status, webhooks and the CLI.
+
+Structured fields are always read first. Text (``node 'x'`` in a message, class names
+and words such as ``timeout`` or ``503``) is read only as a fallback, for foreign
+errors that carry no fields: library errors, and errors raised in Ray Data map tasks,
+whose ``UserCodeException`` wrapper loses its ``__cause__`` when pickled.
 """
 
 from __future__ import annotations
@@ -72,36 +77,105 @@ def is_transient(exc: BaseException, retry_on: list[str]) -> bool:
     """Whether ``exc`` counts as transient under a policy's ``retryOn`` list.
 
     ``any`` matches every error except configuration errors and cancellation;
-    ``transient`` matches network errors, timeouts, throttling and 5xx answers;
-    other entries are exception class names matched anywhere in the error's chain
-    (also inside the text of Ray's wrapped task errors).
+    ``transient`` reads the ``transient`` field of the engine's errors in the chain
+    (:attr:`NodeError.transient`) and, when none states it, recognises network errors,
+    timeouts, throttling and 5xx answers; other entries are exception class names
+    (also a wrapped error's ``cause_type``) matched anywhere in the error's chain.
     """
     errors = chain(exc)
     if any(isinstance(e, ExecutionCancelled | NodeConfigError) for e in errors):
         return False
-    text = " ".join(f"{type(e).__name__}: {e}" for e in errors)
-    names = {cls.__name__ for e in errors for cls in type(e).__mro__}
     for rule in retry_on:
         if rule == "any":
             return True
         if rule == "transient":
-            if names & set(TRANSIENT_NAMES) or any(n in text for n in TRANSIENT_NAMES):
+            if counts_as_transient(errors):
                 return True
-            low = text.lower()
-            if any(w in low for w in TRANSIENT_WORDS):
-                return True
-        elif rule in names or f"{rule}:" in text or f"{rule}(" in text:
+        elif rule in class_names(errors) or _named_in_text(rule, errors):
             return True
     return False
 
 
+def counts_as_transient(errors: list[BaseException]) -> bool:
+    """The ``transient`` field an engine error states; the text fallback when none does."""
+    declared = declared_transient(errors)
+    return looks_transient(errors) if declared is None else declared
+
+
+def declared_transient(errors: list[BaseException]) -> bool | None:
+    """The first ``transient`` an engine error in the chain states (None: none does)."""
+    for e in errors:
+        flag = getattr(e, "transient", None) if isinstance(e, PipelineBuilderError) else None
+        if isinstance(flag, bool):
+            return flag
+    return None
+
+
+def class_names(errors: list[BaseException]) -> set[str]:
+    """Class names in the chain (with their bases) and the ``cause_type`` fields."""
+    names = {cls.__name__ for e in errors for cls in type(e).__mro__}
+    for e in errors:
+        cause = getattr(e, "cause_type", None) if isinstance(e, PipelineBuilderError) else None
+        if isinstance(cause, str):
+            names.add(cause)
+    return names
+
+
+def looks_transient(errors: list[BaseException]) -> bool:
+    """Text fallback for foreign errors that state nothing: class names and words.
+
+    Library errors (httpx, boto, database drivers) and Ray's wrappers carry no
+    ``transient`` field; Ray Data's ``UserCodeException`` also drops its ``__cause__``
+    when pickled, so an error raised in a map task reaches the driver as trace text
+    only. For those, and only when no engine error in the chain says either way, the
+    class names and the usual words of network errors, timeouts and 5xx answers decide.
+    """
+    if class_names(errors) & set(TRANSIENT_NAMES):
+        return True
+    text = _chain_text(errors)
+    if any(n in text for n in TRANSIENT_NAMES):
+        return True
+    low = text.lower()
+    return any(w in low for w in TRANSIENT_WORDS)
+
+
+def _chain_text(errors: list[BaseException]) -> str:
+    return " ".join(f"{type(e).__name__}: {e}" for e in errors)
+
+
+def _named_in_text(name: str, errors: list[BaseException]) -> bool:
+    """Text fallback: ``name`` as an exception class in a wrapped task's trace text."""
+    text = _chain_text(errors)
+    return f"{name}:" in text or f"{name}(" in text
+
+
 def error_node(exc: BaseException) -> str | None:
-    """The node id an error names (``NodeError.node_id`` or ``node 'x'`` in its text)."""
+    """The failing node: :func:`node_field`, else (text fallback) :func:`node_named_in_text`."""
+    return node_field(exc) or node_named_in_text(str(exc))
+
+
+def node_field(exc: BaseException) -> str | None:
+    """The first ``node_id`` field of an engine error in the chain of ``exc``.
+
+    :class:`~engine.errors.NodeError` keeps ``node_id`` across Ray's pickling, and
+    :func:`chain` follows ``RayTaskError.cause`` to the original error.
+    """
     for e in chain(exc):
-        nid = getattr(e, "node_id", None)
+        nid = getattr(e, "node_id", None) if isinstance(e, PipelineBuilderError) else None
         if isinstance(nid, str):
             return nid
-    m = re.search(r"node '([^']+)'", str(exc))
+    return None
+
+
+def node_named_in_text(text: str) -> str | None:
+    """Text fallback, only for errors whose chain carries no ``node_id`` field: the
+    first ``node 'x'`` (how every NodeError message starts) in ``text``.
+
+    Needed for foreign wrappers: Ray Data's ``UserCodeException`` loses its
+    ``__cause__`` when pickled, so a NodeError raised in a map task reaches the driver
+    as trace text only.
+    """
+    m = _NODE_IN_MESSAGE.search(text)
     return m.group(1) if m else None
 
 
@@ -188,9 +262,12 @@ def keep_trace(exc: BaseException, home: Any, execution_id: str) -> Any:
     return path
 
 
-def failing_node(err: BaseException, message: str) -> str | None:
-    node = getattr(err, "node_id", None)
-    if node is None:
-        m = _NODE_IN_MESSAGE.match(message)
-        node = m.group(1) if m else None
-    return node
+def failing_node(exc: BaseException, message: str) -> str | None:
+    """The node a failed run names: :func:`node_field` of ``exc``; else (text fallback
+    for errors that carry no fields) the ``node 'x'`` starting the run's one-line
+    ``message``, then any in the error's text."""
+    found = node_field(exc)
+    if found is not None:
+        return found
+    m = _NODE_IN_MESSAGE.match(message)
+    return m.group(1) if m else node_named_in_text(str(exc))

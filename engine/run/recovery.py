@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.backoff import backoff_delay
-from engine.errors import PipelineBuilderError
 from engine.run.failures import describe, error_node, is_transient
 from engine.spec.models import PipelineSpec, RetryPolicy
 
 log = logging.getLogger(__name__)
+
 
 def delays(policy: RetryPolicy, *, rng: random.Random | None = None) -> Iterator[float]:
     """Seconds to wait before attempt 2, 3, ... ``maxAttempts`` (see :mod:`engine.backoff`)."""
@@ -177,12 +177,6 @@ def retry_call(
     while True:
         try:
             return fn()
-        except PipelineBuilderError as exc:
-            if not is_transient(exc, policy.retryOn):
-                raise
-            delay = next(schedule, None)
-            if delay is None:
-                raise
         except Exception as exc:
             if not is_transient(exc, policy.retryOn):
                 raise

@@ -228,7 +228,7 @@ def run_pipeline(
         )
         result.status = "cancelled" if cancelled else "failed"
         result.error = "execution cancelled" if cancelled else message(err)
-        result.error_node = None if cancelled else failing_node(err, result.error)
+        result.error_node = None if cancelled else failing_node(exc, result.error)
         if not cancelled:
             keep_trace(exc, options.home, execution_id)
         if not isinstance(exc, Exception):

@@ -133,7 +133,7 @@ class HttpFetcher:
             try:
                 response = self._client.get(url, params=params, headers=headers)
             except egress.EgressRefused as exc:
-                raise NodeError(self.node_id, str(exc)) from None
+                raise NodeError(self.node_id, str(exc), transient=False) from None
             except httpx.TimeoutException:
                 problem = f"timed out after {self.timeout:g}s"
             except httpx.TransportError as exc:
@@ -147,12 +147,14 @@ class HttpFetcher:
                             self.node_id,
                             f"GET {shown} answered HTTP {response.status_code} (redirect to "
                             f"{target}); redirects are not followed, set baseUrl to the target",
+                            transient=False,
                         )
                     if response.status_code >= 400:
                         raise NodeError(
                             self.node_id,
                             f"GET {shown} failed with HTTP {response.status_code} "
                             f"{response.reason_phrase}{self._excerpt(response)}",
+                            transient=False,
                         )
                     return response
                 problem = f"HTTP {response.status_code} {response.reason_phrase}"
@@ -161,6 +163,7 @@ class HttpFetcher:
                 raise NodeError(
                     self.node_id,
                     f"GET {shown} failed: {problem} (gave up after {attempt} attempts)",
+                    transient=True,
                 )
             if on_retry is not None:
                 on_retry(problem)

@@ -137,3 +137,34 @@ def test_primary_failing_at_build_time_switches_to_its_fallback(tmp_path: Path, 
     assert result.ok, result.error
     assert len(read_parquet_rows(tmp_path / "out")) == 30
     assert result.nodes["primary"].facts["fallbackUsed"]["node"] == "replica"
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_node_error_declared_transient_is_retried_from_its_field(
+    tmp_path: Path, home: Path
+) -> None:
+    """``NodeError.transient`` decides, across Ray's pickling: the message ("backend
+    refused") holds none of the words the text fallback reads."""
+    spec = pipeline(
+        node("src", "source/test_declared", {"stateFile": str(tmp_path / "a")}, retry=FAST_RETRY),
+        node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["src"]),
+    )
+    result = run_pipeline(spec, options=RunOptions(home=home))
+    assert result.ok, result.error
+    assert (tmp_path / "a").read_text() == "3"
+    assert result.nodes["src"].counters["retries"] == 2
+    assert sorted(r["id"] for r in read_parquet_rows(tmp_path / "out")) == list(range(50))
+
+    spec = pipeline(
+        node(
+            "src",
+            "source/test_declared",
+            {"stateFile": str(tmp_path / "b"), "transient": False},
+            retry=FAST_RETRY,
+        ),
+        node("out", "output/archive", {"uri": str(tmp_path / "out2")}, ["src"]),
+    )
+    result = run_pipeline(spec, options=RunOptions(home=home))
+    assert result.status == "failed" and result.error_node == "src"
+    assert (tmp_path / "b").read_text() == "1"  # declared not transient: one attempt
+    assert "backend refused attempt 1" in result.error

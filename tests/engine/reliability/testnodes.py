@@ -146,3 +146,47 @@ def build_fail_until(*, ctx: Any, inputs: list[Any], config: FailUntilConfig) ->
         batch_format="pyarrow",
         batch_size=None,
     )
+
+
+class DeclaredConfig(NodeConfig):
+    rows: int = 50
+    failFirst: int = 2
+    stateFile: str
+    transient: bool = True
+
+
+def _declared_read(node_id: str, config: DeclaredConfig) -> list[pa.Table]:
+    """One read task: fails its first attempts with a NodeError that states
+    ``transient`` (the message holds none of the words the text fallback reads)."""
+    from engine.errors import NodeError
+
+    attempt = _bump(config.stateFile)
+    if attempt <= config.failFirst:
+        raise NodeError(node_id, f"backend refused attempt {attempt}", transient=config.transient)
+    return [pa.table({"id": list(range(config.rows))})]
+
+
+@register(
+    "source",
+    "test_declared",
+    config=DeclaredConfig,
+    inputs=(0, 0),
+    description="test only: a source whose read task fails with a declared NodeError",
+)
+def build_declared(*, ctx: Any, inputs: list[Any], config: DeclaredConfig) -> Any:
+    import ray.data
+    from ray.data.block import BlockMetadata
+    from ray.data.datasource import Datasource, ReadTask
+
+    node_id = ctx.node_id
+
+    class _Declared(Datasource):
+        def estimate_inmemory_data_size(self) -> int | None:
+            return None
+
+        def get_read_tasks(self, parallelism: int, **_: Any) -> list[ReadTask]:
+            meta = BlockMetadata(num_rows=None, size_bytes=None, input_files=None, exec_stats=None)
+            return [ReadTask(functools.partial(_declared_read, node_id, config), meta)]
+
+    ctx.report("location", f"declared://{config.rows}")
+    return ray.data.read_datasource(_Declared())
