@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -23,12 +24,30 @@ from engine.spec.loader import problems_from_pydantic
 from engine.spec.models import PipelineSpec
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What one pass of validation found: every problem, and each node config parsed
+    once (the configs of valid nodes; all of them when ``problems`` is empty)."""
+
+    problems: list[Problem]
+    configs: dict[str, BaseModel]
+
+
 def check(
     spec: PipelineSpec,
     catalog: Catalog | None = None,
     registry: Registry | None = None,
 ) -> list[Problem]:
     """Return every problem of ``spec`` (empty when valid)."""
+    return inspect_spec(spec, catalog, registry).problems
+
+
+def inspect_spec(
+    spec: PipelineSpec,
+    catalog: Catalog | None = None,
+    registry: Registry | None = None,
+) -> Checked:
+    """Every problem of ``spec`` and its node configs, each parsed once."""
     registry = registry or default_registry()
     catalog = catalog if catalog is not None else empty_catalog()
     problems: list[Problem] = []
@@ -101,7 +120,7 @@ def check(
             problems += [Problem(n.id, "", m) for m in fn(spec=spec, node=n, config=cfg)]
     if not cycle and not any(p.path.startswith("inputs.") for p in problems):
         problems += compliance_problems(spec, catalog, registry, configs)
-    return problems
+    return Checked(problems, configs)
 
 
 def compliance_problems(
@@ -135,17 +154,12 @@ def compliance_problems(
 def validate(
     spec: PipelineSpec, catalog: Catalog | None = None, registry: Registry | None = None
 ) -> dict[str, BaseModel]:
-    """Raise :class:`ValidationFailed` listing every problem; return parsed node configs."""
-    registry = registry or default_registry()
-    problems = check(spec, catalog, registry)
-    if problems:
-        raise ValidationFailed(problems, pipeline_id=spec.id)
-    configs = {}
-    for n in spec.nodes:
-        nt = registry.get(n.type_key)
-        assert nt is not None  # check() reported unknown types
-        configs[n.id] = nt.config_model.model_validate(n.config)
-    return configs
+    """Raise :class:`ValidationFailed` listing every problem; return the node configs
+    (parsed once, by :func:`inspect_spec`)."""
+    checked = inspect_spec(spec, catalog, registry)
+    if checked.problems:
+        raise ValidationFailed(checked.problems, pipeline_id=spec.id)
+    return checked.configs
 
 
 def find_cycle(spec: PipelineSpec) -> list[str] | None:
