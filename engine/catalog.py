@@ -14,7 +14,7 @@ catalog falls back to them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,10 +33,18 @@ KINDS: tuple[str, ...] = (
 
 _BUILTINS: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
 
+# Keys every resource may carry, whatever its kind: its id and descriptive metadata, and
+# the origin the API binds its secrets to (``boundOrigin``, set by the API, never by hand).
+RESOURCE_META = frozenset(
+    {"id", "name", "description", "version", "tags", "createdAt", "updatedAt", "owner"}
+)
+_RECORDED_KEYS = frozenset({"boundOrigin"})
+
 # Keys a data source may carry, by its ``type``. A catalog file naming any other key is
 # refused with the closest known key (a misspelt ``fieldMapings`` would otherwise be
-# silently ignored). Other kinds are checked by their own models where they are used.
-_COMMON_KEYS = frozenset({"id", "type", "name", "description", "tags", "owner", "fieldMappings"})
+# silently ignored). The three source nodes share these resources, so they live here;
+# every other kind is declared by the module that reads it (:func:`declare_keys`).
+_COMMON_KEYS = RESOURCE_META | {"type", "fieldMappings"}
 DATA_SOURCE_KEYS: dict[str, frozenset[str]] = {
     "file": _COMMON_KEYS | {"uri", "format", "delimiter", "storage"},
     "database": _COMMON_KEYS
@@ -57,29 +65,50 @@ DATA_SOURCE_KEYS: dict[str, frozenset[str]] = {
     },
 }
 
+_DECLARED_KEYS: dict[str, frozenset[str]] = {}
 
-def unknown_keys(kind: str, resource: Mapping[str, Any]) -> list[str]:
-    """Problems with the keys of one resource: each unknown key and the closest known one.
 
-    Only kinds with a declared key set are checked (data sources, by ``type``); an
-    unknown ``type`` is left to the node that reads the resource.
+def declare_keys(kind: str, keys: Iterable[str]) -> None:
+    """Declare keys a resource of ``kind`` may carry (besides :data:`RESOURCE_META`).
+
+    Called by the module that reads the resource, from its schema (a pydantic model's
+    fields, a rule's parameters); several modules reading one kind each add theirs.
+    Data sources are declared by :data:`DATA_SOURCE_KEYS`.
+    """
+    _check_kind(kind)
+    if kind == "dataSources":
+        raise CatalogError("data source keys are declared by type in DATA_SOURCE_KEYS")
+    _DECLARED_KEYS[kind] = _DECLARED_KEYS.get(kind, RESOURCE_META) | frozenset(keys)
+
+
+def known_keys(kind: str, resource: Mapping[str, Any]) -> frozenset[str] | None:
+    """The keys a resource may carry, or None when nothing is declared for it (a kind
+    whose module is not loaded, a data source of an unknown ``type``)."""
+    if kind == "dataSources":
+        found = DATA_SOURCE_KEYS.get(str(resource.get("type", "file")))
+    else:
+        found = _DECLARED_KEYS.get(kind)
+    return None if found is None else found | _RECORDED_KEYS
+
+
+def unknown_keys(kind: str, resource: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(key, problem)`` for each unknown key of one resource, naming the closest known key.
+
+    Kinds are checked once declared (data sources by ``type``; the others by their
+    node modules, loaded with the node registry); an unknown ``type`` is left to the node
+    that reads the resource.
     """
     import difflib
 
-    if kind != "dataSources":
-        return []
-    known = DATA_SOURCE_KEYS.get(str(resource.get("type", "file")))
+    known = known_keys(kind, resource)
     if known is None:
         return []
+    choices = sorted(known - _RECORDED_KEYS)
     problems = []
-    for key in sorted(set(resource) - known):
-        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-        hint = (
-            f"did you mean {close[0]!r}?"
-            if close
-            else "expected one of " + ", ".join(sorted(known))
-        )
-        problems.append(f"unknown key {key!r}; {hint}")
+    for key in sorted(set(resource) - known, key=str):
+        close = difflib.get_close_matches(str(key), choices, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "expected one of " + ", ".join(choices)
+        problems.append((str(key), f"unknown key {key!r}; {hint}"))
     return problems
 
 
@@ -182,7 +211,7 @@ class FileCatalog(DictCatalog):
                     raise CatalogError(f"catalog {p}: {kind} id {item['id']!r} appears twice")
                 bad = unknown_keys(kind, item)
                 if bad:
-                    raise CatalogError(f"catalog {p.name}: {kind} {item['id']!r}: {bad[0]}")
+                    raise CatalogError(f"catalog {p.name}: {kind} {item['id']!r}: {bad[0][1]}")
                 resources[kind][item["id"]] = item
         super().__init__(resources, base_dir=p.parent)
         self.path = p
@@ -199,11 +228,14 @@ def load_catalog(path: str | Path | None) -> DictCatalog:
 
 __all__ = [
     "KINDS",
+    "RESOURCE_META",
     "Catalog",
     "DictCatalog",
     "FileCatalog",
     "ResourceNotFound",
+    "declare_keys",
     "empty_catalog",
+    "known_keys",
     "load_catalog",
     "register_builtin",
     "unknown_keys",

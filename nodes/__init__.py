@@ -46,3 +46,27 @@ def load_all(registry: Any) -> None:
 
     for fw in FRAMEWORKS.values():
         registry.add_framework(fw.name, list(fw.required))
+    _declare_privacy_resource_keys()
+
+
+def _declare_privacy_resource_keys() -> None:
+    """The keys of the privacy family's catalog resources (see nodes.privacy.rules,
+    nodes.privacy.patterns and nodes.privacy.synthetic.template for their shapes)."""
+    from engine.catalog import declare_keys
+    from nodes.privacy.synthetic.template import SyntheticTemplate
+
+    declare_keys("redactionRules", ("rules", "default", "keyRef"))
+    declare_keys(
+        "patternLibraries",
+        (
+            "extends",
+            "ner",
+            "patterns",
+            "columnHints",
+            "denyList",
+            "allowList",
+            "entities",
+            "recognizers",
+        ),
+    )
+    declare_keys("syntheticTemplates", SyntheticTemplate.model_fields)

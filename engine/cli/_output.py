@@ -28,8 +28,9 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def colour_allowed(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never with ``NO_COLOR`` set to anything."""
-    return is_terminal(stream) and "NO_COLOR" not in os.environ
+    """Colour only on a terminal, and never with ``NO_COLOR`` set to a non-empty value
+    (https://no-color.org: an empty ``NO_COLOR`` does not turn colour off)."""
+    return is_terminal(stream) and not os.environ.get("NO_COLOR")
 
 
 def configure_colours(stream: TextIO | None = None) -> None:

@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     from engine.catalog import load_catalog
+    from engine.registry import default_registry
     from engine.spec import load_spec
 
+    default_registry()  # node modules declare their resources' keys, checked on load
     return load_spec(args.spec), load_catalog(args.catalog)
 
 

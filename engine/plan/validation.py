@@ -1,4 +1,5 @@
-"""Validate a parsed spec: node types, configs, graph shape, resource references, compliance.
+"""Validate a parsed spec: node types, configs, graph shape, resource references
+(each referenced resource exists and carries only known keys), compliance.
 
 Every problem is collected and reported at once (:class:`ValidationFailed`), each with
 its node id and path. A pipeline subject to a compliance framework must not let any
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from engine.catalog import Catalog, empty_catalog
+from engine.catalog import Catalog, empty_catalog, unknown_keys
 from engine.errors import Problem, ResourceNotFound, ValidationFailed
 from engine.plan import compliance
 from engine.registry import Registry, ResourceRef, default_registry
@@ -113,9 +114,14 @@ def inspect_spec(
             refs += nt.extra_refs(cfg)
         for kind, rid, path in refs:
             try:
-                catalog.get(kind, rid)
+                resource = catalog.get(kind, rid)
             except ResourceNotFound as exc:
                 problems.append(Problem(n.id, f"config.{path}", str(exc)))
+                continue
+            problems += [
+                Problem(n.id, f"config.{path}", f"{kind} {rid!r}: {message}")
+                for _key, message in unknown_keys(kind, resource)
+            ]
         for fn in nt.checks:
             problems += [Problem(n.id, "", m) for m in fn(spec=spec, node=n, config=cfg)]
     if not cycle and not any(p.path.startswith("inputs.") for p in problems):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine import roots
-from engine.catalog import Catalog
+from engine.catalog import Catalog, declare_keys
 from engine.context import BuildContext
 from engine.errors import NodeConfigError, NodeError
 from engine.registry import NodeConfig, ResourceRef, register
@@ -72,6 +72,12 @@ class EnvironmentResource(BaseModel):
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     defaultStrategy: Strategy = "blue_green"
     expectedSchema: list[ExpectedColumn] = Field(default_factory=list)
+
+
+declare_keys("environments", EnvironmentResource.model_fields)
+# What :func:`engine.webhooks.notifications.send` reads from a channel (declared here,
+# with the node that names channels, so that loading the nodes needs no webhook stack).
+declare_keys("notificationChannels", ("type", "url", "webhookUrl", "secret", "events"))
 
 
 def load_environment(catalog: Catalog, environment_id: str) -> EnvironmentResource:

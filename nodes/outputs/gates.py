@@ -34,19 +34,33 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.catalog import Catalog
+from engine.catalog import Catalog, declare_keys
 from engine.errors import NodeConfigError
 from nodes.outputs.gates_pii import PiiScan
 
 log = logging.getLogger(__name__)
 
-BUILTIN_GATES: tuple[str, ...] = (
-    "schema_validation",
-    "completeness",
-    "row_count",
-    "pii_free",
-    "uniqueness",
-    "freshness",
+# The built-in checks and the parameters each reads (keys of a gate's resource, or of
+# its ``params``).
+GATE_PARAMS: dict[str, tuple[str, ...]] = {
+    "schema_validation": ("expectedSchema", "allowExtraColumns"),
+    "completeness": ("minRatio", "columns"),
+    "row_count": ("min", "max"),
+    "pii_free": (
+        "identifiers",
+        "patternLibraryId",
+        "confidenceThreshold",
+        "contextualAnalysis",
+        "nerModel",
+        "scanRows",
+    ),
+    "uniqueness": ("keys",),
+    "freshness": ("column", "maxAgeHours"),
+}
+BUILTIN_GATES: tuple[str, ...] = tuple(GATE_PARAMS)
+declare_keys(
+    "qualityRules",
+    {"gate", "check", "type", "severity", "params"}.union(*GATE_PARAMS.values()),
 )
 Severity = Literal["block", "warn"]
 

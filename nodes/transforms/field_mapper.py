@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.catalog import RESOURCE_META, declare_keys
 from engine.errors import NodeConfigError, NodeError, RowError
 from engine.registry import NodeConfig, ResourceRef, register
 from nodes.transforms import _expr
@@ -61,7 +62,6 @@ _INLINE_FIELDS = (
     "drop",
     "select",
 )
-_RESOURCE_META = {"id", "name", "description", "version", "tags", "createdAt", "updatedAt", "owner"}
 
 
 class FieldEntry(BaseModel):
@@ -132,6 +132,9 @@ class FieldMapping(BaseModel):
         return self == FieldMapping()
 
 
+declare_keys("fieldMappings", FieldMapping.model_fields)
+
+
 class FieldMapperConfig(NodeConfig):
     """Config of ``transform/field_mapper``: a catalog mapping or inline fields."""
 
@@ -172,7 +175,7 @@ def mapping_from_resource(resource: dict[str, Any], *, resource_id: str = "") ->
     Raises:
         ValueError: The resource does not hold a valid mapping; the message names it.
     """
-    body = {k: v for k, v in resource.items() if k not in _RESOURCE_META}
+    body = {k: v for k, v in resource.items() if k not in RESOURCE_META}
     try:
         return FieldMapping.model_validate(body)
     except ValidationError as exc:

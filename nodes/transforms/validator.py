@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.catalog import RESOURCE_META, declare_keys
 from engine.errors import NodeConfigError, NodeError, RowError
 from engine.registry import NodeConfig, ResourceRef, register
 from nodes.transforms._types import (
@@ -62,7 +63,6 @@ _ALIASES = {
     "in": "allowed",
 }
 REASON_COLUMN = "_quarantine_reason"
-_RESOURCE_META = {"id", "name", "description", "version", "tags", "createdAt", "updatedAt", "owner"}
 
 
 class Rule(BaseModel):
@@ -160,13 +160,16 @@ class ValidatorConfig(NodeConfig):
         return self
 
 
+declare_keys("qualityRules", ("rules",))  # quality gates declare theirs (nodes.outputs)
+
+
 def rules_from_resource(resource: dict[str, Any], *, resource_id: str = "") -> list[Rule]:
     """Parse the ``rules`` of a ``qualityRules`` resource.
 
     Raises:
         ValueError: The resource holds no valid rule list; the message names it.
     """
-    extra = set(resource) - _RESOURCE_META - {"rules"}
+    extra = set(resource) - RESOURCE_META - {"rules"}
     if extra:
         raise ValueError(f"qualityRules '{resource_id}': unknown key(s) {', '.join(sorted(extra))}")
     raw = resource.get("rules")

@@ -3,7 +3,8 @@
 A resource is a JSON object with an ``id``. Secrets are never stored in plain text:
 a value under a secret-looking key (password, token, apiKey...) must be a reference
 (``env:NAME`` / ``secret:NAME`` / ``file:NAME``) inside the operator's namespace, and URLs
-must not embed a password; otherwise 422. Locations must lie inside the data roots and
+must not embed a password, and every key must be one the kind declares (422 naming
+the key and the closest known one). Locations must lie inside the data roots and
 hosts must pass the egress guard (:func:`check_security`; 422 naming the rule). A
 resource with secrets remembers the origin they go to (``boundOrigin``); moving it
 elsewhere needs new references (409 ``secret-origin``). The binding also belongs to each
@@ -22,6 +23,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Response
 
+from engine.catalog import unknown_keys
+from engine.registry import default_registry
 from engine.secrets import SECRET_KEYS, is_secret_ref
 from engine.store import ApiKey, Store
 from serve.audit_trail import audited, request_id
@@ -78,8 +81,13 @@ def plain_secrets(obj: Any, path: str = "") -> list[dict[str, Any]]:
     return found
 
 
-def check_body(body: Any, resource_id: str | None = None) -> dict[str, Any]:
-    """Raise 422 listing every problem of a resource body; return it."""
+def check_body(kind: str, body: Any, resource_id: str | None = None) -> dict[str, Any]:
+    """Raise 422 listing every problem of a resource body; return it.
+
+    Besides the id and secrets, every key must be one the kind declares
+    (:func:`engine.catalog.unknown_keys`, as ``validate`` checks a catalog file): an
+    unknown key is named with the closest known one.
+    """
     problems: list[dict[str, Any]] = []
     if not isinstance(body, dict):
         raise Unprocessable(
@@ -105,6 +113,11 @@ def check_body(body: Any, resource_id: str | None = None) -> dict[str, Any]:
             }
         )
     problems += plain_secrets(body)
+    default_registry()  # node modules declare their resources' keys
+    problems += [
+        {"nodeId": None, "path": key, "message": message}
+        for key, message in unknown_keys(kind, body)
+    ]
     if problems:
         raise Unprocessable(f"{len(problems)} problem(s) in the resource", problems=problems)
     return {**body, "id": rid}
@@ -354,7 +367,7 @@ def _add_routes(slug: str, kind: str) -> None:
     ) -> ResourceOut:
         rid = str(body.get("id")) if isinstance(body, dict) else "?"
         with audited(req_id, key.id, "resource.create", kind, rid) as details:
-            checked = check_security(kind, check_body(body), store=store)
+            checked = check_security(kind, check_body(kind, body), store=store)
             out = ResourceOut.of(store.create_resource(kind, checked))
             details["version"] = out.version
         return out
@@ -389,7 +402,7 @@ def _add_routes(slug: str, kind: str) -> None:
     ) -> ResourceOut:
         with audited(req_id, key.id, "resource.update", kind, resource_id) as details:
             previous = store.get_resource(kind, resource_id).body
-            checked = check_security(kind, check_body(body, resource_id), previous, store)
+            checked = check_security(kind, check_body(kind, body, resource_id), previous, store)
             out = ResourceOut.of(store.replace_resource(kind, checked))
             details["version"] = out.version
         return out

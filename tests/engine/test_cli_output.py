@@ -99,8 +99,11 @@ def test_no_color_and_files_turn_ray_prefix_colours_off(monkeypatch: pytest.Monk
     monkeypatch.setenv("TERM", "xterm")
     monkeypatch.delenv("NO_COLOR", raising=False)
     assert colour_allowed(Tty())
-    monkeypatch.setenv("NO_COLOR", "")  # any value, even empty, turns colour off
-    assert not colour_allowed(Tty())
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: only a non-empty value counts
+    assert colour_allowed(Tty())
+    for value in ("1", "0", "false"):  # any non-empty value turns colour off
+        monkeypatch.setenv("NO_COLOR", value)
+        assert not colour_allowed(Tty())
 
 
 def test_run_json_prints_only_json(tmp_path: Path) -> None:

@@ -244,3 +244,93 @@ def test_cli_nodes_lists_every_registered_type() -> None:
     schemas = json.loads(out)
     for key in ("source/file", "transform/field_mapper", "output/archive"):
         assert "properties" in schemas[key]["config"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "message"),
+    [
+        ("dataSources", {"id": "ds1", "uri": "a.csv", "fieldMapings": []}, "'fieldMappings'"),
+        ("environments", {"id": "env1", "uir": "envs/prod"}, "'uri'"),
+        ("redactionRules", {"id": "r1", "rulez": []}, "'rules'"),
+        ("fieldMappings", {"id": "m1", "renam": {"a": "b"}}, "'rename'"),
+        ("qualityRules", {"id": "q1", "gate": "completeness", "minRatoi": 0.9}, "'minRatio'"),
+        ("patternLibraries", {"id": "p1", "patterns": [], "extend": []}, "'extends'"),
+        ("syntheticTemplates", {"id": "t1", "synthesiser": "ctgan"}, "'synthesizer'"),
+        ("notificationChannels", {"id": "c1", "url": "https://x", "event": []}, "'events'"),
+    ],
+)
+def test_catalog_refuses_unknown_keys_of_every_kind_with_the_closest_key(
+    tmp_path: Path, kind: str, resource: dict[str, object], message: str
+) -> None:
+    import yaml
+
+    from engine.registry import default_registry
+
+    default_registry()  # node modules declare their resources' keys
+    (tmp_path / "cat.yaml").write_text(yaml.safe_dump({kind: [resource]}))
+    rid, typo = resource["id"], list(resource)[-1]  # each case's last key is the typo
+    with pytest.raises(CatalogError) as err:
+        FileCatalog(tmp_path / "cat.yaml")
+    assert f"{kind} {rid!r}: unknown key {typo!r}; did you mean {message}?" in str(err.value)
+
+
+def test_every_kind_declares_its_keys_once_the_nodes_are_loaded() -> None:
+    from engine.catalog import KINDS, known_keys
+    from engine.registry import default_registry
+
+    default_registry()
+    assert [k for k in KINDS if known_keys(k, {}) is None] == []
+    assert "boundOrigin" in (known_keys("environments", {}) or set())  # set by the API
+
+
+def test_validate_names_an_unknown_key_of_a_referenced_resource() -> None:
+    catalog = DictCatalog({"fieldMappings": {"m1": {"id": "m1", "renmae": {"a": "b"}}}})
+    spec = parse_spec(
+        {
+            "id": "p",
+            "nodes": [
+                {"id": "load", "nodeType": "source", "category": "file", "config": {"uri": "a"}},
+                {
+                    "id": "map",
+                    "nodeType": "transform",
+                    "category": "field_mapper",
+                    "inputs": ["load"],
+                    "config": {"fieldMappings": "m1"},
+                },
+            ],
+        }
+    )
+    assert [str(p) for p in check(spec, catalog)] == [
+        "node 'map' at config.fieldMappings: fieldMappings 'm1': unknown key 'renmae'; "
+        "did you mean 'rename'?"
+    ]
+
+
+def test_cli_validate_refuses_a_misspelt_environment_key(tmp_path: Path) -> None:
+    (tmp_path / "cat.yaml").write_text("environments:\n  - {id: env1, uir: envs/prod}\n")
+    (tmp_path / "p.yaml").write_text(yaml_dump(GOOD))
+    spec, catalog = str(tmp_path / "p.yaml"), str(tmp_path / "cat.yaml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "validate", spec, "--catalog", catalog],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert "environments 'env1': unknown key 'uir'; did you mean 'uri'?" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_partition_by_with_csv_output_is_refused_at_validate_time() -> None:
+    spec = json.loads(json.dumps(GOOD))
+    spec["nodes"][2]["config"] = {"uri": "out", "format": "csv", "partitionBy": ["a"]}
+    with pytest.raises(ValidationFailed) as err:
+        validate(parse_spec(spec))
+    (problem,) = err.value.problems
+    assert problem.node_id == "out"
+    assert "partitionBy is supported for format parquet only (format is 'csv')" in problem.message
+
+
+def yaml_dump(doc: object) -> str:
+    import yaml
+
+    return yaml.safe_dump(doc)

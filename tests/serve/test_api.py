@@ -86,16 +86,35 @@ def test_resources_crud_and_secrets(api: Client) -> None:
             "id": "ds_db",
             "type": "database",
             "url": "postgresql://db:5432/app",
-            "user": "app",
             "password": "env:DB_PASSWORD",
         },
     )
     assert made["resource"]["password"] == "env:DB_PASSWORD"
+    db = {"id": "ds_db", "type": "database"}
     with pytest.raises(ApiRequestError) as exc:
-        api.create_resource("data-sources", {"id": "ds_db", "url": "x"})
+        api.create_resource("data-sources", {**db, "url": "postgresql://db:5432/app"})
     _problem(exc, 409)
-    replaced = api.put_resource("data-sources", {"id": "ds_db", "url": "postgresql://db2:5432/app"})
+    replaced = api.put_resource("data-sources", {**db, "url": "postgresql://db2:5432/app"})
     assert replaced["version"] == 2
+    # A key the kind does not declare is refused, named with the closest known key, on
+    # create and on replace, as `validate` refuses it in a catalog file.
+    with pytest.raises(ApiRequestError) as exc:
+        api.put_resource("data-sources", {**db, "url": "postgresql://db2:5432/app", "user": "a"})
+    (problem,) = _problem(exc, 422)["problems"]
+    assert problem["path"] == "user" and "unknown key 'user'" in problem["message"]
+    for slug, body, typo, closest in [
+        ("environments", {"id": "env_typo", "uir": "data/envs/x"}, "uir", "uri"),
+        ("redaction-rules", {"id": "rules_typo", "rulez": []}, "rulez", "rules"),
+        ("quality-rules", {"id": "q_typo", "gate": "row_count", "mni": 1}, "mni", "min"),
+    ]:
+        with pytest.raises(ApiRequestError) as exc:
+            api.create_resource(slug, body)
+        (problem,) = _problem(exc, 422)["problems"]
+        assert problem["path"] == typo
+        assert problem["message"] == f"unknown key {typo!r}; did you mean {closest!r}?"
+        with pytest.raises(ApiRequestError) as exc:
+            api.get_resource(slug, body["id"])
+        _problem(exc, 404)  # nothing stored
     api.delete_resource("data-sources", "ds_db")
     with pytest.raises(ApiRequestError) as exc:
         api.get_resource("data-sources", "ds_db")
