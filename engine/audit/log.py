@@ -35,7 +35,19 @@ framework preset such as HIPAA = 6 years, SOX = 7 years) is enforced by
 :meth:`AuditLog.purge`, which removes only the oldest entries and moves the chain's
 start both in ``audit_head`` and in the signed anchor (the purge itself is audited).
 
-The tables live in their own ``MetaData`` on the engine of :func:`engine.store.get_engine`.
+The tables (``audit_log``, ``audit_head``) are part of the metadata store's schema
+(:mod:`engine.store.schema`) and come and change with its migrations.
+
+Times: ``at`` is stored, like every time of the store, as ISO 8601 UTC text
+(``2026-01-15T14:30:00.123456Z``); releases before schema migration 4 stored epoch
+seconds as a float, and that migration converts the column in place. The hash covers
+the stored canonical form: an entry written now hashes ``at`` as the text it stores.
+An entry written before the change hashed ``at`` as epoch seconds (a JSON number);
+:func:`engine.store.times.epoch_from_iso` recovers that number exactly from the
+converted text, so :meth:`AuditLog.verify` accepts either form and every existing
+chain (keyed, or with an unkeyed legacy prefix) still verifies without rehashing any
+entry. Accepting both forms gives a forger nothing: each is an HMAC under the key (or,
+for the unkeyed prefix, sealed by the first keyed entry), and both name the same time.
 """
 
 from __future__ import annotations
@@ -51,19 +63,11 @@ import secrets
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     delete,
     func,
     insert,
@@ -71,6 +75,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+
+from engine.store.schema import audit_entries as entries
+from engine.store.schema import audit_head as head
+from engine.store.store import migrate
+from engine.store.times import epoch_from_iso, iso_from_epoch
 
 log = logging.getLogger(__name__)
 
@@ -81,33 +90,6 @@ ANCHOR_ENV = "PIPELINE_BUILDER_AUDIT_ANCHOR"
 RETENTION_ENV = "PIPELINE_BUILDER_AUDIT_RETENTION_DAYS"
 RETENTION_PRESETS = {"HIPAA": 6 * 365 + 2, "SOX": 7 * 365 + 2, "GDPR": 3 * 365, "PCI": 365}
 
-metadata = MetaData()
-entries = Table(
-    "audit_log",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("entry_id", String(40), nullable=False, unique=True),
-    Column("at", Float, nullable=False, index=True),
-    Column("actor", String(200), nullable=False, index=True),
-    Column("action", String(100), nullable=False, index=True),
-    Column("resource_type", String(100), nullable=False),
-    Column("resource_id", String(200), nullable=False),
-    Column("outcome", String(40), nullable=False),
-    Column("request_id", String(100)),
-    Column("details", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-)
-head = Table(
-    "audit_head",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("last_seq", Integer, nullable=False),
-    Column("last_hash", String(64), nullable=False),
-    Column("first_seq", Integer, nullable=False),
-    Column("first_prev_hash", String(64), nullable=False),
-)
-
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -115,7 +97,7 @@ class AuditEntry:
 
     seq: int
     entry_id: str
-    at: float
+    at: str  # as stored: ISO 8601 UTC (numeric text only if written by hand with SQL)
     actor: str
     action: str
     resource_type: str
@@ -128,13 +110,10 @@ class AuditEntry:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["at"] = (
-            datetime.fromtimestamp(self.at, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-        )
         return {
             "seq": d.pop("seq"),
             "id": d.pop("entry_id"),
-            "at": d.pop("at"),
+            "at": _shown_time(d.pop("at")),
             "actor": d.pop("actor"),
             "action": d.pop("action"),
             "resourceType": d.pop("resource_type"),
@@ -241,20 +220,72 @@ def audit_key(base: Path | None = None) -> bytes:
     return path.read_bytes().strip()
 
 
-def entry_hash(row: dict[str, Any], key: bytes | None = None) -> str:
-    """HMAC-SHA256 (keyed with :func:`audit_key`) over every field but the hash itself."""
+def _epoch_at(at: Any) -> Any:
+    """``at`` as entries before schema migration 4 hashed it: epoch seconds.
+
+    Stored ISO text converts exactly; a number (or numeric text written with SQL) is
+    taken as epoch seconds; anything else stays as it is (and so fails to verify).
+    """
+    try:
+        return float(at)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return epoch_from_iso(at)
+    except (TypeError, ValueError):
+        return at
+
+
+def _shown_time(at: Any) -> Any:
+    """A stored ``at`` as ISO 8601 UTC text (a number written with SQL converted)."""
+    try:
+        epoch = float(at)
+    except (TypeError, ValueError):
+        return at  # ISO text already (or something unreadable: shown as it is)
+    try:
+        return iso_from_epoch(epoch)
+    except (ArithmeticError, OverflowError, ValueError):
+        return at
+
+
+HASH_FORMS = ("stored", "epoch")  # how ``at`` enters the hash; see the module docstring
+
+
+def _canonical(row: dict[str, Any], form: str = "stored") -> bytes:
+    """The hashed message: every field but the hash; ``at`` in the given form."""
     body = {k: row[k] for k in _FIELDS}
-    msg = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(key if key is not None else audit_key(), msg, hashlib.sha256).hexdigest()
+    if form == "epoch":
+        body["at"] = _epoch_at(body["at"])
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def legacy_hash(row: dict[str, Any]) -> str:
+def entry_hash(row: dict[str, Any], key: bytes | None = None, *, form: str = "stored") -> str:
+    """HMAC-SHA256 (keyed with :func:`audit_key`) over every field but the hash itself."""
+    key = key if key is not None else audit_key()
+    return hmac.new(key, _canonical(row, form), hashlib.sha256).hexdigest()
+
+
+def legacy_hash(row: dict[str, Any], *, form: str = "stored") -> str:
     """The unkeyed hash of entries written before the audit key existed: plain SHA-256
     over the same fields (canonical JSON)."""
-    body = {k: row[k] for k in _FIELDS}
-    return hashlib.sha256(
-        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    return hashlib.sha256(_canonical(row, form)).hexdigest()
+
+
+def _is_keyed(entry: AuditEntry, key: bytes) -> bool:
+    """The entry's hash is its HMAC in one of :data:`HASH_FORMS`."""
+    row = asdict(entry)
+    return any(hmac.compare_digest(entry_hash(row, key, form=f), entry.hash) for f in HASH_FORMS)
+
+
+def _is_legacy(entry: AuditEntry) -> bool:
+    """The entry's hash is its plain SHA-256 in one of :data:`HASH_FORMS`."""
+    row = asdict(entry)
+    return any(hmac.compare_digest(legacy_hash(row, form=f), entry.hash) for f in HASH_FORMS)
+
+
+def _stored_time(ts: float) -> str:
+    """Epoch seconds as the stored ISO text, at the microsecond (fixed width, sortable)."""
+    return iso_from_epoch(round(ts, 6))
 
 
 def _sign(doc: dict[str, Any], key: bytes) -> str:
@@ -347,14 +378,14 @@ def retention_days(framework: str | None = None) -> int | None:
 
 
 class AuditLog:
-    """The audit log on one SQLAlchemy engine (tables created on first use)."""
+    """The audit log on one SQLAlchemy engine (the store's schema migrated on first use)."""
 
     def __init__(self, engine: Engine, *, anchor: Path | None = None) -> None:
         self.engine = engine
         self.name = chain_name(engine)
         self.base = state_dir(engine)
         self.anchor = anchor or anchor_path(self.base)
-        metadata.create_all(engine, checkfirst=True)
+        migrate(engine)
 
     def _anchor(self, *, force: bool = False) -> None:
         """Write the signed checkpoint of the current head (logged, never raised)."""
@@ -417,7 +448,7 @@ class AuditLog:
             row = {
                 "seq": seq,
                 "entry_id": f"aud_{uuid.uuid4().hex[:20]}",
-                "at": round(time.time(), 6),
+                "at": _stored_time(time.time()),
                 "actor": actor or "anonymous",
                 "action": action,
                 "resource_type": resource_type,
@@ -480,9 +511,9 @@ class AuditLog:
                 else entries.c.action == action
             )
         if since is not None:
-            q = q.where(entries.c.at >= since)
+            q = q.where(entries.c.at >= _stored_time(since))
         if until is not None:
-            q = q.where(entries.c.at < until)
+            q = q.where(entries.c.at < _stored_time(until))
         q = q.order_by(entries.c.seq.desc() if newest_first else entries.c.seq)
         q = q.limit(limit).offset(offset)
         with self.engine.connect().execution_options(pb_read=True) as conn:
@@ -563,13 +594,8 @@ class AuditLog:
                         f"entry {e.seq} is out of sequence (expected {expect_seq}): "
                         "entries were renumbered or inserted",
                     )
-                is_keyed = hmac.compare_digest(entry_hash(asdict(e), key), e.hash)
-                if (
-                    not is_keyed
-                    and not keyed_seen
-                    and e.prev_hash == prev
-                    and hmac.compare_digest(legacy_hash(asdict(e)), e.hash)
-                ):
+                is_keyed = _is_keyed(e, key)
+                if not is_keyed and not keyed_seen and e.prev_hash == prev and _is_legacy(e):
                     pending.append(e)  # unkeyed: passes only if a keyed entry seals it
                     if anchor is not None and e.seq == int(anchor["lastSeq"]):
                         return unsealed()  # the anchor was written by keyed entries
@@ -681,7 +707,7 @@ class AuditLog:
 
     def purge(self, *, older_than_days: float, actor: str = "system:retention") -> int:
         """Delete entries older than the retention period (oldest first); the count."""
-        cutoff = time.time() - older_than_days * 86400
+        cutoff = _stored_time(time.time() - older_than_days * 86400)
         with self.engine.begin() as conn:
             h = conn.execute(select(head).where(head.c.id == 1)).mappings().first()
             if h is None:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from engine.store.times import now_iso as now_iso  # the stored-time convention
 
 # Scopes are ordered: a key with a scope holds every lower one too.
 SCOPES: tuple[str, ...] = ("read", "execute", "admin")
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
-
-
-def now_iso() -> str:
-    """The current UTC time as ``2026-01-15T14:30:00.123456Z``."""
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def parse_iso(text: str | None) -> datetime | None:

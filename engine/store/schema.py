@@ -6,12 +6,19 @@ newer than the database. Upgrading the package therefore upgrades the database i
 place and keeps its data. A migration is never edited once released; a change is a
 new migration appended to :data:`MIGRATIONS`.
 
-Timestamps are ISO 8601 UTC strings (``2026-01-15T14:30:00.123456Z``): portable
-between SQLite and PostgreSQL and sortable as text. JSON documents use SQLAlchemy's
-``JSON`` type (``JSONB``-compatible text on SQLite, ``JSON`` on PostgreSQL).
+Every table of the engine is here, the audit log's and the webhook outbox's too: their
+packages (:mod:`engine.audit`, :mod:`engine.webhooks`) import these tables and call
+:func:`engine.store.migrate` instead of creating tables of their own.
 
-Other packages (webhooks, audit) keep their own tables in their own ``MetaData`` on
-the same engine; they are not listed here.
+Timestamps are ISO 8601 UTC strings (``2026-01-15T14:30:00.123456Z``, see
+:mod:`engine.store.times`): portable between SQLite and PostgreSQL and sortable as
+text. JSON documents use SQLAlchemy's ``JSON`` type (``JSONB``-compatible text on
+SQLite, ``JSON`` on PostgreSQL).
+
+Migration 4 adopts the audit and outbox tables, which earlier releases created outside
+this list (``create_all``) with epoch-seconds floats: it creates them on a database
+that lacks them, and converts an existing one's time columns in place to ISO text
+(exactly: see :func:`engine.store.times.iso_from_epoch`), keeping every row.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -31,9 +39,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     inspect,
     select,
+    update,
 )
+
+from engine.store.times import iso_from_epoch
 
 metadata = MetaData()
 
@@ -169,6 +181,94 @@ access_records = Table(
 )
 
 
+# The audit log (engine.audit): an HMAC-keyed hash chain and its head.
+audit_entries = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("entry_id", String(40), nullable=False, unique=True),
+    Column("at", String(40), nullable=False, index=True),
+    Column("actor", String(200), nullable=False, index=True),
+    Column("action", String(100), nullable=False, index=True),
+    Column("resource_type", String(100), nullable=False),
+    Column("resource_id", String(200), nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("request_id", String(100)),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("first_seq", Integer, nullable=False),
+    Column("first_prev_hash", String(64), nullable=False),
+)
+
+# The webhook outbox (engine.webhooks): endpoints, messages, deliveries, attempts.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", Text),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("message_id", String(64), nullable=False, index=True),
+    Column("endpoint_id", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", String(40), nullable=False),
+    Column("locked_until", String(40)),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", String(40), nullable=False),
+    Column("delivered_at", String(40)),
+)
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(64), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float),
+    Column("response_excerpt", Text),
+)
+
+# The time columns that releases before migration 4 stored as epoch-seconds floats.
+_EPOCH_TIME_COLUMNS: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (audit_entries, ("at",)),
+    (webhook_endpoints, ("created_at", "updated_at")),
+    (webhook_messages, ("created_at",)),
+    (webhook_deliveries, ("next_attempt_at", "locked_until", "created_at", "delivered_at")),
+    (webhook_attempts, ("at",)),
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One schema change: ``apply(conn)`` runs inside the migration's transaction."""
@@ -207,6 +307,65 @@ def _migration_3(conn: Connection) -> None:
     _add_column(api_keys, api_keys.c.created_by)(conn)
 
 
+def _migration_4(conn: Connection) -> None:
+    _create(audit_head)(conn)  # no time column: made if missing, else kept as it is
+    for table, columns in _EPOCH_TIME_COLUMNS:
+        if not inspect(conn).has_table(table.name):
+            table.create(conn)
+            continue
+        for name in columns:
+            _epoch_column_to_iso(conn, table, name)
+
+
+def _epoch_column_to_iso(conn: Connection, table: Table, name: str) -> None:
+    """Turn one epoch-seconds column into ISO text in place (a no-op if it is text).
+
+    A text column ``<name>__iso`` is added and filled row by row (in primary-key order,
+    a page at a time), the float column and its indexes are dropped, the new column
+    takes the old name and the table's indexes on it are made again. On a migrated
+    database the column therefore comes last and carries ``DEFAULT ''``.
+    """
+    info = {c["name"]: c for c in inspect(conn).get_columns(table.name)}
+    if name not in info or isinstance(info[name]["type"], String):
+        return
+    temp = f"{name}__iso"
+    column = table.c[name]
+    not_null = "" if column.nullable else " NOT NULL DEFAULT ''"
+    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {temp} VARCHAR(40){not_null}")
+    _copy_as_iso(conn, table, name, temp)
+    for found in inspect(conn).get_indexes(table.name):
+        if name in found["column_names"]:
+            conn.exec_driver_sql(f"DROP INDEX {found['name']}")
+    conn.exec_driver_sql(f"ALTER TABLE {table.name} DROP COLUMN {name}")
+    conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME COLUMN {temp} TO {name}")
+    for index in table.indexes:
+        if name in {c.name for c in index.columns}:
+            index.create(conn, checkfirst=True)
+
+
+def _copy_as_iso(conn: Connection, table: Table, name: str, temp: str, page: int = 1000) -> None:
+    """Fill ``temp`` with the ISO text of the float column ``name``, a page at a time."""
+    (key,) = table.primary_key.columns
+    raw = Table(table.name, MetaData(), Column(key.name, key.type), Column(name, Float()))
+    target = Table(table.name, MetaData(), Column(key.name, key.type), Column(temp, String(40)))
+    change = (
+        update(target)
+        .where(target.c[key.name] == bindparam("_key"))
+        .values({temp: bindparam("_iso")})
+    )
+    last = None
+    while True:
+        query = select(raw.c[key.name], raw.c[name]).order_by(raw.c[key.name]).limit(page)
+        if last is not None:
+            query = query.where(raw.c[key.name] > last)
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        values = [{"_key": k, "_iso": None if ts is None else iso_from_epoch(ts)} for k, ts in rows]
+        conn.execute(change, values)
+        last = rows[-1][0]
+
+
 # Version 1 is the first release's schema; version 2 shows (and tests) the upgrade path:
 # it adds lineage events and the last-use time of API keys to a version-1 database.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -224,6 +383,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "access records; api_keys.created_by",
         lambda conn: _migration_3(conn),
+    ),
+    Migration(
+        4,
+        "audit log and webhook outbox tables; their times as ISO 8601 UTC text",
+        lambda conn: _migration_4(conn),
     ),
 )
 

@@ -443,6 +443,10 @@ def migrate(engine: Engine, *, target: int | None = None) -> int:
     at once are safe: the loser's insert of the version row fails and it re-reads.
     """
     target = s.LATEST_VERSION if target is None else target
+    with engine.connect().execution_options(pb_read=True) as conn:
+        found = s.current_version(conn)
+    if target <= found <= s.LATEST_VERSION:
+        return found  # already there: no write transaction
     with engine.begin() as conn:
         s.schema_version.create(conn, checkfirst=True)
     for m in s.MIGRATIONS:

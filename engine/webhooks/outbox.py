@@ -1,11 +1,16 @@
 """Durable webhook outbox: endpoints, messages, deliveries and the delivery log in SQL.
 
-Tables live in their own :data:`metadata` on the engine of the metadata store, so an
-event enqueued by :func:`WebhookStore.enqueue` survives a restart and is delivered by
+The tables are part of the metadata store's schema (:mod:`engine.store.schema`, created
+and upgraded by its migrations) on the engine of the metadata store, so an event
+enqueued by :func:`WebhookStore.enqueue` survives a restart and is delivered by
 whichever :class:`engine.webhooks.dispatcher.Dispatcher` runs next (at least once).
 
 Signing secrets are sealed by :mod:`engine.webhooks.sealing` (references kept, literal
 secrets encrypted); the API returns a secret only once, when the endpoint is created.
+
+Times are stored as ISO 8601 UTC text of fixed width (:mod:`engine.store.times`), so
+due and lease comparisons (``next_attempt_at <= now``) are text comparisons in SQL; the
+methods still take epoch seconds (``now``, ``next_attempt_at``) and convert them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.store import schema
+from engine.store.store import migrate
+from engine.store.times import epoch_from_iso, iso_from_epoch
 from engine.webhooks import ssrf
 from engine.webhooks.events import EVENT_TYPES, LEGACY_NAMES, canonical
 from engine.webhooks.sealing import seal as _seal
@@ -29,60 +37,10 @@ from engine.webhooks.signing import WebhookError, generate_secret
 log = logging.getLogger(__name__)
 
 
-metadata = sa.MetaData()
-
-endpoints = sa.Table(
-    "webhook_endpoints",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("secret", sa.Text, nullable=False),
-    sa.Column("event_types", sa.JSON, nullable=False),
-    sa.Column("description", sa.Text),
-    sa.Column("active", sa.Boolean, nullable=False, default=True),
-    sa.Column("disabled_reason", sa.Text),
-    sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
-
-messages = sa.Table(
-    "webhook_messages",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("event_type", sa.String(64), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
-
-deliveries = sa.Table(
-    "webhook_deliveries",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("message_id", sa.String(64), nullable=False, index=True),
-    sa.Column("endpoint_id", sa.String(64), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=False, index=True),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("next_attempt_at", sa.Float, nullable=False),
-    sa.Column("locked_until", sa.Float),
-    sa.Column("last_status_code", sa.Integer),
-    sa.Column("last_error", sa.Text),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("delivered_at", sa.Float),
-)
-
-attempts = sa.Table(
-    "webhook_attempts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("delivery_id", sa.String(64), nullable=False, index=True),
-    sa.Column("attempt", sa.Integer, nullable=False),
-    sa.Column("at", sa.Float, nullable=False),
-    sa.Column("status_code", sa.Integer),
-    sa.Column("error", sa.Text),
-    sa.Column("duration_ms", sa.Float),
-    sa.Column("response_excerpt", sa.Text),
-)
+endpoints = schema.webhook_endpoints
+messages = schema.webhook_messages
+deliveries = schema.webhook_deliveries
+attempts = schema.webhook_attempts
 
 _ENGINES: dict[str, sa.Engine] = {}
 _LOCK = threading.Lock()
@@ -107,16 +65,23 @@ def get_db_engine() -> sa.Engine:
         return _ENGINES[url]
 
 
-def _now() -> float:
-    return time.time()
+def _stored(ts: float) -> str:
+    """Epoch seconds as the stored time (ISO text at the microsecond)."""
+    return iso_from_epoch(round(ts, 6))
 
 
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
+def _now() -> str:
+    return _stored(time.time())
+
+
+def _iso(stored: str | None) -> str | None:
+    """A stored time as the API shows it (ISO 8601 UTC; whole seconds when exact)."""
+    if stored is None:
         return None
     from datetime import datetime, timezone
 
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    when = datetime.fromtimestamp(epoch_from_iso(stored), tz=timezone.utc)
+    return when.isoformat().replace("+00:00", "Z")
 
 
 class EndpointNotFound(WebhookError):
@@ -128,7 +93,7 @@ class WebhookStore:
 
     def __init__(self, db: sa.Engine | None = None) -> None:
         self.db = db or get_db_engine()
-        metadata.create_all(self.db)
+        migrate(self.db)
 
     # ------------------------------------------------------------ endpoints
 
@@ -258,13 +223,14 @@ class WebhookStore:
 
     def claim_due(self, *, now: float, lease: float, limit: int = 50) -> list[dict[str, Any]]:
         """Lock up to ``limit`` due deliveries of active endpoints for ``lease`` seconds."""
+        now_at, until = _stored(now), _stored(now + lease)
         q = (
             sa.select(deliveries.c.id)
             .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
             .where(
                 deliveries.c.status == "pending",
-                deliveries.c.next_attempt_at <= now,
-                sa.or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
+                deliveries.c.next_attempt_at <= now_at,
+                sa.or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now_at),
                 endpoints.c.active.is_(True),
             )
             .order_by(deliveries.c.next_attempt_at)
@@ -280,10 +246,11 @@ class WebhookStore:
                         deliveries.c.id == did,
                         deliveries.c.status == "pending",
                         sa.or_(
-                            deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now
+                            deliveries.c.locked_until.is_(None),
+                            deliveries.c.locked_until < now_at,
                         ),
                     )
-                    .values(locked_until=now + lease)
+                    .values(locked_until=until)
                 )
                 if res.rowcount == 1:
                     claimed.append(did)
@@ -356,7 +323,11 @@ class WebhookStore:
                     locked_until=None,
                     last_status_code=status_code,
                     last_error=error,
-                    next_attempt_at=next_attempt_at if status == "pending" else now,
+                    next_attempt_at=(
+                        _stored(next_attempt_at)
+                        if status == "pending" and next_attempt_at is not None
+                        else now
+                    ),
                     delivered_at=now if ok else None,
                 )
             )

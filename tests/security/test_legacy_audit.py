@@ -121,7 +121,7 @@ def test_unkeyed_entries_after_keyed_ones_are_tampering(
         **row,
         "seq": 5,
         "entry_id": "aud_forged000000001",
-        "at": row["at"] + 1,
+        "at": "2099-01-01T00:00:00.000000Z",  # any later time (stored as ISO 8601 UTC text)
         "action": "key.create",
         "resource_type": "key",
         "resource_id": "k",
