@@ -2,7 +2,8 @@
 
 A node type is a config model (pydantic) plus a build function, with the traits the
 engine needs declared where the type is registered (row-local, source kind and preview,
-privacy role, lineage name). No engine table names node types.
+the config field that shards a source by file, privacy role, lineage name). No engine
+table names node types.
 
 Plug-ins are found through the ``pipeline_builder.nodes`` entry-point group: each entry
 point names a module (imported: its ``@register`` decorators fill the default registry)
@@ -86,6 +87,10 @@ class NodeType:
     # ``"module:function"``, imported on use) for ``pipeline-builder sources test``.
     source_kind: str | None = None
     preview: Callable[..., Any] | str | None = None
+    # for sources that read every file under a location: the config field holding it.
+    # A checkpointed run may then read the files one at a time (one shard each), giving
+    # the source each file's path in that field.
+    shard_field: str | None = None
     # what the node does for compliance: detects identifiers, redacts them, or emits
     # generated rows instead of the real ones.
     privacy_role: PrivacyRole | None = None
@@ -179,6 +184,7 @@ def register(
     row_local: bool = False,
     source_kind: str | None = None,
     preview: Callable[..., Any] | str | None = None,
+    shard_field: str | None = None,
     privacy_role: PrivacyRole | None = None,
     lineage_name: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -197,6 +203,8 @@ def register(
         row_local: Each row is transformed on its own (see :class:`NodeType`).
         source_kind: For sources, the data-source ``type`` the node reads.
         preview: For sources, the preview function (or ``"module:function"``).
+        shard_field: For sources reading the files under a location, the config field
+            holding it: checkpointed runs may then read one file per shard.
         privacy_role: ``detect``, ``redact`` or ``synthesize`` for compliance checks.
         lineage_name: The transformation's name in lineage (default: the category).
     """
@@ -213,6 +221,7 @@ def register(
         row_local=row_local,
         source_kind=source_kind,
         preview=preview,
+        shard_field=shard_field,
         privacy_role=privacy_role,
         lineage_name=lineage_name,
     )

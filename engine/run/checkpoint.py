@@ -220,7 +220,7 @@ class Checkpoint(NoCheckpoint):
         return facts
 
     def _write_shards(
-        self, compiled: Any, node_id: str, source_id: str, files: list[str]
+        self, compiled: Any, node_id: str, source_id: str, field: str, files: list[str]
     ) -> dict[str, Any]:
         sink, _ = compiled.sinks[node_id]
         chain_fp = fingerprint(compiled, node_id, with_inputs=False)
@@ -237,7 +237,7 @@ class Checkpoint(NoCheckpoint):
 
         def run_one(shard: str) -> None:
             path, fp = wanted[shard]
-            _, ds = compile_chain(compiled, node_id, {source_id: {"uri": path}})
+            _, ds = compile_chain(compiled, node_id, {source_id: {field: path}})
             sink.write_shard(ds, shard, {"fingerprint": fp, "input": path})
             self.emit("shard_committed", {"nodeId": node_id, "shard": shard, "input": path})
 
@@ -252,8 +252,9 @@ class Checkpoint(NoCheckpoint):
         return facts
 
 
-def shard_inputs(compiled: Any, node_id: str) -> tuple[str, list[str]] | None:
-    """``(source id, input files)`` when ``node_id``'s stage can run shard by shard."""
+def shard_inputs(compiled: Any, node_id: str) -> tuple[str, str, list[str]] | None:
+    """``(source id, its shard field, input files)`` when ``node_id``'s stage can run
+    shard by shard: a row-local chain from a source that declares ``shard_field``."""
     sink, _ = compiled.sinks[node_id]
     if not hasattr(sink, "write_shard") or not sink.supports_shards():
         return None
@@ -270,11 +271,12 @@ def shard_inputs(compiled: Any, node_id: str) -> tuple[str, list[str]] | None:
             return None
     node = compiled.spec.node(cur.id)
     source = compiled.registry.get(cur.type_key)
-    if source is None or source.source_kind != "file" or not node.config.get("uri"):
+    field = source.shard_field if source is not None else None
+    if field is None or not node.config.get(field):
         return None
     location = compiled.contexts[cur.id].facts.get("location") or ""
     files = _local_files(location)
-    return (cur.id, files) if files and len(files) > 1 else None
+    return (cur.id, field, files) if files and len(files) > 1 else None
 
 
 def _local_files(location: str) -> list[str] | None:

@@ -333,6 +333,7 @@ def with_profile(ctx: BuildContext, ds: Dataset) -> Dataset:
     "file",
     source_kind="file",
     preview="nodes.sources.file:preview",
+    shard_field="uri",
     config=FileSourceConfig,
     inputs=(0, 0),
     description="Read CSV / JSON Lines / Parquet from a path, s3:// or http(s)://",
