@@ -2,8 +2,13 @@
 
 The database URL comes from ``PIPELINE_BUILDER_DB_URL``; without it the store is the
 embedded file ``$PIPELINE_BUILDER_HOME/metadata.db``. :func:`get_engine` returns one
-cached engine per URL for the process; other packages (webhooks, audit) define their
-own tables in their own ``MetaData`` on that same engine.
+cached engine per URL for the process and :func:`open_store` a :class:`Store` on it.
+
+Every table lives in :mod:`engine.store.schema` with the one ordered list of migrations
+that creates and upgrades them; :func:`migrate` applies that list (a :class:`Store`
+migrates its database on first use). Packages with tables of their own (webhooks,
+audit) import them from there and call :func:`migrate` on the same engine; none
+creates tables outside the list.
 
 Usage::
 
