@@ -301,7 +301,7 @@ def synthetic_dataset(
     )
     # One block per task row, so the generation tasks spread over the workers.
     spread = chunk_rows.repartition(plan.tasks)
-    return spread.map_batches(
+    generated = spread.map_batches(
         generate_chunks,
         batch_size=1,
         batch_format="pyarrow",
@@ -316,3 +316,8 @@ def synthetic_dataset(
             "node_id": plan.node_id,
         },
     )
+    # Ray Data joins the tables a task yields into blocks of up to its target block
+    # size (128 MiB), so a task of many chunks stores large blocks. A streaming
+    # repartition splits them back into chunks of ``blockRows`` before they leave the
+    # node (Ray 2.60 runs it as its own stage; it does not fuse it into the task).
+    return generated.repartition(target_num_rows_per_block=plan.block_rows)
