@@ -95,3 +95,18 @@ class ApiKey:
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class NodeTemplateRecord:
+    """A configured node saved for reuse (a row of ``node_templates``)."""
+
+    id: str
+    name: str
+    description: str
+    node_type: str
+    category: str
+    config: dict[str, Any]
+    created_by: str | None
+    created_at: str
+    updated_at: str

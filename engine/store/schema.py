@@ -19,6 +19,10 @@ Migration 4 adopts the audit and outbox tables, which earlier releases created o
 this list (``create_all``) with epoch-seconds floats: it creates them on a database
 that lacks them, and converts an existing one's time columns in place to ISO text
 (exactly: see :func:`engine.store.times.iso_from_epoch`), keeping every row.
+
+Migration 5 adopts the node templates table the same way: earlier releases created it
+with ``create_all`` and the same columns (times already ISO text), so it is made only
+where it is missing and an existing one is kept with its rows.
 """
 
 from __future__ import annotations
@@ -259,6 +263,22 @@ webhook_attempts = Table(
     Column("response_excerpt", Text),
 )
 
+# Configured nodes saved for reuse (``/api/node-templates``); releases before migration 5
+# created this table outside the list (``create_all``), already with ISO text times.
+node_templates = Table(
+    "node_templates",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("node_type", String(64), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("created_by", String(64)),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
 # The time columns that releases before migration 4 stored as epoch-seconds floats.
 _EPOCH_TIME_COLUMNS: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (audit_entries, ("at",)),
@@ -388,6 +408,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         4,
         "audit log and webhook outbox tables; their times as ISO 8601 UTC text",
         lambda conn: _migration_4(conn),
+    ),
+    Migration(
+        5,
+        "node templates table (made if missing, an existing one kept as it is)",
+        _create(node_templates),
     ),
 )
 

@@ -2,7 +2,8 @@
 
 Everything the API and the execution actors persist goes through :class:`Store`:
 pipelines with immutable versions, catalog resources, executions with their progress,
-lineage events and hashed API keys. Methods take and return plain values and records.
+lineage events, node templates and hashed API keys. Methods take and return plain
+values and records.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from engine.store.records import (
     now_iso,
     scopes_for,
 )
+from engine.store.templates_store import NodeTemplateStore
 
 _MIGRATED: set[str] = set()
 KEY_PREFIX = "pbk_"
@@ -34,7 +36,7 @@ def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class Store(ExecutionStore):
+class Store(ExecutionStore, NodeTemplateStore):
     """Persistent metadata of Pipeline Builder.
 
     Args:

@@ -6,62 +6,31 @@ read-only). A template's config is checked against its node type's config model 
 write (422 lists each problem); catalog references are checked when a pipeline using it
 is validated, since the resources may be created later. ``/api/pipeline-templates``
 lists the built-in starting points of the design's workflow. Reads need ``read``;
-writes need ``admin``. Templates live in their own table on the metadata database.
+writes need ``admin``. Saved templates live in the metadata store's ``node_templates``
+table (:meth:`engine.store.Store.list_node_templates` and its siblings).
 """
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Response
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from engine.registry import default_registry
-from engine.store import ApiKey, now_iso
+from engine.store import ApiKey, NodeTemplateRecord, Store
 from serve.audit_trail import audited, request_id
 from serve.auth import require_scope
-from serve.deps import settings
-from serve.errors import Conflict, NotFound, Unprocessable
+from serve.deps import request_store
+from serve.errors import Conflict, Unprocessable
 from serve.routes._builtin_templates import BUILTIN_PREFIX, NODE_TEMPLATES, PIPELINE_TEMPLATES
 from serve.routes.resources import plain_secrets
 
 router = APIRouter(tags=["node library"])
 
-metadata = sa.MetaData()
-templates_table = sa.Table(
-    "node_templates",
-    metadata,
-    sa.Column("id", sa.String(128), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=False, default=""),
-    sa.Column("node_type", sa.String(64), nullable=False),
-    sa.Column("category", sa.String(64), nullable=False),
-    sa.Column("config", sa.JSON, nullable=False),
-    sa.Column("created_by", sa.String(64)),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("updated_at", sa.String(40), nullable=False),
-)
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
-_create_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=8)
-def _db(url: str) -> sa.Engine:
-    from engine.store import get_engine
-
-    eng = get_engine(url)
-    with _create_lock:
-        metadata.create_all(eng)
-    return eng
-
-
-def _engine() -> sa.Engine:
-    return _db(settings().db_url)
 
 
 class NodeTemplateIn(BaseModel):
@@ -96,18 +65,29 @@ class PipelineTemplateOut(BaseModel):
 _BUILTINS = {t["id"]: NodeTemplateOut(**t, builtin=True) for t in NODE_TEMPLATES}
 
 
-def _row_out(row: Any) -> NodeTemplateOut:
+def _record_out(record: NodeTemplateRecord) -> NodeTemplateOut:
     return NodeTemplateOut(
-        id=row.id,
-        name=row.name,
-        description=row.description or "",
-        nodeType=row.node_type,
-        category=row.category,
-        config=row.config,
-        createdBy=row.created_by,
-        createdAt=row.created_at,
-        updatedAt=row.updated_at,
+        id=record.id,
+        name=record.name,
+        description=record.description,
+        nodeType=record.node_type,
+        category=record.category,
+        config=record.config,
+        createdBy=record.created_by,
+        createdAt=record.created_at,
+        updatedAt=record.updated_at,
     )
+
+
+def _fields(body: NodeTemplateIn) -> dict[str, Any]:
+    """The stored fields of a template body (the store's keyword arguments)."""
+    return {
+        "name": body.name,
+        "description": body.description,
+        "node_type": body.nodeType,
+        "category": body.category,
+        "config": body.config,
+    }
 
 
 def _checked(body: NodeTemplateIn, template_id: str) -> NodeTemplateIn:
@@ -164,33 +144,24 @@ def _slug(name: str) -> str:
     response_model=list[NodeTemplateOut],
     summary="Node templates: built-in first, then saved ones by name",
 )
-def list_node_templates(_: ApiKey = Depends(require_scope("read"))) -> list[NodeTemplateOut]:
-    with _engine().connect() as conn:
-        rows = conn.execute(
-            sa.select(templates_table).order_by(templates_table.c.name).limit(1000)
-        ).all()
-    return [*_BUILTINS.values(), *(_row_out(r) for r in rows)]
+def list_node_templates(
+    _: ApiKey = Depends(require_scope("read")), store: Store = Depends(request_store)
+) -> list[NodeTemplateOut]:
+    saved = store.list_node_templates(limit=1000)
+    return [*_BUILTINS.values(), *(_record_out(r) for r in saved)]
 
 
 @router.get(
     "/api/node-templates/{template_id}", response_model=NodeTemplateOut, summary="A node template"
 )
 def get_node_template(
-    template_id: str, _: ApiKey = Depends(require_scope("read"))
+    template_id: str,
+    _: ApiKey = Depends(require_scope("read")),
+    store: Store = Depends(request_store),
 ) -> NodeTemplateOut:
-    return _get(template_id)
-
-
-def _get(template_id: str) -> NodeTemplateOut:
     if template_id in _BUILTINS:
         return _BUILTINS[template_id]
-    with _engine().connect() as conn:
-        row = conn.execute(
-            sa.select(templates_table).where(templates_table.c.id == template_id)
-        ).first()
-    if row is None:
-        raise NotFound(f"node template '{template_id}' not found")
-    return _row_out(row)
+    return _record_out(store.get_node_template(template_id))
 
 
 @router.post(
@@ -213,29 +184,13 @@ def create_node_template(
     ),
     req_id: str | None = Depends(request_id),
     key: ApiKey = Depends(require_scope("admin")),
+    store: Store = Depends(request_store),
 ) -> NodeTemplateOut:
     tid = body.id or _slug(body.name)
     with audited(req_id, key.id, "node_template.create", "nodeTemplate", tid):
         _checked(body, tid)
-        now = now_iso()
-        try:
-            with _engine().begin() as conn:
-                conn.execute(
-                    templates_table.insert().values(
-                        id=tid,
-                        name=body.name,
-                        description=body.description,
-                        node_type=body.nodeType,
-                        category=body.category,
-                        config=body.config,
-                        created_by=key.id,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        except sa.exc.IntegrityError:
-            raise Conflict(f"node template '{tid}' already exists") from None
-    return _get(tid)
+        saved = store.create_node_template(tid, **_fields(body), created_by=key.id)
+    return _record_out(saved)
 
 
 @router.put(
@@ -248,6 +203,7 @@ def replace_node_template(
     body: NodeTemplateIn,
     req_id: str | None = Depends(request_id),
     key: ApiKey = Depends(require_scope("admin")),
+    store: Store = Depends(request_store),
 ) -> NodeTemplateOut:
     with audited(req_id, key.id, "node_template.update", "nodeTemplate", template_id):
         if body.id not in (None, template_id):
@@ -256,22 +212,8 @@ def replace_node_template(
                 problems=[{"nodeId": None, "path": "id", "message": "must equal the URL's id"}],
             )
         _checked(body, template_id)
-        with _engine().begin() as conn:
-            done = conn.execute(
-                templates_table.update()
-                .where(templates_table.c.id == template_id)
-                .values(
-                    name=body.name,
-                    description=body.description,
-                    node_type=body.nodeType,
-                    category=body.category,
-                    config=body.config,
-                    updated_at=now_iso(),
-                )
-            )
-        if done.rowcount == 0:
-            raise NotFound(f"node template '{template_id}' not found")
-    return _get(template_id)
+        saved = store.replace_node_template(template_id, **_fields(body))
+    return _record_out(saved)
 
 
 @router.delete(
@@ -281,14 +223,12 @@ def delete_node_template(
     template_id: str,
     req_id: str | None = Depends(request_id),
     key: ApiKey = Depends(require_scope("admin")),
+    store: Store = Depends(request_store),
 ) -> Response:
     with audited(req_id, key.id, "node_template.delete", "nodeTemplate", template_id):
         if template_id in _BUILTINS:
             raise Conflict(f"node template '{template_id}' is built in and cannot be deleted")
-        with _engine().begin() as conn:
-            done = conn.execute(templates_table.delete().where(templates_table.c.id == template_id))
-        if done.rowcount == 0:
-            raise NotFound(f"node template '{template_id}' not found")
+        store.delete_node_template(template_id)
     return Response(status_code=204)
 
 
