@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.context import RunOptions, pipeline_home
 from engine.errors import ResumeError
+from engine.registry import Registry
 from engine.run.checkpoint import (
     HEARTBEAT_SECONDS,
     _pid_alive,
@@ -130,6 +131,7 @@ def resume(
     force: bool = False,
     actor: str | None = None,
     observers: Any = None,
+    registry: Registry | None = None,
 ) -> Any:
     """Run a failed or killed checkpointed execution again until it completes.
 
@@ -141,6 +143,7 @@ def resume(
         force: Resume even when the record still says ``running`` with a fresh heartbeat.
         actor: Who resumes it, for the audit trail (none: not audited).
         observers: Run observers (default: :func:`engine.service.observers.default_observers`).
+        registry: Node types, passed to ``run_pipeline`` (the default registry when None).
 
     Returns:
         The RunResult of the resumed attempt (same execution id).
@@ -189,4 +192,5 @@ def resume(
         on_event=on_event,
         cancel=cancel,
         observers=default_observers() if observers is None else observers,
+        registry=registry,
     )

@@ -13,7 +13,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.registry import NodeConfig, register
+from engine.registry import NodeConfig, Registry, default_registry
+
+# A private copy of the default registry: tests pass it to run_pipeline(registry=...).
+REGISTRY: Registry = default_registry().copy()
 
 
 class NodeProbeConfig(NodeConfig):
@@ -30,7 +33,7 @@ def _probe(batch: pa.Table, *, seconds: float) -> pa.Table:
     return batch.append_column("ray_node", pa.array([node_id] * batch.num_rows, pa.string()))
 
 
-@register(
+@REGISTRY.register(
     "transform",
     "test_node_probe",
     config=NodeProbeConfig,

@@ -19,10 +19,10 @@ import httpx
 import pytest
 import yaml
 
-import tests.cluster.node_probe  # noqa: F401 - registers transform/test_node_probe
 from engine.context import RunOptions
 from engine.run.runner import run_pipeline
 from tests.cluster.conftest import REPO, LocalCluster
+from tests.cluster.node_probe import REGISTRY
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
 
 pytestmark = pytest.mark.cluster
@@ -56,7 +56,7 @@ def test_pipeline_tasks_run_on_more_than_one_node(
         ),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["probe"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=tmp_path / "home"))
+    result = run_pipeline(spec, options=RunOptions(home=tmp_path / "home"), registry=REGISTRY)
     assert result.ok, result.error
     rows = read_parquet_rows(tmp_path / "out")
     assert sorted(r["id"] for r in rows) == list(range(total))
@@ -286,7 +286,10 @@ def test_losing_a_worker_node_mid_run_still_completes_with_exact_rows(
             killed["victim"] = victim
 
     result = run_pipeline(
-        spec, options=RunOptions(home=tmp_path / "home", progress_interval=0.2), on_event=on_event
+        spec,
+        options=RunOptions(home=tmp_path / "home", progress_interval=0.2),
+        on_event=on_event,
+        registry=REGISTRY,
     )
     assert killed, "the run ended before a worker ran one of its tasks"
     victim = killed["victim"]

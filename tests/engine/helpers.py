@@ -8,8 +8,21 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from engine.registry import Registry
 from engine.spec import parse_spec
 from engine.spec.models import PipelineSpec
+
+
+def add_node_types(target: Registry, *sources: Registry) -> Registry:
+    """``target`` with every node type of ``sources`` added to it (returns ``target``).
+
+    Joins the private registries of test node modules into one, or, where a test reaches
+    its nodes through a path that takes no registry, adds them to the default registry.
+    """
+    for source in sources:
+        for node_type in source:
+            target.add(node_type)
+    return target
 
 
 def write_csv(path: Path, rows: int, *, start: int = 0, bad_at: int | None = None) -> Path:

@@ -1,4 +1,4 @@
-"""A test-only node type that sleeps per batch, for cancellation and timing tests."""
+"""A test-only node type that sleeps per batch (cancellation, timing), in :data:`REGISTRY`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.registry import NodeConfig, register
+from engine.registry import NodeConfig, Registry, default_registry
+
+# A private copy of the default registry: tests pass it to run_pipeline(registry=...).
+REGISTRY: Registry = default_registry().copy()
 
 
 class SleepConfig(NodeConfig):
@@ -20,7 +23,7 @@ def _sleep(batch: pa.Table, *, seconds: float) -> pa.Table:
     return batch
 
 
-@register(
+@REGISTRY.register(
     "transform",
     "test_sleep",
     config=SleepConfig,

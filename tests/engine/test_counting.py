@@ -17,11 +17,11 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
-import tests.engine.reliability.testnodes  # noqa: F401 - registers test_pid, test_fail_until
 from engine.catalog import DictCatalog
 from engine.context import RunOptions
 from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, write_csv
+from tests.engine.reliability.testnodes import REGISTRY
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -54,7 +54,7 @@ def test_detection_sample_is_not_counted_as_processed(tmp_path: Path, home: Path
         node("redact", "privacy/redaction", {"redactionRuleId": "rules_default"}, ["detect"]),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["redact"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
     assert result.ok, result.error
     written = _written(tmp_path / "out")
     assert written == 1500
@@ -84,7 +84,7 @@ def test_privacy_and_synthetic_branches_count_exactly(tmp_path: Path, home: Path
         {"syntheticTemplates": {"tpl": {"id": "tpl", "seed": 3, "fitSampleSize": 900}}},
         base_dir=tmp_path,
     )
-    result = run_pipeline(spec, catalog, options=RunOptions(home=home))
+    result = run_pipeline(spec, catalog, options=RunOptions(home=home), registry=REGISTRY)
     assert result.ok, result.error
     masked, fake = _written(tmp_path / "masked"), _written(tmp_path / "fake")
     assert (masked, fake) == (900, 500)
@@ -108,7 +108,9 @@ def test_counts_are_exact_after_a_worker_is_killed(tmp_path: Path, home: Path) -
     )
     box: dict = {}
     t = threading.Thread(
-        target=lambda: box.update(r=run_pipeline(spec, options=RunOptions(home=home)))
+        target=lambda: box.update(
+            r=run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
+        )
     )
     t.start()
     deadline = time.time() + 120
@@ -143,10 +145,12 @@ def test_counts_are_exact_after_a_resume(tmp_path: Path, home: Path) -> None:
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["gate"]),
     )  # fmt: skip
     options = RunOptions(home=home, extra={"checkpoint": True})
-    first = run_pipeline(spec, options=options, execution_id="exec_resume_counts")
+    first = run_pipeline(
+        spec, options=options, execution_id="exec_resume_counts", registry=REGISTRY
+    )
     assert first.status == "failed"
     flag.write_text("ok")
-    result = resume("exec_resume_counts", home=home, observers=[])
+    result = resume("exec_resume_counts", home=home, observers=[], registry=REGISTRY)
     assert result.ok, result.error
     facts = result.outputs[0]
     assert facts["shardsSkipped"] >= 1  # shards the first attempt committed were reused

@@ -14,17 +14,15 @@ from pathlib import Path
 
 import pytest
 
-import tests.engine.reliability.testnodes  # noqa: F401 - registers source/test_counting
 from engine.catalog import DictCatalog
 from engine.context import RunOptions
 from engine.plan.planner import plan
 from engine.plan.validation import validate
-from engine.registry import default_registry
 from engine.run.compiler import compile_plan
 from engine.run.metrics import RayMetrics, metrics_actor
 from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline
-from tests.engine.reliability.testnodes import rows_read
+from tests.engine.reliability.testnodes import REGISTRY, rows_read
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -76,7 +74,7 @@ def _catalog(tmp_path: Path) -> DictCatalog:
 
 def test_compiling_reads_no_data(tmp_path: Path, home: Path) -> None:
     _write(tmp_path / "in")
-    spec, catalog, registry = _spec(tmp_path), _catalog(tmp_path), default_registry()
+    spec, catalog, registry = _spec(tmp_path), _catalog(tmp_path), REGISTRY
     the_plan = plan(spec, validate(spec, catalog, registry), registry)
     compiled = compile_plan(
         the_plan,
@@ -99,6 +97,7 @@ def test_source_counted_exactly_and_progress_is_early(tmp_path: Path, home: Path
         _catalog(tmp_path),
         options=RunOptions(home=home, base_dir=tmp_path, progress_interval=0.1),
         on_event=events.append,
+        registry=REGISTRY,
     )
     assert result.ok, result.error
     d = result.to_dict()

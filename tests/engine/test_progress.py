@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import tests.engine.sleepy  # noqa: F401 - registers transform/test_sleep
 from engine.context import RunOptions
 from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, write_csv
+from tests.engine.sleepy import REGISTRY
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
 
@@ -41,12 +41,13 @@ def test_rows_and_estimate_within_the_first_quarter(
         node("slow", "transform/test_sleep", {"secondsPerBatch": 0.0}, ["src"]),
         node("out", "output/archive", {"uri": str(tmp_path / "warm_out")}, ["slow"]),
     )
-    assert run_pipeline(warm, options=RunOptions(home=home)).ok
+    assert run_pipeline(warm, options=RunOptions(home=home), registry=REGISTRY).ok
     events: list[tuple[float, str, dict]] = []
     result = run_pipeline(
         spec,
         options=RunOptions(home=home, progress_interval=0.5),
         on_event=lambda e: events.append((time.time(), e.kind, e.data)),
+        registry=REGISTRY,
     )
     assert result.ok, result.error
     start = next(t for t, k, _ in events if k == "started")

@@ -120,7 +120,7 @@ def test_node_failure_is_reported_with_node_id_and_keeps_previous_output(
 
 
 def test_cancel_stops_a_running_execution(tmp_path: Path, home: Path) -> None:
-    import tests.engine.sleepy  # noqa: F401 - registers transform/test_sleep
+    from tests.engine.sleepy import REGISTRY
 
     for i in range(4):
         write_csv(tmp_path / "in" / f"p{i}.csv", 2000, start=i * 2000)
@@ -140,6 +140,7 @@ def test_cancel_stops_a_running_execution(tmp_path: Path, home: Path) -> None:
         options=RunOptions(home=home, progress_interval=0.05),
         on_event=on_event,
         cancel=cancel,
+        registry=REGISTRY,
     )
     assert result.status == "cancelled"
     assert result.nodes["load"].rowsOut < 8000

@@ -18,8 +18,9 @@ from typing import Any
 import pyarrow.dataset as pads
 import pytest
 
-import tests.engine.reliability.testnodes  # noqa: F401 - registers transform/test_fail_until
-from tests.engine.helpers import write_csv
+from engine.registry import default_registry
+from tests.engine.helpers import add_node_types, write_csv
+from tests.engine.reliability.testnodes import REGISTRY
 
 FILES, PER_FILE = 4, 300
 
@@ -99,6 +100,7 @@ def test_cli_resume_of_an_api_execution_updates_the_api_record(
         context={},
     )
 
+    add_node_types(default_registry(), REGISTRY)  # ExecutionRunner and main() take no registry
     status = ExecutionRunner(db_url, str(home)).run("exec_api_then_cli", exit_when_done=False)
     assert status == "failed"
     assert store.get_execution("exec_api_then_cli").status == "failed"

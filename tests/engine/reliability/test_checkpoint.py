@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-import tests.engine.reliability.testnodes  # noqa: F401 - registers the test node types
 from engine.context import RunOptions
 from engine.errors import ResumeError
 from engine.run.checkpoint import load_record
-from engine.service.resume import reap_stale, resume
 from engine.run.runner import run_pipeline
-from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
+from engine.service.resume import reap_stale, resume
+from tests.engine import sleepy
+from tests.engine.helpers import add_node_types, node, pipeline, read_parquet_rows, write_csv
+from tests.engine.reliability.testnodes import REGISTRY
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -46,7 +47,7 @@ def test_failed_run_resumes_from_committed_shards_and_matches_an_uninterrupted_r
     _inputs(tmp_path / "in", 5, 200)
     opts = RunOptions(home=home, extra={"checkpoint": True, "shardConcurrency": 1})
     spec = _spec(tmp_path, "out", fail_id=850)  # fails in the last file (part4)
-    first = run_pipeline(spec, options=opts, execution_id="exec_resume1")
+    first = run_pipeline(spec, options=opts, execution_id="exec_resume1", registry=REGISTRY)
     assert first.status == "failed" and "row 850" in first.error
     rec = load_record("exec_resume1", home)
     assert rec["status"] == "failed" and rec["resumable"] is True
@@ -58,7 +59,7 @@ def test_failed_run_resumes_from_committed_shards_and_matches_an_uninterrupted_r
 
     (tmp_path / "fixed").touch()
     events = []
-    second = resume("exec_resume1", home=home, on_event=events.append)
+    second = resume("exec_resume1", home=home, on_event=events.append, registry=REGISTRY)
     assert second.ok, second.error
     out = second.outputs[0]
     assert (out["shards"], out["shardsSkipped"], out["shardsWritten"]) == (5, 4, 1)
@@ -68,7 +69,7 @@ def test_failed_run_resumes_from_committed_shards_and_matches_an_uninterrupted_r
     for s, m in marks.items():  # committed shards were kept, not rewritten
         assert json.loads((tmp_path / "out" / s / "_SHARD.json").read_text()) == m
 
-    plain = run_pipeline(_spec(tmp_path, "plain"), options=RunOptions(home=home))
+    plain = run_pipeline(_spec(tmp_path, "plain"), options=RunOptions(home=home), registry=REGISTRY)
     assert plain.ok
     assert resumed_rows == _by_id(read_parquet_rows(tmp_path / "plain"))  # row for row
     assert len(resumed_rows) == 1000 and len({r["id"] for r in resumed_rows}) == 1000
@@ -95,14 +96,13 @@ def test_finished_outputs_are_reused_and_changed_inputs_are_recomputed(
         ),
         node("out_b", "output/archive", {"uri": str(tmp_path / "ob")}, ["maybe"]),
     )
-    import tests.engine.sleepy  # noqa: F401
-
+    with_sleep = add_node_types(REGISTRY.copy(), sleepy.REGISTRY)
     opts = RunOptions(home=home, extra={"checkpoint": True})
-    first = run_pipeline(spec, options=opts, execution_id="exec_reuse")
+    first = run_pipeline(spec, options=opts, execution_id="exec_reuse", registry=with_sleep)
     assert first.status == "failed"
     assert "out_a" in load_record("exec_reuse", home)["terminals"]
     (tmp_path / "fixed").touch()
-    second = resume("exec_reuse", home=home)
+    second = resume("exec_reuse", home=home, registry=with_sleep)
     assert second.ok, second.error
     by_node = {o["nodeId"]: o for o in second.outputs}
     assert by_node["out_a"].get("reused") is True

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-import tests.engine.reliability.testnodes
-import tests.engine.sleepy  # noqa: F401 - registers transform/test_sleep
 from engine.cli import main
 from engine.context import RunOptions
+from engine.registry import default_registry
 from engine.run.checkpoint import load_record
-from engine.service.resume import reap_stale
 from engine.run.runner import run_pipeline
-from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
+from engine.service.resume import reap_stale
+from tests.engine import sleepy
+from tests.engine.helpers import add_node_types, node, pipeline, read_parquet_rows, write_csv
+from tests.engine.reliability.testnodes import REGISTRY
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
 ROOT = Path(__file__).resolve().parents[3]
@@ -49,7 +50,9 @@ def test_killing_a_ray_worker_mid_stage_loses_and_duplicates_nothing(
     )
     box: dict = {}
     t = threading.Thread(
-        target=lambda: box.update(r=run_pipeline(spec, options=RunOptions(home=home)))
+        target=lambda: box.update(
+            r=run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
+        )
     )
     t.start()
     _wait_for(lambda: pids.exists() and pids.read_text().strip(), 60, "a worker pid")
@@ -98,8 +101,10 @@ def test_killed_runner_is_marked_failed_and_resume_completes_row_for_row(
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     address = ray_session.get_runtime_context().gcs_address
-    code = (
-        "import sys, tests.engine.sleepy, tests.engine.reliability.testnodes; "
+    code = (  # a CLI subprocess takes no registry: test_sleep joins the default one there
+        "import sys; from engine.registry import default_registry; "
+        "from tests.engine import sleepy; from tests.engine.helpers import add_node_types; "
+        "add_node_types(default_registry(), sleepy.REGISTRY); "
         "from engine.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     env = {**os.environ, "PIPELINE_BUILDER_HOME": str(home)}
@@ -140,6 +145,7 @@ def test_killed_runner_is_marked_failed_and_resume_completes_row_for_row(
     rec = load_record("exec_killed", home)
     assert rec["status"] == "failed" and rec["resumable"]
 
+    add_node_types(default_registry(), sleepy.REGISTRY)  # the CLI's main() takes no registry
     assert main(["resume", "exec_killed", "--quiet", "--json"]) == 0
     rec = load_record("exec_killed", home)
     assert rec["status"] == "completed" and rec["attempts"] == 2

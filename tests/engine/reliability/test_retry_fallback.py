@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import tests.engine.reliability.testnodes  # noqa: F401 - registers the test node types
 from engine.context import RunOptions
 from engine.run.failures import is_transient
 from engine.run.recovery import delays
 from engine.run.runner import run_pipeline
 from engine.spec.models import RetryPolicy
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
+from tests.engine.reliability.testnodes import REGISTRY
 
 FAST_RETRY = {"maxAttempts": 3, "initialDelaySeconds": 0.05, "jitter": False}
 
@@ -49,7 +49,9 @@ def test_source_failing_twice_then_succeeding_passes_with_retries_recorded(
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["src"]),
     )
     events = []
-    result = run_pipeline(spec, options=RunOptions(home=home), on_event=events.append)
+    result = run_pipeline(
+        spec, options=RunOptions(home=home), on_event=events.append, registry=REGISTRY
+    )
     assert result.ok, result.error
     assert (tmp_path / "attempts").read_text() == "3"
     rows = read_parquet_rows(tmp_path / "out")
@@ -74,7 +76,7 @@ def test_retries_stop_at_max_attempts_and_non_transient_errors_are_not_retried(
         ),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["src"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
     assert result.status == "failed" and "simulated failure of attempt 3" in result.error
     assert result.nodes["src"].counters["retries"] == 2
     assert not (tmp_path / "out").exists()
@@ -88,7 +90,7 @@ def test_retries_stop_at_max_attempts_and_non_transient_errors_are_not_retried(
         ),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["src"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
     assert result.status == "failed"
     assert (tmp_path / "b").read_text() == "1"  # ValueError is not transient: one attempt
     assert "retries" not in result.nodes["src"].counters
@@ -112,7 +114,9 @@ def test_primary_failing_for_good_at_run_time_switches_to_its_fallback(
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["keep"]),
     )
     events = []
-    result = run_pipeline(spec, options=RunOptions(home=home), on_event=events.append)
+    result = run_pipeline(
+        spec, options=RunOptions(home=home), on_event=events.append, registry=REGISTRY
+    )
     assert result.ok, result.error
     assert (tmp_path / "a").read_text() == "3"  # its retries first, then the fallback
     rows = read_parquet_rows(tmp_path / "out")
@@ -133,7 +137,7 @@ def test_primary_failing_at_build_time_switches_to_its_fallback(tmp_path: Path, 
         node("replica", "source/file", {"uri": str(tmp_path / "replica.csv")}),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["primary"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
     assert result.ok, result.error
     assert len(read_parquet_rows(tmp_path / "out")) == 30
     assert result.nodes["primary"].facts["fallbackUsed"]["node"] == "replica"
@@ -149,7 +153,7 @@ def test_node_error_declared_transient_is_retried_from_its_field(
         node("src", "source/test_declared", {"stateFile": str(tmp_path / "a")}, retry=FAST_RETRY),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["src"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
     assert result.ok, result.error
     assert (tmp_path / "a").read_text() == "3"
     assert result.nodes["src"].counters["retries"] == 2
@@ -164,7 +168,7 @@ def test_node_error_declared_transient_is_retried_from_its_field(
         ),
         node("out", "output/archive", {"uri": str(tmp_path / "out2")}, ["src"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
     assert result.status == "failed" and result.error_node == "src"
     assert (tmp_path / "b").read_text() == "1"  # declared not transient: one attempt
     assert "backend refused attempt 1" in result.error

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-import tests.engine.reliability.testnodes  # noqa: F401 - registers the test node types
 from engine.context import RunOptions
 from engine.run.runner import run_pipeline
 from tests.engine.helpers import node, pipeline, read_parquet_rows, write_csv
-from tests.engine.reliability.testnodes import rows_read
+from tests.engine.reliability.testnodes import REGISTRY, rows_read
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -31,7 +30,9 @@ def test_a_shared_upstream_node_is_read_once(tmp_path: Path, home: Path) -> None
         ),
     )
     events = []
-    result = run_pipeline(spec, options=RunOptions(home=home), on_event=events.append)
+    result = run_pipeline(
+        spec, options=RunOptions(home=home), on_event=events.append, registry=REGISTRY
+    )
     assert result.ok, result.error
     assert rows_read(count) == 300  # read once, not once per branch
     assert result.nodes["src"].rowsOut == 300
@@ -39,7 +40,9 @@ def test_a_shared_upstream_node_is_read_once(tmp_path: Path, home: Path) -> None
     assert [e.data["nodeId"] for e in events if e.kind == "shared_materialized"] == ["src"]
 
     count.unlink()
-    result = run_pipeline(spec, options=RunOptions(home=home, extra={"shareResults": False}))
+    result = run_pipeline(
+        spec, options=RunOptions(home=home, extra={"shareResults": False}), registry=REGISTRY
+    )
     assert result.ok and rows_read(count) == 600  # without sharing each branch re-reads
 
 
@@ -64,7 +67,7 @@ def test_union_and_join_fan_in(tmp_path: Path, home: Path) -> None:
         ),
         node("out", "output/archive", {"uri": str(tmp_path / "out")}, ["joined"]),
     )
-    result = run_pipeline(spec, options=RunOptions(home=home))
+    result = run_pipeline(spec, options=RunOptions(home=home), registry=REGISTRY)
     assert result.ok, result.error
     rows = sorted(read_parquet_rows(tmp_path / "out"), key=lambda r: r["id"])
     assert [r["id"] for r in rows] == list(range(80))

@@ -1,4 +1,4 @@
-"""Test-only node types for fault injection (registered on import)."""
+"""Test-only node types for fault injection, in the private registry :data:`REGISTRY`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.registry import NodeConfig, register
+from engine.registry import NodeConfig, Registry, default_registry
+
+# A private copy of the default registry: tests pass it to run_pipeline(registry=...).
+REGISTRY: Registry = default_registry().copy()
 
 
 class FlakyConfig(NodeConfig):
@@ -43,7 +46,7 @@ def _maybe_fail(batch: pa.Table, *, state: str, fail_first: int, error: str) -> 
     return batch
 
 
-@register(
+@REGISTRY.register(
     "source",
     "test_flaky",
     config=FlakyConfig,
@@ -75,7 +78,7 @@ def _pid(batch: pa.Table, *, pid_file: str, seconds: float) -> pa.Table:
     return batch
 
 
-@register(
+@REGISTRY.register(
     "transform",
     "test_pid",
     row_local=True,  # each row on its own: checkpointed stages may shard it
@@ -101,7 +104,7 @@ def _count_read(batch: pa.Table, *, count_file: str) -> pa.Table:
     return batch
 
 
-@register(
+@REGISTRY.register(
     "source",
     "test_counting",
     config=CountingConfig,
@@ -133,7 +136,7 @@ def _fail_until(batch: pa.Table, *, fail_id: int, until: str) -> pa.Table:
     return batch
 
 
-@register(
+@REGISTRY.register(
     "transform",
     "test_fail_until",
     row_local=True,  # each row on its own: checkpointed stages may shard it
@@ -166,7 +169,7 @@ def _declared_read(node_id: str, config: DeclaredConfig) -> list[pa.Table]:
     return [pa.table({"id": list(range(config.rows))})]
 
 
-@register(
+@REGISTRY.register(
     "source",
     "test_declared",
     config=DeclaredConfig,
