@@ -613,7 +613,8 @@ _EU_SUFFIX = (
 _EU_STREET = re.compile(
     r"(?<![\w\-])(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*\s)?[A-ZÀ-ÖØ-Þ]?[\w'’\-]*"
     + _EU_SUFFIX
-    + r"\s+\d{1,5}\s?[a-zA-Z]?\b(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?",
+    # the house number may carry a staircase/flat ("Hauptstraße 12/3/5", "Jungferstr. 1/1")
+    + r"\s+\d{1,5}(?:/\d{1,4}){0,2}\s?[a-zA-Z]?\b(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?",
     re.IGNORECASE,
 )
 _ROMANCE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd|Bld|Chemin|Allée|Quai|Impasse|Via|Viale|Piazza|"
@@ -644,7 +645,10 @@ _POSTCODE_ANY = (
 )
 _TOWN = (
     r"[A-ZÀ-ÖØ-Þ][\w'’\-]*"
-    r"(?:[ \t]+(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*|de|del|la|le|am|an|sur|upon)){0,2}"
+    # particles inside town names: "Rothenburg ob der Tauber", "Frankfurt am Main",
+    # "Bergen op Zoom", "Königstein im Taunus"
+    r"(?:[ \t]+(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*|de|del|la|le|am|an|sur|upon|ob|der|den|dem|im|"
+    r"bei|op|aan|van|von|zu|zum|zur|sous|lès)){0,3}"
 )
 _TAIL_BODY = (
     r"(?:[ \t]*,[ \t]*|[ \t]+)(?:"
