@@ -16,7 +16,9 @@ the node id as a field); what the node families add::
     engine.errors.PipelineBuilderError
     ├── DeploymentError          (nodes.outputs.versions) an environment deploy failed
     │   └── ConcurrentDeployment another deploy of the environment holds its lock
-    └── DecryptError             (nodes.privacy.keys_cli) a value cannot be decrypted
+    ├── DecryptError             (nodes.privacy.keys_cli) a value cannot be decrypted
+    └── GazetteerError           (nodes.privacy.gazetteer) the names table cannot be
+                                 built (names-dataset missing or unreadable)
     ValueError
     └── ExpressionError          (nodes.transforms._expr) a derived-column expression is
                                  invalid (raised at validation, reported as a Problem)

@@ -42,6 +42,9 @@ def ray_session():
     """Start (or join) the one Ray session the test run shares."""
     import ray
 
+    from nodes.privacy.gazetteer import gazetteer
+
+    gazetteer()  # the names table, built once per machine (~25 s) before any worker needs it
     if not ray.is_initialized():
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")
         from serve.app import set_serve_process_env

@@ -1,7 +1,8 @@
 # ruff: noqa: RUF001
-"""Names without a name list: which text NER must see, and names that context reveals.
+"""Names from language and context: which text NER must see, and names that context
+reveals.
 
-There is no gazetteer of given names or surnames here. Names are found by
+Names are found by
 
 1. spaCy NER (:mod:`nodes.privacy.presidio_bridge`) on every sentence that could hold a
    name: one with a capitalised word (accented capitals included: ``Çağla``, ``Øystein``)
@@ -13,6 +14,9 @@ There is no gazetteer of given names or surnames here. Names are found by
    ``Mrs``, ``Herr``, ``Mme``...) or a relation/role word (``spouse``, ``Pt``,
    ``daughter``, ``emergency contact``, ``seen by``...), and runs of capitalised words
    with non-ASCII letters that are not frequent words.
+3. Names that nothing reveals but that are names (:mod:`nodes.privacy.known_names`):
+   the given names and surnames of ``names-dataset`` (:mod:`nodes.privacy.gazetteer`),
+   a library unrelated to any data the tests and benchmarks generate.
 
 "Frequent English words" are the 5,000 most frequent entries of the English word
 frequency list shipped with ``pyspellchecker`` (a subtitles corpus) plus spaCy's English
@@ -474,7 +478,10 @@ _CHAT_SENDER_RX = re.compile(
 # A greeting opening a message: "Hi Amara,", "Dear TOMÁS KOWAL,", "hello rangi!".
 _GREETING_RX = re.compile(
     r"(?im)^[ \t]*(?:hi|hello|hey|hiya|dear|morning|good (?:morning|afternoon|evening))[ \t]+("
-    + _WORD + r"(?:[ \t]+" + _WORD + r"){0,2})[ \t]*(?:[,!:]|$)"
+    + _WORD
+    + r"(?:[ \t]+"
+    + _WORD
+    + r"){0,2})[ \t]*(?:[,!:]|$)"
 )
 # Whom a greeting may address that is not a name.
 _ADDRESSEES = frozenset(["all", "team", "there", "everyone", "everybody", "folks", "guys",
@@ -492,7 +499,12 @@ _SIGNATURE_RX = re.compile(
     r"thank you|cheers|best|best wishes|sincerely|yours sincerely|yours truly|yours|br|"
     r"atentamente|saludos|cordialement|mit freundlichen grüßen|groeten|pozdrawiam)"
     r"[ \t]*[,.!\-–—]?[ \t]*\r?\n[ \t]*("
-    + _WORD + r"(?:[ \t]+(?:" + "|".join(PARTICLES) + r"|" + _WORD + r")){0,3})[ \t]*$"
+    + _WORD
+    + r"(?:[ \t]+(?:"
+    + "|".join(PARTICLES)
+    + r"|"
+    + _WORD
+    + r")){0,3})[ \t]*$"
 )
 _VOWELS = frozenset("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāăąēęěīıōőœūůűų")
 
@@ -610,9 +622,7 @@ def find_layout_names(text: str) -> list[Finding]:
             continue
         words = label.replace(",", " ").split()
         # a stamped sender is a person unless it is an ordinary word ("System", "Agent")
-        if not _name_words(
-            words, common_words() if label.isupper() or label in stamped else rare
-        ):
+        if not _name_words(words, common_words() if label.isupper() or label in stamped else rare):
             continue
         out += [Finding(s, e, "PERSON", CONTEXT_SCORE, source="context") for s, e in spans]
     for m in _GREETING_RX.finditer(text):
@@ -680,9 +690,13 @@ def _caps_name(text: str, start: int, end: int) -> list[Finding]:
 def find_person_context(text: str) -> list[Finding]:
     """Names revealed by an honorific, a relation/role word, a self-introduction, a chat
     handle, or accented capitals."""
-    out: list[Finding] = [*find_self_intro(text), *find_surname_comma(text),
-                          *find_layout_names(text), *find_slot_names(text),
-                          *find_record_names(text)]
+    out: list[Finding] = [
+        *find_self_intro(text),
+        *find_surname_comma(text),
+        *find_layout_names(text),
+        *find_slot_names(text),
+        *find_record_names(text),
+    ]
     for rx in (_HONORIFIC_RX, _RELATION_RX):
         for m in rx.finditer(text):
             first = _TOKEN.match(text, m.start(1))
@@ -926,6 +940,22 @@ SHAPE_SCORE = 0.6
 _LINE_OF_NAME = re.compile(r"[ \t]*" + _NAME_TOKEN + r",?(?:[ \t]+\S+){1,3}[ \t]*$")
 
 
+_EPONYM = re.compile(
+    r"(?:'s|’s|s'|')?[ \t]+(?:disease|syndrome|phenomenon|palsy|sign|fracture|lymphoma|"
+    r"sarcoma|tumou?r|ulcer|reflex|triad|thyroiditis|encephalopathy|disorder|anomaly|"
+    r"dystrophy|ataxia|chorea|contracture|neuralgia|neuroma|aneurysm|diverticulum)\b",
+    re.IGNORECASE,
+)
+
+
+def eponym(text: str, start: int, end: int) -> bool:
+    """A name that names a disease, sign or procedure (``Raynaud's phenomenon``,
+    ``Crohn's disease``): not a person of the record."""
+    apostrophe = max(text.rfind("'s", start, end), text.rfind("’s", start, end))
+    at = apostrophe if apostrophe > start else end
+    return _EPONYM.match(text, at) is not None
+
+
 def role_words(text: str, start: int, end: int) -> bool:
     """Two or more ordinary words that head a field ("Senior Accountant:", "Charge
     Nurse:") or stand under a name in a signature ("Jo Mensah\nWard Clerk"): a role or
@@ -1033,15 +1063,24 @@ def _comma_partner(text: str, f: Finding, found: list[Finding]) -> Finding | Non
     if m is not None:
         w = m.group(1)
         low = w.lower()
-        if not (w.isupper() and len(w) > 1) and not (
-            _is_common(w) or low in LABEL_WORDS or low in _ADDRESSEES or low in HONORIFICS
-        ) and not any(g.start < m.end(1) and g.end > m.start(1) for g in others):
+        if (
+            not (w.isupper() and len(w) > 1)
+            and not (_is_common(w) or low in LABEL_WORDS or low in _ADDRESSEES or low in HONORIFICS)
+            and not any(g.start < m.end(1) and g.end > m.start(1) for g in others)
+        ):
             return Finding(f.start, m.end(1), f.entity, f.score, f.source)
     b = _COMMA_BEFORE_RX.search(text, max(0, f.start - 40), f.start)
     if b is not None:
         w = b.group(1)
-        if not (_is_common(w) or w.lower() in LABEL_WORDS or _not_surname(w)) and not any(
-            g.start < b.end(1) and g.end > b.start(1) for g in others
-        ):
+        # "OKONKWO, Chinedu", "STONE, Bill": a surname in capitals before the comma
+        caps_surname = (
+            w.isupper()
+            and len(w) > 2
+            and w.lower() not in very_common_words()
+            and w.lower() not in LABEL_WORDS
+        )
+        if not (
+            w.lower() in LABEL_WORDS or ((_is_common(w) or _not_surname(w)) and not caps_surname)
+        ) and not any(g.start < b.end(1) and g.end > b.start(1) for g in others):
             return Finding(b.start(1), f.end, f.entity, f.score, f.source)
     return None

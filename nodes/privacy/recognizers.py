@@ -19,6 +19,12 @@ function that returns exact findings with Presidio-like validation semantics:
   optional unit, city, state and postal code that follow.
 * ``person_context``: names after an honorific or a relation word (see
   :mod:`nodes.privacy.names`).
+* ``place_known``: towns and cities of GeoNames without a cue phrase
+  (:mod:`nodes.privacy.known_places`).
+* ``table_fields``: the fields of a CSV/TSV/pipe table inside a cell whose header names
+  what a column holds (``postcode``, ``CITY``, ``patient_name``), as a key would.
+* ``person_known``: a given name and a surname of the names table, or a given name that
+  is no English word, with no cue (:mod:`nodes.privacy.known_names`).
 
 Libraries list the recognizers they use under ``recognizers`` (default: all).
 """
@@ -29,6 +35,7 @@ import functools
 import ipaddress
 import re
 
+from nodes.privacy.postcodes import POSTCODE_ANY
 from nodes.privacy.scan_types import Finding, Recognizer
 
 # ------------------------------------------------------------------------------ IP
@@ -369,7 +376,8 @@ _DATE_RX: list[tuple[re.Pattern[str], str]] = [
     (re.compile(_L + r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})" + _R), "ab_y"),
     (
         re.compile(
-            _L + r"(\d{1,2})(?:st|nd|rd|th)?[\- ](" + _MON + r")\.?,?[\- ](\d{4}|\d{2})" + _R,
+            _L + r"(\d{1,2})(?:st|nd|rd|th)?(?:[\- ]| of )(" + _MON + r")\.?,?[\- ](\d{4}|\d{2})"
+            + _R,
             re.IGNORECASE,
         ),
         "d_mon_y",
@@ -383,7 +391,10 @@ _DATE_RX: list[tuple[re.Pattern[str], str]] = [
     (re.compile(_L + r"(" + _MON + r")[\- ](\d{4})" + _R), "mon_y"),
     (re.compile(_L + r"(" + _MON + r")-(\d{2})" + _R), "mon_yy"),
     (re.compile(_L + r"(\d{1,2})-(" + _MON + r")" + _R), "d_mon"),
-    (re.compile(_L + r"(\d{1,2})(?:st|nd|rd|th)? (" + _MON + r")" + _R), "d_mon"),
+    (
+        re.compile(_L + r"(\d{1,2})(?:st|nd|rd|th)?(?: | of )(" + _MON + r")" + _R),
+        "d_mon",
+    ),
     (
         re.compile(
             _L + r"(January|February|March|April|June|July|August|September|October"
@@ -473,11 +484,31 @@ def _message_stamp(text: str, start: int, end: int) -> bool:
     )
 
 
+_FOREIGN_DATE = re.compile(
+    r"(?<![\w.\-/:])(\d{1,2})(?:\.|º|er)? ?(?:de )?([^\W\d_]{3,10})\.?,? (?:de |del )?(\d{4})"
+    r"(?![\w]|[.\-/:]\d)",
+    re.IGNORECASE,
+)
+# A compact date (20041113) after a birth word or as an HL7 date field.
+_COMPACT_DATE = re.compile(
+    r"(?i:\b(?:dob|born|birth\w*|geb\.?|né[e]?|nacid[oa])\b[^\n\d]{0,12})"
+    r"((?:19|20)\d{6})(?!\d)"
+)
+
+
 def find_date(text: str) -> list[Finding]:
     """Dates; a full timestamp to the second (``2026-04-27T17:37:08.550Z``,
     ``2026-04-27 17:37:08,550``) with no personal-date word before it is reported with
     source ``timestamp``: the time an event was logged, which a date generalization leaves."""
+    from nodes.privacy.validators import FOREIGN_MONTHS, parse_date
+
     out = []
+    for m in _FOREIGN_DATE.finditer(text):
+        if m.group(2).lower() in FOREIGN_MONTHS and parse_date(m.group(0)) is not None:
+            out.append(Finding(m.start(), m.end(), "DATE_TIME", 0.85))
+    for m in _COMPACT_DATE.finditer(text):
+        if parse_date(m.group(1)) is not None:
+            out.append(Finding(m.start(1), m.end(1), "DATE_TIME", 0.85))
     for rx, kind in _DATE_RX:
         for m in rx.finditer(text):
             if _date_ok(kind, m):
@@ -593,11 +624,14 @@ _STREET_TYPES = (
 _UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Rm|Room|#)\.?\s*#?[\w\-]{1,6})?"
 _NAME_WORD = r"(?:[A-ZÀ-ÖØ-Þ0-9][\w'’\-]*)"
 _CITY_TAIL = (
-    r"(?:,\s*(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*\s?){1,3}(?:,?\s*(?:[A-Z]{2}|" + _STATE_NAMES + r"))?"
-    r"(?:,?\s*\d{5}(?:-\d{4})?|,?\s*[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})?)?"
+    r"(?:,\s*(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*\s?){1,3}(?:,?\s*(?:[A-Z]{2,3}|" + _STATE_NAMES + r"))?"
+    r"(?:,?\s*\d{4,5}(?:-\d{4})?|,?\s*[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})?)?"
 )
 _US_STREET = re.compile(
-    r"(?<![\w\-./])\d{1,6}[A-Za-z]?(?:-\d{1,5})?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|"
+    # "Unit 11/178 Oxford St", "Flat 3, 12 High St": the unit may come first
+    r"(?<![\w\-./])(?:(?:Unit|Flat|Apt|Apartment|Suite|Shop|Lot)\.?[ \t]*\d{1,5}[A-Za-z]?"
+    r"(?:/|,?[ \t]+))?(?:\d{1,5}[A-Za-z]?/)?\d{1,6}[A-Za-z]?(?:-\d{1,5})?[ \t]+"
+    r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|"
     r"East|West)\.?[ \t]+)?(?:" + _NAME_WORD + r"[ \t]+){1,4}(?:" + _STREET_TYPES + r")\b\.?"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?" + _UNIT + _CITY_TAIL
 )
@@ -639,10 +673,7 @@ _ROMANCE_LOWER_STREET = re.compile(
 )
 # What follows a street on the same line: a postal code and/or a town, in the orders of
 # many countries ("Cape Town 8001", "80-827 Gdańsk", "1016 EZ Amsterdam", "ON M4C 1B4").
-_POSTCODE_ANY = (
-    r"(?:\d{5}-\d{3}|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}(?![\w])|\d{3}[ \t]\d{2}|\d{4,5}(?:-\d{4})?"
-    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
-)
+_POSTCODE_ANY = POSTCODE_ANY
 _TOWN = (
     r"[A-ZÀ-ÖØ-Þ][\w'’\-]*"
     # particles inside town names: "Rothenburg ob der Tauber", "Frankfurt am Main",
@@ -653,13 +684,15 @@ _TOWN = (
 _TAIL_BODY = (
     r"(?:[ \t]*,[ \t]*|[ \t]+)(?:"
     + _POSTCODE_ANY + r"(?:[ \t]+" + _TOWN + r")?"
-    r"|" + _TOWN + r"(?:,?[ \t]+[A-Z]{2})?(?:,?[ \t]+" + _POSTCODE_ANY + r")?"
+    r"|" + _TOWN + r"(?:,?[ \t]+[A-Z]{2,3})?(?:,?[ \t]+" + _POSTCODE_ANY + r")?"
+    # a floor and door ("2º B", "3ª"), as Spanish and Portuguese addresses write them
+    r"|\d{1,3}[º°ª](?:[ \t]?[A-Z](?![\w]))?"
     r"|\d[A-Z]{2})"
 )
 _ADDRESS_TAIL = re.compile(_TAIL_BODY + r"(?=[ \t]*(?:$|[\n\r\"'),;|]|\.(?:\s|$)))")
 # mid-sentence, a tail is taken only up to a postal code ("..., Napier 4110 and ...")
 _ADDRESS_TAIL_POSTCODE = re.compile(
-    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:" + _TOWN + r"(?:,?[ \t]+[A-Z]{2})?,?[ \t]+)?"
+    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:" + _TOWN + r"(?:,?[ \t]+[A-Z]{2,3})?,?[ \t]+)?"
     + _POSTCODE_ANY + r"(?![\w\-])"
 )
 _ENDS_POSTCODE = re.compile(r"(?<![\w\-])" + _POSTCODE_ANY + r"$")
@@ -671,7 +704,7 @@ def _address_tail(text: str, end: int) -> int:
     same line (a whole field: the tail must reach the end of the line or a delimiter)."""
     while end > 0 and text[end - 1] in " \t":
         end -= 1
-    for _ in range(3):
+    for _ in range(4):
         m = _ADDRESS_TAIL.match(text, end) or _ADDRESS_TAIL_POSTCODE.match(text, end)
         if m is None:
             rest = _ADDRESS_REST.match(text, end)  # the inward half of a UK postcode
@@ -774,11 +807,43 @@ _KV_KEYS: dict[str, str] = {
     "license_number": "US_DRIVER_LICENSE", "dl_num": "US_DRIVER_LICENSE",
     "medical_record_number": "MEDICAL_RECORD_NUMBER", "mobile_number": "PHONE_NUMBER",
     "cell_phone": "PHONE_NUMBER", "home_phone": "PHONE_NUMBER", "work_phone": "PHONE_NUMBER",
+    "city": "LOCATION", "town": "LOCATION", "locality": "LOCATION", "village": "LOCATION",
+    "municipality": "LOCATION", "suburb": "LOCATION", "county": "LOCATION",
+    "birthplace": "LOCATION", "place_of_birth": "LOCATION",
+    "zip": "POSTAL_CODE", "zipcode": "POSTAL_CODE", "zip_code": "POSTAL_CODE",
+    "postcode": "POSTAL_CODE", "post_code": "POSTAL_CODE", "postal_code": "POSTAL_CODE",
+    "postalcode": "POSTAL_CODE", "plz": "POSTAL_CODE", "eircode": "POSTAL_CODE",
+    "national_id": "NATIONAL_ID", "national_id_number": "NATIONAL_ID", "nid": "NATIONAL_ID",
+    "nin": "NATIONAL_ID", "nino": "NATIONAL_ID", "ni_number": "NATIONAL_ID",
+    "pps": "NATIONAL_ID", "ppsn": "NATIONAL_ID", "pps_number": "NATIONAL_ID",
+    "nhs": "NATIONAL_ID", "nhs_number": "NATIONAL_ID", "nhs_no": "NATIONAL_ID",
+    "tax_id": "NATIONAL_ID", "personal_id": "NATIONAL_ID", "id_number": "NATIONAL_ID",
+    "citizen_id": "NATIONAL_ID", "sin": "NATIONAL_ID", "bsn": "NATIONAL_ID",
+    "medicare": "HEALTH_PLAN_ID", "medicare_number": "HEALTH_PLAN_ID",
+    "member_id": "HEALTH_PLAN_ID", "policy_number": "HEALTH_PLAN_ID",
 }  # fmt: skip
 _KV_NORMAL = {k.replace("_", ""): v for k, v in _KV_KEYS.items()}
+# A key that ends in one of these after a prefix word ("subject_mrn", "patientMrn",
+# "home-zip") names the same thing; names ("filename", "hostname") never match this way.
+_KV_SUFFIXES = {k: v for k, v in _KV_NORMAL.items() if v != "PERSON" and len(k) >= 3}
+_KV_PARTS = re.compile(r"[_\-]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _kv_entity(key: str) -> str | None:
+    entity = _KV_NORMAL.get(key.lower().replace("_", "").replace("-", ""))
+    if entity is not None:
+        return entity
+    parts = [p.lower() for p in _KV_PARTS.split(key) if p]
+    for i in range(1, len(parts)):
+        entity = _KV_SUFFIXES.get("".join(parts[i:]))
+        if entity is not None:
+            return entity
+    return None
 _KV = re.compile(
     r"(?<![\w.\-])\"?([A-Za-z][A-Za-z_\-]{1,30})\"?"
-    r"(?:\s*[=:]\s*(?:\"([^\"\n]{1,80})\"|'([^'\n]{1,80})')|=([^\s\"',;&|)\]}=<]{1,80}))"
+    r"(?:\s*[=:]\s*(?:\"([^\"\n]{1,80})\"|'([^'\n]{1,80})')|=([^\s\"',;&|)\]}=<]{1,80})"
+    r"|:[ \t]*([^\s\"'<\[{][^\s\"',;|)\]}<]{0,40}"
+    r"(?:(?:[ \t][A-ZÀ-Þ][^\s\"',;|)\]}<]{0,30}){1,2}|(?:[ \t]\d{2,4}){1,3})?))"
 )
 _KV_NUMERIC = {"US_SSN": (9, 9), "US_PASSPORT": (5, 9), "US_DRIVER_LICENSE": (4, 19),
                "PHONE_NUMBER": (7, 15), "MEDICAL_RECORD_NUMBER": (4, 15)}  # fmt: skip
@@ -812,7 +877,6 @@ _USER_WORD = re.compile(r"(?i)\b(?:user(?:name)?|login|uid)[ \t]+([a-z][a-z0-9._
 
 def find_key_value(text: str) -> list[Finding]:
     from nodes.privacy.names import opening_words
-    from nodes.privacy.validators import parse_date
 
     out = []
     for m in _USER_WORD.finditer(text):
@@ -821,29 +885,117 @@ def find_key_value(text: str) -> list[Finding]:
             out.append(Finding(m.start(1), m.end(1), "PERSON", 0.7))
     for m in _KV.finditer(text):
         # the key in any spelling: passport_no, passportNo, passport-no, PASSPORT_NO
-        entity = _KV_NORMAL.get(m.group(1).lower().replace("_", "").replace("-", ""))
+        entity = _kv_entity(m.group(1))
         if entity is None:
             continue
-        g = 2 if m.group(2) is not None else 3 if m.group(3) is not None else 4
+        g = next(i for i in (2, 3, 4, 5) if m.group(i) is not None)
+        if g == 5 and entity == "PERSON":
+            continue  # "Name: ..." unquoted: the name rules read it in context
+        if g == 5 and entity != "LOCATION" and not any(c.isdigit() for c in m.group(5).split()[0]):
+            continue  # "MRN: DOB 1960": a number's value starts with its digits
         value, start, end = m.group(g), m.start(g), m.end(g)
+        while end > start and text[end - 1] in " \t":
+            end -= 1
         while end > start and text[end - 1] in ".:":
             end -= 1
         value = text[start:end]
-        if not value or "@" in value or value.startswith("<"):
-            continue  # an email has its own pattern; a tag was put there by a redaction
-        if entity in _KV_NUMERIC:
-            lo, hi = _KV_NUMERIC[entity]
-            ds = sum(c.isdigit() for c in value)
-            if not lo <= ds <= hi or len(set(c for c in value if c.isdigit())) < 2:
-                continue
-        elif entity == "DATE_TIME":
-            if parse_date(value) is None:
-                continue
-        elif value.lower() in _KV_NOT_A_NAME or not _name_like_value(
-            value, strict=m.group(1).lower() in _KV_LOOSE_NAME_KEYS
-        ):
+        entity = _kv_value_entity(entity, value, m.group(1))
+        if entity is not None:
+            out.append(Finding(start, end, entity, 0.9 if entity != "PERSON" else 0.75))
+    return out
+
+
+def _kv_value_entity(entity: str, value: str, key: str) -> str | None:
+    """The entity of ``value`` under a key that names ``entity``, or None when the value
+    cannot be one (a build label under ``name``, a word under ``zip``)."""
+    from nodes.privacy.validators import parse_date
+
+    if not value or "@" in value or value.startswith("<"):
+        return None  # an email has its own pattern; a tag was put there by a redaction
+    if entity in _KV_NUMERIC:
+        lo, hi = _KV_NUMERIC[entity]
+        ds = sum(c.isdigit() for c in value)
+        if not lo <= ds <= hi or len(set(c for c in value if c.isdigit())) < 2:
+            return None
+    elif entity == "DATE_TIME":
+        if parse_date(value) is None:
+            return None
+    elif entity in ("POSTAL_CODE", "NATIONAL_ID", "HEALTH_PLAN_ID"):
+        if not any(c.isdigit() for c in value) or not 3 <= len(value) <= 24:
+            return None
+        if entity == "POSTAL_CODE" and re.fullmatch(r"\d{5}(?:-\d{4})?", value):
+            return "US_ZIP"
+    elif entity == "LOCATION":
+        if value.lower() in _KV_NOT_A_NAME or not any(c.isalpha() for c in value):
+            return None
+    elif value.lower() in _KV_NOT_A_NAME or not _name_like_value(
+        value, strict=key.lower() in _KV_LOOSE_NAME_KEYS
+    ):
+        return None
+    return entity
+
+
+# ------------------------------------------------------------------- tables in a cell
+# A CSV, TSV, pipe or semicolon table inside one cell: a header line of field names, then
+# rows with as many fields. The header says what each column holds (as a key would).
+_TABLE_DELIMS = ",|;\t"
+
+
+def _split_fields(line: str, delim: str, offset: int) -> list[tuple[int, int]]:
+    """Field spans of one delimited line (double quotes honoured), quotes and blanks
+    trimmed."""
+    spans: list[tuple[int, int]] = []
+    i, n, start, quoted = 0, len(line), 0, False
+    while i <= n:
+        c = line[i] if i < n else delim
+        if c == '"':
+            quoted = not quoted
+        elif c == delim and not quoted:
+            s, e = start, i
+            while s < e and line[s] in ' \t"':
+                s += 1
+            while e > s and line[e - 1] in ' \t"':
+                e -= 1
+            spans.append((offset + s, offset + e))
+            start = i + 1
+        i += 1
+    return spans
+
+
+def find_table_fields(text: str) -> list[Finding]:
+    lines: list[tuple[int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        lines.append((pos, line.rstrip("\r")))
+        pos += len(line) + 1
+    out: list[Finding] = []
+    i = 0
+    while i < len(lines) - 1:
+        off, head = lines[i]
+        delim = max(_TABLE_DELIMS, key=head.count)
+        if head.count(delim) == 0:
+            i += 1
             continue
-        out.append(Finding(start, end, entity, 0.9 if entity != "PERSON" else 0.75))
+        cols = [text[s:e] for s, e in _split_fields(head, delim, off)]
+        keys = [(_kv_entity(c.replace(" ", "_")) if re.fullmatch(r"[A-Za-z][\w \-]{0,30}", c)
+                 else None) for c in cols]  # fmt: skip
+        if not any(keys):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines):
+            roff, row = lines[j]
+            fields = _split_fields(row, delim, roff)
+            if len(fields) != len(cols):
+                break
+            for key, col, (s, e) in zip(keys, cols, fields, strict=True):
+                if key is None or e <= s:
+                    continue
+                entity = _kv_value_entity(key, text[s:e], col)
+                if entity is not None:
+                    out.append(Finding(s, e, entity, 0.85))
+            j += 1
+        i = j if j > i + 1 else i + 1
     return out
 
 
@@ -905,6 +1057,18 @@ def find_person_shape(text: str) -> list[Finding]:
     return f(text)
 
 
+def find_place_known(text: str) -> list[Finding]:
+    from nodes.privacy.known_places import find_known_places as f
+
+    return f(text)
+
+
+def find_person_known(text: str) -> list[Finding]:
+    from nodes.privacy.known_names import find_known_names as f
+
+    return f(text)
+
+
 _STREET_WORDS = "|".join(
     [
         *_STREET_TYPES.lower().split("|"),
@@ -961,7 +1125,9 @@ RECOGNIZERS: dict[str, Recognizer] = {
             ("DATE_TIME",),
             r"[0-9][/.\-][0-9]|[0-9]-[A-Za-z]|[A-Za-z]-[0-9]|[0-9]{4}-|"
             r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? ?[0-9]|"
-            r"(?i)[0-9] ?(st|nd|rd|th)? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+            r"(?i)[0-9] ?(st|nd|rd|th)? (of )?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|"
+            r"(?i)[0-9](\.|º|er)? ?(de )?[a-zéûä]{3,10}\.?,? (de |del )?[0-9]{4}|"
+            r"(?i)(dob|born|birth|geb|né|nacid)[^\n0-9]{0,12}(19|20)[0-9]{6}",
             find_date,
         ),
         Recognizer(
@@ -999,10 +1165,26 @@ RECOGNIZERS: dict[str, Recognizer] = {
                 "PERSON",
             ),
             r"(?i)(ssn|social_sec|ss_no|pass|dl|licen|phone|tel|mobile|cell|fax|msisdn|mrn"
-            r"|med_rec|medical|patient|chart|dob|birth|user|login|name|customer|contact)"
+            r"|med_rec|medical|patient|chart|dob|birth|user|login|name|customer|contact"
+            r"|city|town|locality|village|municipality|suburb|county|zip|post|plz|eircode"
+            r"|national|nid|nin|ni_|pps|nhs|tax|personal|id_number|citizen|sin|bsn|medicare"
+            r"|member|policy)"
             r"[a-z_\-]*\"? *[=:]"
             r"|(?i)\b(user|login|uid) +[a-z]",
             find_key_value,
+        ),
+        Recognizer(
+            "place_known",
+            ("LOCATION",),
+            r"\p{Lu}\pL\pL|(?i)\b(in|from|to|at|near|of|via) +\pL\pL\pL",
+            find_place_known,
+        ),
+        Recognizer(
+            "table_fields",
+            ("PERSON", "LOCATION", "POSTAL_CODE", "US_ZIP", "DATE_TIME", "PHONE_NUMBER",
+             "MEDICAL_RECORD_NUMBER", "NATIONAL_ID", "US_SSN"),
+            r"(?i)[a-z][a-z_ \-]*[,|;\t][^\n]*\n[^\n]*[,|;\t]",
+            find_table_fields,
         ),
         Recognizer(
             "place_context",
@@ -1032,9 +1214,12 @@ RECOGNIZERS: dict[str, Recognizer] = {
             r"[A-Z][a-z]+ (?:[A-Z]\.? |[a-z]{1,4} ){0,3}[A-Z][a-z]|^[^A-Z]*$",
             find_person_shape,
         ),
+        Recognizer("person_known", ("PERSON",), r"\pL\pL\pL|\pL\pL \pL\pL", find_person_known),
     )
 }
 
+from nodes.privacy.hl7 import hl7_recognizers  # noqa: E402
 from nodes.privacy.identifiers import identifier_recognizers  # noqa: E402
 
 RECOGNIZERS.update((r.name, r) for r in identifier_recognizers())
+RECOGNIZERS.update((r.name, r) for r in hl7_recognizers())

@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nodes.privacy.names import extend_names, ordinary_words_only, role_words
+from nodes.privacy.names import eponym, extend_names, ordinary_words_only, role_words
 from nodes.privacy.recognizers import Recognizer
 from nodes.privacy.scan_types import Finding
 from nodes.privacy.validators import VALIDATORS
@@ -41,6 +41,10 @@ _TEXT_ONLY_RECOGNIZERS = frozenset(
     (
         "person_context",
         "person_shape",
+        "person_known",
+        "table_fields",
+        "hl7_fields",
+        "place_known",
         "street_address",
         "address_context",
         "url",
@@ -458,7 +462,10 @@ class Scanner:
                 f
                 for f in extra
                 if f.score >= self.threshold
-                and not (f.entity == "PERSON" and role_words(text, f.start, f.end))
+                and not (
+                    f.entity == "PERSON"
+                    and (role_words(text, f.start, f.end) or eponym(text, f.start, f.end))
+                )
             ]
             if keep:
                 out[i] = resolve_overlaps([*out[i], *keep], text)

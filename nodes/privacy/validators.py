@@ -120,10 +120,35 @@ _MONTH_NAMES = (
     ("oct", "october"), ("nov", "november"), ("dec", "december"),
 )  # fmt: skip
 _MONTHS = {name: i + 1 for i, names in enumerate(_MONTH_NAMES) for name in names}
+# Month names of Spanish, Portuguese, French, Italian, German and Dutch dates
+# ("2 de octubre de 1972", "20 février 2019", "12. März 1980").
+FOREIGN_MONTHS = {
+    name: i + 1
+    for i, names in enumerate((
+        ("enero", "janeiro", "janvier", "gennaio", "januar", "jänner", "januari"),
+        ("febrero", "fevereiro", "février", "fevrier", "febbraio", "februar", "februari"),
+        ("marzo", "março", "marco", "mars", "märz", "maerz", "maart"),
+        ("abril", "avril", "aprile", "april"),
+        ("mayo", "maio", "mai", "maggio", "mei"),
+        ("junio", "junho", "juin", "giugno", "juni"),
+        ("julio", "julho", "juillet", "luglio", "juli"),
+        ("agosto", "août", "aout", "august", "augustus"),
+        ("septiembre", "setiembre", "setembro", "septembre", "settembre", "september"),
+        ("octubre", "outubro", "octobre", "ottobre", "oktober"),
+        ("noviembre", "novembro", "novembre", "november"),
+        ("diciembre", "dezembro", "décembre", "decembre", "dicembre", "dezember", "december"),
+    ))
+    for name in names
+}  # fmt: skip
+_FOREIGN = re.compile(
+    r"([0-9]{1,2})(?:\.|º|er)? ?(?:de )?([^\W\d_]+)\.?,? (?:de |del )?([0-9]{4})", re.IGNORECASE
+)
+_COMPACT = re.compile(r"((?:19|20)[0-9]{2})([0-9]{2})([0-9]{2})")
 
 
 def parse_date(text: str) -> dt.date | None:
-    """Parse a date in a common format (ISO, M/D/Y, D.M.Y, 'March 5, 2021'), else None.
+    """Parse a date in a common format (ISO, M/D/Y, D.M.Y, 'March 5, 2021', '2 de octubre
+    de 1972', compact 20041113), else None.
 
     Plain regexes rather than ``strptime``, which is slow (locale lookups per call).
     """
@@ -147,7 +172,16 @@ def parse_date(text: str) -> dt.date | None:
     m = _DAY_FIRST.fullmatch(s)
     if m:
         month = _MONTHS.get(m.group(2).lower())
+        if month:
+            return _date_or_none(int(m.group(3)), month, int(m.group(1)))
+    m = _FOREIGN.fullmatch(s)
+    if m:
+        month = FOREIGN_MONTHS.get(m.group(2).lower()) or _MONTHS.get(m.group(2).lower())
         return _date_or_none(int(m.group(3)), month, int(m.group(1))) if month else None
+    m = _COMPACT.fullmatch(s)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        return _date_or_none(y, mo, d)
     return None
 
 

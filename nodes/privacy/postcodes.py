@@ -1,0 +1,7 @@
+"""Postal codes in the forms of many countries, written beside a street or a town
+(``Cape Town 8001``, ``80-827 Gdańsk``, ``1016 EZ Amsterdam``, ``ON M4C 1B4``)."""
+
+POSTCODE_ANY = (
+    r"(?:\d{5}-\d{3}|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}(?![\w])|\d{3}[ \t]\d{2}|\d{4,5}(?:-\d{4})?"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+)
