@@ -72,14 +72,23 @@ def _takes(words: list[str], population: int) -> bool:
     return not all(w in opening_words() for w in lows)
 
 
+@functools.lru_cache(maxsize=1)
+def _first_words() -> frozenset[str]:
+    return frozenset(name.split(" ", 1)[0] for name in city_populations())
+
+
 def find_known_places(text: str) -> list[Finding]:
     cities = city_populations()
+    firsts = _first_words()
     toks = list(_WORD.finditer(text))
     mixed = any(c.islower() for c in text)
     out: list[Finding] = []
     i = 0
     while i < len(toks):
         hit = None
+        if toks[i].group(0).lower() not in firsts:  # no town starts with this word
+            i += 1
+            continue
         for n in range(min(MAX_WORDS, len(toks) - i), 0, -1):
             run = toks[i : i + n]
             if any(run[k + 1].start() - run[k].end() != 1 for k in range(n - 1)):
