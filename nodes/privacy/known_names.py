@@ -208,8 +208,8 @@ def find_known_names(text: str) -> list[Finding]:
             k = i
             while k + 1 < n and k - i < 2 and unknown_word(k, k + 1):
                 k += 1  # "siriporn aglukkaq": a surname the table does not hold
-            s = i - 1 if i > 0 and unknown_word(i, i - 1) else i
-            out.append(Finding(toks[s].start(), toks[k].end(), "PERSON", KNOWN_SCORE,
+            first = i - 1 if i > 0 and unknown_word(i, i - 1) else i
+            out.append(Finding(toks[first].start(), toks[k].end(), "PERSON", KNOWN_SCORE,
                                source="known"))  # fmt: skip
             i = k
         i += 1
