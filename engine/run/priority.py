@@ -10,7 +10,9 @@ priority, so the kernel runs them first whenever they have work, and the executi
 whatever CPU is left (all of it when the API is idle).
 
 How the worker processes are lowered: :func:`runtime_env` is the execution actor's Ray
-runtime environment. It names :func:`lower_priority` as the worker process setup hook
+runtime environment. Its ``py_executable`` (:func:`lowered_interpreter`) starts each
+worker's interpreter at the value, so the worker's own start-up (its imports, a second
+or more of CPU) runs lowered too. It names :func:`lower_priority` as the worker process setup hook
 (the variable Ray's ``worker_process_setup_hook`` sets; Ray converts that field only in
 ``ray.init``, not in an actor's options), so every process started for that environment
 lowers itself before it runs a task. Tasks and actors an actor submits inherit its
@@ -27,6 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
+import sys
+from typing import Any
 
 NICE_ENV = "PIPELINE_BUILDER_EXECUTION_NICE"
 DEFAULT_NICE = 10
@@ -86,13 +91,33 @@ def below_this_thread(nice: int | None = None) -> int:
     return min(19, max(value, own + MIN_STEP))
 
 
-def runtime_env(nice: int | None = None) -> dict[str, dict[str, str]] | None:
+def runtime_env(nice: int | None = None) -> dict[str, Any] | None:
     """The runtime environment of an execution's actor (None when not lowered).
 
-    Its processes, and those of every task it submits, run :func:`lower_priority` at
-    start with :func:`below_this_thread` (or ``nice``).
+    Its processes, and those of every task it submits, start under ``nice`` (Ray's
+    ``py_executable``) and run :func:`lower_priority` at start with
+    :func:`below_this_thread` (or ``nice``).
     """
     value = below_this_thread() if nice is None else nice
     if value <= 0:
         return None
-    return {"env_vars": {NICE_ENV: str(value), RAY_SETUP_HOOK_ENV: HOOK}}
+    env: dict[str, Any] = {"env_vars": {NICE_ENV: str(value), RAY_SETUP_HOOK_ENV: HOOK}}
+    # The worker's interpreter starts lowered: its start (a second or more of CPU, each
+    # time Ray starts a worker for a run) no longer competes with the API.
+    env["py_executable"] = lowered_interpreter(value)
+    return env
+
+
+def lowered_interpreter(nice: int) -> str:
+    """A ``py_executable`` for Ray: this Python, started at nice value ``nice``.
+
+    A few lines run with ``-S`` (no site packages: milliseconds) set the value, absolute
+    rather than added to the raylet's, and exec the real interpreter with the worker's
+    arguments, so everything the worker does, its imports included, runs lowered.
+    """
+    code = (
+        "import os,sys;"
+        f"os.nice(max(0,{int(nice)}-os.nice(0)));"
+        "os.execv(sys.executable,[sys.executable]+sys.argv[1:])"
+    )
+    return f"{shlex.quote(sys.executable)} -S -c {shlex.quote(code)}"
