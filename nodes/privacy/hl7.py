@@ -66,6 +66,59 @@ _NIR = re.compile(
 )
 
 
+# UK National Insurance number: two prefix letters (HMRC's allowed ones), six digits, a
+# suffix A-D ("QQ 12 34 56 C").
+_NINO = re.compile(
+    r"(?<![\w\-])([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z])[ ]?(\d{2})[ ]?(\d{2})[ ]?(\d{2})[ ]?"
+    r"([A-D])(?![\w\-])"
+)
+_NINO_UNUSED = frozenset(["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"])
+# Italian codice fiscale: 6 letters, year, month letter, day, place, check letter.
+_CF = re.compile(r"(?<![\w\-])([A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3})([A-Z])(?![\w\-])")
+_CF_ODD = dict(zip("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                   [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4,
+                    18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23], strict=True))  # fmt: skip
+# Belgian national register number, as written (YY.MM.DD-XXX.CC).
+_BE_NN = re.compile(r"(?<![\w.\-])(\d{2})\.(\d{2})\.(\d{2})-(\d{3})\.(\d{2})(?![\w\-]|\.\d)")
+# Swedish personnummer with its separator (YYMMDD-XXXX, YYYYMMDD-XXXX), Luhn-checked.
+_PNR = re.compile(r"(?<![\w\-])(?:19|20)?(\d{2})(0[1-9]|1[0-2])(\d{2})[-+](\d{4})(?![\w\-])")
+
+
+def _cf_ok(body: str, check: str) -> bool:
+    total = sum(
+        _CF_ODD[c] if i % 2 == 0 else (int(c) if c.isdigit() else ord(c) - 65)
+        for i, c in enumerate(body)
+    )
+    return chr(65 + total % 26) == check
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _other_national_ids(text: str) -> list[Finding]:
+    out = []
+    for m in _NINO.finditer(text):
+        if m.group(1) not in _NINO_UNUSED:
+            out.append(Finding(m.start(), m.end(), "NATIONAL_ID", 0.85))
+    for m in _CF.finditer(text):
+        if _cf_ok(m.group(1), m.group(2)):
+            out.append(Finding(m.start(), m.end(), "NATIONAL_ID", 0.85))
+    for m in _BE_NN.finditer(text):
+        body, check = "".join(m.groups()[:4]), int(m.group(5))
+        if check in (97 - int(body) % 97, 97 - int("2" + body) % 97):
+            out.append(Finding(m.start(), m.end(), "NATIONAL_ID", 0.85))
+    for m in _PNR.finditer(text):
+        yy, mm, dd, tail = m.groups()
+        if 1 <= int(dd) <= 31 + 60 and _luhn(yy + mm + dd + tail):  # +60: coordination numbers
+            out.append(Finding(m.start(), m.end(), "NATIONAL_ID", 0.85))
+    return out
+
+
 def find_national_id(text: str) -> list[Finding]:
     out = []
     for m in _DNI.finditer(text):
@@ -79,7 +132,7 @@ def find_national_id(text: str) -> list[Finding]:
         body = "".join(g[:6]).replace("2A", "19").replace("2B", "18")
         if int(g[6]) == 97 - int(body) % 97:
             out.append(Finding(m.start(), m.end(), "NATIONAL_ID", 0.85))
-    return out
+    return out + _other_national_ids(text)
 
 
 def hl7_recognizers() -> list[Recognizer]:
@@ -104,7 +157,9 @@ def hl7_recognizers() -> list[Recognizer]:
             "national_id",
             ("NATIONAL_ID",),
             r"[0-9]{7,8}[ \-]?[A-Z]\b|[12][ .]?[0-9]{2}"
-            r"[ .]?[0-9]{2}[ .]?[0-9AB]{2}[ .]?[0-9]{3}[ .]?[0-9]{3}[ .]?[0-9]{2}",
+            r"[ .]?[0-9]{2}[ .]?[0-9AB]{2}[ .]?[0-9]{3}[ .]?[0-9]{3}[ .]?[0-9]{2}"
+            r"|[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b|[A-Z]{6}[0-9]{2}[A-Z][0-9]{2}[A-Z]"
+            r"|[0-9]{2}\.[0-9]{2}\.[0-9]{2}-[0-9]{3}\.[0-9]{2}|[0-9]{6}[-+][0-9]{4}",
             find_national_id,
         ),
     ]

@@ -13,6 +13,7 @@ word alone must be in none of the 160,000. A word glued to code (``json=``,
 
 from __future__ import annotations
 
+import functools
 import re
 
 from nodes.privacy.gazetteer import gazetteer
@@ -72,8 +73,25 @@ _NEVER = (
 )
 
 
+@functools.lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """Stop words, titles and relation words: never a given name, even capitalised."""
+    try:
+        from spacy.lang.en.stop_words import STOP_WORDS
+    except ImportError:  # pragma: no cover - spaCy is a dependency of presidio-analyzer
+        STOP_WORDS = set()
+    return frozenset(STOP_WORDS) | frozenset(HONORIFICS) | frozenset(RELATIONS)
+
+
+_BINOMIAL_BEFORE = re.compile(r"(?<![\w.])[A-Z]\.[ \t]?$")
+
+
 def _free(text: str, start: int, end: int) -> bool:
     """The word stands as a word: not part of a path, key, address, tag or code."""
+    if text[start : start + 1].islower() and _BINOMIAL_BEFORE.search(
+        text, max(0, start - 4), start
+    ):
+        return False  # the species of a binomial ("E. coli", "H. pylori")
     if start > 0:
         c = text[start - 1]
         if (
@@ -108,14 +126,32 @@ def find_known_names(text: str) -> list[Finding]:
     common, frequent, very = common_words(), opening_words(), very_common_words()
     english = english_words()
     # only words that could be part of a name are looked up (stop words never are)
-    ask = [i for i, w in enumerate(lows) if w not in very and w not in _NEVER and len(w) > 1]
+    cases = [_case(w) for w in words]
+    # frequent words that are given names too ("Faith", "Hope", "Summer"), capitalised
+    # before a capitalised word that is no English word: asked for the pair rule below
+    word_given = {
+        i
+        for i, w in enumerate(lows[:-1])
+        if w in very
+        and len(w) >= 3
+        and w not in _NEVER
+        and w not in function_words()
+        and cases[i] == "title"
+        and cases[i + 1] == "title"
+        and lows[i + 1] not in english
+        and _GAP.fullmatch(text, toks[i].end(), toks[i + 1].start()) is not None
+    }
+    ask = [
+        i
+        for i, w in enumerate(lows)
+        if (w not in very and w not in _NEVER and len(w) > 1) or i in word_given
+    ]
     if not ask:
         return []
     given, surname = [0] * len(words), [0] * len(words)
     g, s = gazetteer().ranks([words[i] for i in ask])
     for i, gi, si in zip(ask, g, s, strict=True):
         given[i], surname[i] = gi, si
-    cases = [_case(w) for w in words]
     mixed_text = any(c.islower() for c in text) and any(c.isupper() for c in text)
 
     def usable(i: int) -> bool:
@@ -187,6 +223,18 @@ def find_known_names(text: str) -> list[Finding]:
                                    source="known"))  # fmt: skip
                 i = k + 1
                 continue
+        # a popular given name, a word too ("Faith", "Grace"), before a capitalised word
+        # that is no English word: a surname the table does not hold ("Faith Okafor")
+        if (
+            i in word_given
+            and 0 < given[i] <= POPULAR_RANK
+            and (0 < surname[i + 1] <= PAIR_RANK or unknown_word(i, i + 1))
+            and usable(i + 1)
+        ):
+            out.append(Finding(toks[i].start(), toks[i + 1].end(), "PERSON", KNOWN_SCORE,
+                               source="known"))  # fmt: skip
+            i += 2
+            continue
         # one word alone: a given name (a surname alone is as often a brand or a place),
         # written as a word, not opening a run of capitalised words ("Kaiser Permanente")
         if (

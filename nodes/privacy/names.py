@@ -941,9 +941,13 @@ _LINE_OF_NAME = re.compile(r"[ \t]*" + _NAME_TOKEN + r",?(?:[ \t]+\S+){1,3}[ \t]
 
 
 _EPONYM = re.compile(
-    r"(?:'s|’s|s'|')?[ \t]+(?:disease|syndrome|phenomenon|palsy|sign|fracture|lymphoma|"
+    # up to two capitalised words between ("Glasgow Coma Scale", "Bristol Stool Chart")
+    r"(?:'s|’s|s'|')?(?-i:[ \t]+[A-Z][a-z]+){0,2}"
+    r"[ \t]+(?:disease|syndrome|phenomenon|palsy|sign|fracture|lymphoma|"
     r"sarcoma|tumou?r|ulcer|reflex|triad|thyroiditis|encephalopathy|disorder|anomaly|"
-    r"dystrophy|ataxia|chorea|contracture|neuralgia|neuroma|aneurysm|diverticulum)\b",
+    r"dystrophy|ataxia|chorea|contracture|neuralgia|neuroma|aneurysm|diverticulum|"
+    r"scale|score|criteria|classification|index|manoeuvre|maneuver|procedure|operation|"
+    r"technique|position|questionnaire|staging|catheter|stockings?)\b",
     re.IGNORECASE,
 )
 

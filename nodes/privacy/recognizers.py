@@ -25,6 +25,14 @@ function that returns exact findings with Presidio-like validation semantics:
   what a column holds (``postcode``, ``CITY``, ``patient_name``), as a key would.
 * ``person_known``: a given name and a surname of the names table, or a given name that
   is no English word, with no cue (:mod:`nodes.privacy.known_names`).
+* ``person_labelled``, ``person_initial``: names after a role label in any case
+  (``Witness: Park, Funmilayo``) and after an initial (``D. Rhydderch``)
+  (:mod:`nodes.privacy.labelled_names`).
+* ``person_subject``: a name opening a sentence as its subject (``Ahyoka is the main
+  carer``) (:mod:`nodes.privacy.subject_names`).
+* ``national_id`` (:mod:`nodes.privacy.hl7`): Spanish DNI/NIE, French NIR, UK National
+  Insurance numbers, Italian codici fiscali, Belgian national numbers and Swedish
+  personnummer, each by its check character or issuing rules.
 
 Libraries list the recognizers they use under ``recognizers`` (default: all).
 """
@@ -376,7 +384,10 @@ _DATE_RX: list[tuple[re.Pattern[str], str]] = [
     (re.compile(_L + r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})" + _R), "ab_y"),
     (
         re.compile(
-            _L + r"(\d{1,2})(?:st|nd|rd|th)?(?:[\- ]| of )(" + _MON + r")\.?,?[\- ](\d{4}|\d{2})"
+            _L
+            + r"(\d{1,2})(?:st|nd|rd|th)?(?:[\- ]| of )("
+            + _MON
+            + r")\.?,?[\- ](\d{4}|\d{2})"
             + _R,
             re.IGNORECASE,
         ),
@@ -496,6 +507,14 @@ _COMPACT_DATE = re.compile(
 )
 
 
+# A version or release number written like a date ("release 2024.2.1", "firmware
+# 2023.11.02"): the word right before it says what it is.
+_VERSION_BEFORE = re.compile(
+    r"(?i)\b(?:release|version|ver|v|firmware|fw|build|rev|revision|patch|sdk|api)\.?"
+    r"[ \t]*[:#=]?[ \t]*$"
+)
+
+
 def find_date(text: str) -> list[Finding]:
     """Dates; a full timestamp to the second (``2026-04-27T17:37:08.550Z``,
     ``2026-04-27 17:37:08,550``) with no personal-date word before it is reported with
@@ -511,13 +530,18 @@ def find_date(text: str) -> list[Finding]:
             out.append(Finding(m.start(1), m.end(1), "DATE_TIME", 0.85))
     for rx, kind in _DATE_RX:
         for m in rx.finditer(text):
-            if _date_ok(kind, m):
+            if _date_ok(kind, m) and not _VERSION_BEFORE.search(
+                text, max(0, m.start() - 24), m.start()
+            ):
                 score = 0.85 if kind in ("ymd", "ab_y", "d_mon_y", "mon_d_y", "y_md") else 0.6
                 source = "pattern"
+                # a personal-date word counts on the stamp's own line ("dob=1974" on the
+                # log line before does not make the next line's stamp a birth date)
+                line = max(m.start() - 40, text.rfind("\n", 0, m.start()) + 1, 0)
                 logged = (
                     kind == "ymd"
                     and m.group(6) is not None
-                    and _PERSONAL_DATE_CTX.search(text, max(0, m.start() - 40), m.start()) is None
+                    and _PERSONAL_DATE_CTX.search(text, line, m.start()) is None
                 )
                 if logged or (
                     kind in ("ymd", "y_md", "ab_y") and _message_stamp(text, m.start(), m.end())
@@ -682,8 +706,7 @@ _TOWN = (
     r"bei|op|aan|van|von|zu|zum|zur|sous|lès)){0,3}"
 )
 _TAIL_BODY = (
-    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:"
-    + _POSTCODE_ANY + r"(?:[ \t]+" + _TOWN + r")?"
+    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:" + _POSTCODE_ANY + r"(?:[ \t]+" + _TOWN + r")?"
     r"|" + _TOWN + r"(?:,?[ \t]+[A-Z]{2,3})?(?:,?[ \t]+" + _POSTCODE_ANY + r")?"
     # a floor and door ("2º B", "3ª"), as Spanish and Portuguese addresses write them
     r"|\d{1,3}[º°ª](?:[ \t]?[A-Z](?![\w]))?"
@@ -692,8 +715,11 @@ _TAIL_BODY = (
 _ADDRESS_TAIL = re.compile(_TAIL_BODY + r"(?=[ \t]*(?:$|[\n\r\"'),;|]|\.(?:\s|$)))")
 # mid-sentence, a tail is taken only up to a postal code ("..., Napier 4110 and ...")
 _ADDRESS_TAIL_POSTCODE = re.compile(
-    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:" + _TOWN + r"(?:,?[ \t]+[A-Z]{2,3})?,?[ \t]+)?"
-    + _POSTCODE_ANY + r"(?![\w\-])"
+    r"(?:[ \t]*,[ \t]*|[ \t]+)(?:"
+    + _TOWN
+    + r"(?:,?[ \t]+[A-Z]{2,3})?,?[ \t]+)?"
+    + _POSTCODE_ANY
+    + r"(?![\w\-])"
 )
 _ENDS_POSTCODE = re.compile(r"(?<![\w\-])" + _POSTCODE_ANY + r"$")
 _ADDRESS_REST = re.compile(r"[ \t]?\d[A-Z]{2}(?![\w])")
@@ -711,8 +737,10 @@ def _address_tail(text: str, end: int) -> int:
             return rest.end() if rest is not None else end
         tail = m.group(0)
         # a town alone needs its comma ("..., Brighton"); a postcode does not
-        if not any(c.isdigit() for c in tail) and "," not in tail and not _ENDS_POSTCODE.search(
-            text, max(0, end - 12), end
+        if (
+            not any(c.isdigit() for c in tail)
+            and "," not in tail
+            and not _ENDS_POSTCODE.search(text, max(0, end - 12), end)
         ):
             return end
         end = m.end()
@@ -839,6 +867,8 @@ def _kv_entity(key: str) -> str | None:
         if entity is not None:
             return entity
     return None
+
+
 _KV = re.compile(
     r"(?<![\w.\-])\"?([A-Za-z][A-Za-z_\-]{1,30})\"?"
     r"(?:\s*[=:]\s*(?:\"([^\"\n]{1,80})\"|'([^'\n]{1,80})')|=([^\s\"',;&|)\]}=<]{1,80})"
@@ -1181,8 +1211,17 @@ RECOGNIZERS: dict[str, Recognizer] = {
         ),
         Recognizer(
             "table_fields",
-            ("PERSON", "LOCATION", "POSTAL_CODE", "US_ZIP", "DATE_TIME", "PHONE_NUMBER",
-             "MEDICAL_RECORD_NUMBER", "NATIONAL_ID", "US_SSN"),
+            (
+                "PERSON",
+                "LOCATION",
+                "POSTAL_CODE",
+                "US_ZIP",
+                "DATE_TIME",
+                "PHONE_NUMBER",
+                "MEDICAL_RECORD_NUMBER",
+                "NATIONAL_ID",
+                "US_SSN",
+            ),
             r"(?i)[a-z][a-z_ \-]*[,|;\t][^\n]*\n[^\n]*[,|;\t]",
             find_table_fields,
         ),
@@ -1220,6 +1259,10 @@ RECOGNIZERS: dict[str, Recognizer] = {
 
 from nodes.privacy.hl7 import hl7_recognizers  # noqa: E402
 from nodes.privacy.identifiers import identifier_recognizers  # noqa: E402
+from nodes.privacy.labelled_names import labelled_name_recognizers  # noqa: E402
+from nodes.privacy.subject_names import subject_name_recognizers  # noqa: E402
 
 RECOGNIZERS.update((r.name, r) for r in identifier_recognizers())
 RECOGNIZERS.update((r.name, r) for r in hl7_recognizers())
+RECOGNIZERS.update((r.name, r) for r in labelled_name_recognizers())
+RECOGNIZERS.update((r.name, r) for r in subject_name_recognizers())

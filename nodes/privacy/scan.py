@@ -30,8 +30,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nodes.privacy.labelled_names import numbers_after_names
 from nodes.privacy.names import eponym, extend_names, ordinary_words_only, role_words
+from nodes.privacy.organisations import drop_organisations
 from nodes.privacy.recognizers import Recognizer
+from nodes.privacy.repeated_names import add_repeats
 from nodes.privacy.scan_types import Finding
 from nodes.privacy.validators import VALIDATORS
 
@@ -42,6 +45,9 @@ _TEXT_ONLY_RECOGNIZERS = frozenset(
         "person_context",
         "person_shape",
         "person_known",
+        "person_labelled",
+        "person_initial",
+        "person_subject",
         "table_fields",
         "hl7_fields",
         "place_known",
@@ -362,7 +368,10 @@ class Scanner:
             else []
             for v in values
         ]
-        return out if typed else self._add_ner(values, out)
+        if typed:
+            return out
+        out = self._add_ner(values, out)
+        return [_names_settled(v, fs) for v, fs in zip(values, out, strict=True)]
 
     # ---------------------------------------------------------------- fast path
     def scan_array(
@@ -444,7 +453,10 @@ class Scanner:
                 for i in set(per_value) | set(per_rec):
                     pats = sorted(per_value.get(i, ()), key=lambda p: order[id(p)])
                     out[i] = self.confirm_cell(values[i], pats, column, per_rec.get(i, ()), typed)
-        return out if typed else self._add_ner(values, out)
+        if typed:
+            return out
+        out = self._add_ner(values, out)
+        return [_names_settled(v, fs) for v, fs in zip(values, out, strict=True)]
 
     def _add_ner(
         self, values: Sequence[str | None], out: list[list[Finding]]
@@ -478,6 +490,18 @@ _BUSINESS_WORDS = frozenset(["order", "invoice", "inv", "po", "sku", "product", 
                              "ticket", "tracking", "shipment", "transaction", "txn",
                              "confirmation", "booking", "receipt", "batch", "lot", "build",
                              "version", "qty", "quantity", "amount", "price"])  # fmt: skip
+
+
+def _names_settled(text: str | None, found: list[Finding]) -> list[Finding]:
+    """Organisations, departments and roles out of the person and place findings; then
+    every other copy of a person's name in the cell in."""
+    if not found or not text:
+        return found
+    found = drop_organisations(text, found)
+    if any(f.entity == "PERSON" for f in found):
+        found = numbers_after_names(text, add_repeats(text, found))
+        found = sorted(found, key=lambda f: (f.start, f.end))
+    return found
 
 
 def _column_words(column: str) -> frozenset[str]:

@@ -181,9 +181,11 @@ DEFAULT_LIBRARY: dict[str, Any] = {
             "entity": "MEDICAL_RECORD_NUMBER",
             "regex": r"\b(?i:mrn|mr ?#|mr no\.?|mr number"
             r"|med(?:ical|\.)? ?rec(?:ord|\.)?s?(?: ?number| ?no\.?| ?#| ?num| ?id)?"
-            r"|(?:patient|hospital|hosp\.?|chart|record|case|health record|unit)"
+            r"|(?:patient|hospital|hosp\.?|chart|record|case|health record|unit|rx|prescription)"
             r" ?(?:id|no\.?|number|num|#))"
-            r"[:#= \-]*([A-Z]{0,4}-?[0-9][0-9\-]{3,14}[0-9])",
+            # digits in spaced or dotted groups ("MRN 28 682 400"), or one run
+            r"[:#= \-]*([A-Z]{0,4}-?(?:[0-9]{2,4}(?:[ .][0-9]{2,4}){1,3}\b"
+            r"|[0-9][0-9\-]{3,14}[0-9]))",
             "group": 1,
             "score": 0.9,
         },

@@ -1,0 +1,208 @@
+"""Names of organisations and departments, which are not people or places of a record.
+
+Name and place rules see capitalised words: ``Quest Diagnostics``, ``Nordvik Pharma AS``,
+``Philips Healthcare`` and ``Cardiology`` look like a person or a town to them (a founder's
+surname, a word GeoNames holds as a town). A company or a hospital department identifies
+no one under HIPAA or GDPR, and destroying it costs the data its meaning, so a person or
+place finding is dropped (:func:`drop_organisations`) when
+
+- its span holds, or is directly followed by, a word that makes a phrase an organisation
+  (``Diagnostics``, ``Pharma``, ``Logistics``; a legal form such as ``Ltd``, ``GmbH`` or,
+  in capitals, ``AS`` and ``AB``), or
+- every word of it names a medical specialty or service (``Cardiology``, ``Endoscopy
+  Suite``, ``Orthopaedics``): words built as specialties are (``-ology``, ``-iatrics``,
+  ``-scopy``, ``-therapy``), and facility nouns (``Suite``, ``Unit``, ``Ward``) beside them.
+
+The words are English, with the legal forms of the main European and Asian company laws;
+no list of company names is used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from nodes.privacy.scan_types import Finding
+
+
+def _words(spaced: str) -> frozenset[str]:
+    return frozenset(spaced.split())
+
+
+# Words that make a capitalised phrase a company or an institution (any case).
+ORG_WORDS = _words(
+    """inc incorporated llc llp ltd limited corp corporation co company companies group
+    holdings bank banking trust financial finance securities capital ventures partners
+    associates brothers bros enterprises industries industrial manufacturing
+    diagnostics pharma pharmaceutical pharmaceuticals therapeutics biosciences bioscience
+    biotech biologics biopharma healthcare medtech laboratories laboratory
+    labs scientific instruments devices imaging robotics electronics systems solutions
+    technologies technology software analytics consulting networks telecom
+    communications media studios insurance assurance logistics freight couriers courier
+    shipping transport airlines airways motors foods energy chemicals dynamics supplies
+    services pharmacy university college institute foundation association society
+    ministry agency council gmbh mbh ag kg sa sas sarl srl spa bv nv plc pty oy oyj asa
+    aps kk"""
+)
+# Legal forms that are also ordinary words or initials: organisations only in capitals.
+ORG_WORDS_UPPER = frozenset(["AS", "AB", "SE", "SL", "SC", "KFT", "ZRT", "DOO", "AD"])
+
+# Nouns for places inside a hospital or service ("Endoscopy Suite", "Acute Medical Unit").
+FACILITY_WORDS = _words(
+    """suite unit ward wing bay theatre theatres theater clinic clinics department dept
+    service services team office desk lab centre center annex block floor outpatients
+    inpatients day acute medical surgical general emergency intensive care icu hdu ccu
+    nicu picu scbu amu mau sdec resus recovery"""
+)
+SPECIALTY_WORDS = _words(
+    """surgery medicine oncology radiology cardiology neurology urology nephrology
+    dermatology haematology hematology gastroenterology endocrinology rheumatology
+    ophthalmology pathology psychiatry paediatrics pediatrics geriatrics obstetrics
+    gynaecology gynecology orthopaedics orthopedics anaesthetics anesthesiology
+    maternity pharmacy physiotherapy radiotherapy chemotherapy dialysis endoscopy
+    audiology podiatry dietetics phlebotomy triage imaging ultrasound mammography
+    respiratory renal cardiac vascular trauma neonatal palliative"""
+)
+_SPECIALTY_SHAPE = re.compile(
+    r"[a-z]{3,}(?:ology|ologie|olog[ií]a|iatrics|iatry|iatrie|paedics|pedics|stetrics|"
+    r"scopy|therapy|graphy|ologies|iatric|ological|ologic|paedic|pedic|stetric)"
+)
+# Nouns of occupations: a run of ordinary words ending in one is a job title ("Staff
+# Pharmacist", "Clinical Coder"), unless a word of it is a popular given name.
+OCCUPATION_WORDS = _words(
+    """nurse nurses pharmacist pharmacists coder coders analyst analysts manager managers
+    officer officers assistant assistants technician technicians therapist therapists
+    consultant consultants registrar registrars physician physicians surgeon surgeons
+    doctor doctors clerk clerks coordinator coordinators director directors engineer
+    engineers administrator administrators receptionist receptionists midwife midwives
+    paramedic paramedics secretary secretaries supervisor supervisors specialist
+    specialists practitioner practitioners worker workers adviser advisor advisors
+    agent agents representative representatives lead leads head heads scientist
+    scientists dietitian dietician radiographer radiographers sonographer
+    phlebotomist physiotherapist physio chaplain counsellor counselor developer
+    developers architect accountant auditor inspector investigator handler dispatcher
+    operator operators controller executive executives intern interns resident residents
+    fellow trainee trainees volunteer volunteers steward librarian"""
+)
+_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
+# A brand's inner capital ("ResMed", "AirSense", "FreeStyle"); names with an inner capital
+# start with a particle ("McDonald", "DeShawn", "LaToya", "VanDyke").
+_CAMEL = re.compile(r"([A-Z][a-z]+)[A-Z][a-z]+")
+_NAME_PREFIXES = _words("mc mac de di da du la le van von del della des fitz ter ten st san")
+_NEXT_WORD = re.compile(r"(,?)[ \t]+([^\W\d_]+(?:\.[^\W\d_]+)*\.?)")
+# Legal forms that may follow a comma ("Acme, Inc."); other words after a comma start a
+# new phrase ("Kwame Mensah, Solutions architect").
+LEGAL_FORMS = _words("inc ltd llc llp plc corp co gmbh ag sa bv nv")
+_ENTITIES = frozenset(["PERSON", "LOCATION"])
+
+
+def org_word(word: str) -> bool:
+    """True for a word that makes a capitalised phrase an organisation."""
+    bare = word.strip(".")
+    return bare.lower().replace(".", "") in ORG_WORDS or bare in ORG_WORDS_UPPER
+
+
+def specialty_word(word: str) -> bool:
+    """True for a medical specialty or service (``Cardiology``, ``Endoscopy``)."""
+    low = word.lower()
+    return low in SPECIALTY_WORDS or _SPECIALTY_SHAPE.fullmatch(low) is not None
+
+
+def organisation_span(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` names an organisation or a department."""
+    words = _WORD.findall(text[start:end])
+    if not words:
+        return False
+    if any(org_word(w) for w in words[1:]) or (len(words) > 1 and org_word(words[0])):
+        return True
+    nxt = _NEXT_WORD.match(text, end)
+    if (
+        nxt is not None
+        and nxt.group(2)[:1].isupper()
+        and org_word(nxt.group(2))
+        and (not nxt.group(1) or nxt.group(2).strip(".").lower() in LEGAL_FORMS)
+    ):
+        return True
+    if all(specialty_word(w) or w.lower() in FACILITY_WORDS for w in words):
+        return (
+            len(words) > 1 or any(specialty_word(w) for w in words) or _after_specialty(text, start)
+        )
+    return False
+
+
+def _after_specialty(text: str, start: int) -> bool:
+    """A facility noun alone right after a specialty ("Endoscopy" + "Suite")."""
+    before = _WORD.findall(text[max(0, start - 40) : start])
+    return bool(before) and specialty_word(before[-1]) and text[:start].rstrip() != text[:start]
+
+
+def job_title(text: str, start: int, end: int) -> bool:
+    """Ordinary words ending in an occupation ("Staff Pharmacist"), none of them a popular
+    given name ("Grace Porter" is a person)."""
+    from nodes.privacy.gazetteer import gazetteer
+    from nodes.privacy.names import english_words
+
+    words = _WORD.findall(text[start:end])
+    if not words or words[-1].lower() not in OCCUPATION_WORDS:
+        return False
+    english = english_words()
+    if not all(w.lower() in english for w in words):
+        return False
+    given, _surname = gazetteer().ranks(words[:-1])
+    return not any(0 < g <= POPULAR_GIVEN_RANK for g in given)
+
+
+POPULAR_GIVEN_RANK = 2_000
+
+
+def brand_word(word: str) -> bool:
+    """A word with a brand's inner capital (``ResMed``), not a name's (``McDonald``)."""
+    m = _CAMEL.fullmatch(word)
+    return m is not None and m.group(1).lower() not in _NAME_PREFIXES
+
+
+def not_a_person(text: str, start: int, end: int) -> bool:
+    """A person finding that is no person: one letter, the first half of a hyphenated
+    word (``Rusty-coloured``), a drug's name alone (``Sertraline``), a brand (``ResMed
+    AirSense``) or a job title."""
+    span = text[start:end]
+    if sum(c.isalpha() for c in span) < 2:
+        return True
+    if " " not in span.strip() and text.startswith("-", end) and text[end + 1 : end + 2].islower():
+        return True
+    words = _WORD.findall(span)
+    if len(words) == 1 and _unknown_drug(words[0]):
+        return True
+    return any(brand_word(w) for w in words) or job_title(text, start, end)
+
+
+def _unknown_drug(word: str) -> bool:
+    """A word shaped like a drug's name that the names table does not hold as a name
+    (``Sertraline``, ``Apixaban``; not ``Caroline``)."""
+    from nodes.privacy.gazetteer import gazetteer
+    from nodes.privacy.subject_names import drug_shaped
+
+    if not drug_shaped(word.lower()):
+        return False
+    given, surname = gazetteer().ranks([word])
+    return not (0 < given[0] <= DRUG_NAME_RANK or 0 < surname[0] <= DRUG_NAME_RANK)
+
+
+DRUG_NAME_RANK = 5_000
+
+
+def drop_organisations(text: str, found: Sequence[Finding]) -> list[Finding]:
+    """``found`` without the person and place findings that name an organisation, a
+    department, a product, a role or an eponymous scale (``Glasgow Coma Scale``)."""
+    from nodes.privacy.names import eponym
+
+    out = []
+    for f in found:
+        if f.entity in _ENTITIES and (
+            organisation_span(text, f.start, f.end)
+            or eponym(text, f.start, f.end)
+            or (f.entity == "PERSON" and not_a_person(text, f.start, f.end))
+        ):
+            continue
+        out.append(f)
+    return out
