@@ -28,7 +28,7 @@ _PERSON_LABELS = (
     "patient name|patient|pt name|pt|name|full name|surname|last name|first name|given name"
     "|family name|witness|client|customer|caller|visitor|resident|employee|member name"
     "|insured|policyholder|policy holder|guarantor|next of kin|nok|spouse|emergency contact"
-    "|contact person|contact name|guardian|parent|mother|father|subject|tenant|driver"
+    "|contact person|contact name|guardian|parent|mother|father|tenant"
     "|passenger|sender|recipient|addressee|applicant|claimant|victim|suspect|complainant"
     "|reported by|informant|attending|physician|doctor|clinician|surgeon|referrer"
     "|referring|ordering clinician|ordered by|signed by|signed|signature|seen by|author"
@@ -117,7 +117,7 @@ def find_initial_names(text: str) -> list[Finding]:
 # Labels of other languages that follow an abbreviation ("mg/L. Tél", "Str. Nr").
 _LABELS_ABROAD = frozenset(["tél", "tel", "tfno", "telf", "fax", "nr", "nº", "adresse"])
 _NUMBER_AFTER = re.compile(
-    r"[ \t]*[(\[][ \t]*(?:#[ \t]?)?([0-9]{6,10}|[0-9]{2,4}(?:[ .][0-9]{2,4}){1,3})[ \t]*[)\]]"
+    r"[ \t]*[(\[][ \t]*(?:#[ \t]?)?([0-9]{6,10}|[0-9]{2,3}(?: [0-9]{3}){2})[ \t]*[)\]]"
 )
 
 

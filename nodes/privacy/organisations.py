@@ -31,22 +31,22 @@ def _words(spaced: str) -> frozenset[str]:
 
 # Words that make a capitalised phrase a company or an institution (any case).
 ORG_WORDS = _words(
-    """inc incorporated llc llp ltd limited corp corporation co company companies group
-    holdings bank banking trust financial finance securities capital ventures partners
-    associates brothers bros enterprises industries industrial manufacturing
-    diagnostics pharma pharmaceutical pharmaceuticals therapeutics biosciences bioscience
-    biotech biologics biopharma healthcare medtech laboratories laboratory
-    labs scientific instruments devices imaging robotics electronics systems solutions
-    technologies technology software analytics consulting networks telecom
-    communications media studios insurance assurance logistics freight couriers courier
-    shipping transport airlines airways motors foods energy chemicals dynamics supplies
-    services pharmacy university college institute foundation association society
-    ministry agency council gmbh mbh ag kg sa sas sarl srl spa bv nv plc pty oy oyj asa
-    aps kk"""
+    """inc incorporated llc llp ltd limited corp corporation company companies group
+    holdings banking financial securities capital ventures partners associates
+    brothers bros enterprises industries industrial manufacturing diagnostics pharma
+    pharmaceutical pharmaceuticals therapeutics biosciences bioscience biotech biologics
+    biopharma healthcare medtech laboratories laboratory labs scientific instruments
+    devices imaging robotics electronics systems solutions technologies technology
+    software analytics consulting networks telecom communications media studios
+    insurance assurance logistics freight couriers courier airlines airways motors
+    foods energy chemicals dynamics supplies services gmbh plc"""
 )
-# Legal forms that are also ordinary words or initials: organisations only in capitals.
-ORG_WORDS_UPPER = frozenset(["AS", "AB", "SE", "SL", "SC", "KFT", "ZRT", "DOO", "AD"])
-
+# Legal forms that are also names, words or abbreviations ("Asa", "Co", "AS" aortic
+# stenosis, "AB" a blood group): organisation words only as the law writes them.
+ORG_FORMS_EXACT = frozenset(
+    ["Co.", "SA", "S.A.", "SAS", "ASA", "SpA", "S.p.A.", "AG", "KG", "Oy", "Oyj", "NV", "BV",
+     "B.V.", "N.V.", "ApS", "KK", "mbH", "Pty", "SARL", "SRL", "S.L."]
+)  # fmt: skip
 # Nouns for places inside a hospital or service ("Endoscopy Suite", "Acute Medical Unit").
 FACILITY_WORDS = _words(
     """suite unit ward wing bay theatre theatres theater clinic clinics department dept
@@ -88,18 +88,27 @@ _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
 # A brand's inner capital ("ResMed", "AirSense", "FreeStyle"); names with an inner capital
 # start with a particle ("McDonald", "DeShawn", "LaToya", "VanDyke").
 _CAMEL = re.compile(r"([A-Z][a-z]+)[A-Z][a-z]+")
-_NAME_PREFIXES = _words("mc mac de di da du la le van von del della des fitz ter ten st san")
-_NEXT_WORD = re.compile(r"(,?)[ \t]+([^\W\d_]+(?:\.[^\W\d_]+)*\.?)")
+_NAME_PREFIXES = _words(
+    "mc mac de di da du la le van von del della dela des fitz ter ten st san al el abu ben bin ibn"
+)
+_NEXT_WORD = re.compile(r"(,?) +([^\W\d_]+(?:\.[^\W\d_]+)*\.?)(?![\w\-])")
 # Legal forms that may follow a comma ("Acme, Inc."); other words after a comma start a
 # new phrase ("Kwame Mensah, Solutions architect").
 LEGAL_FORMS = _words("inc ltd llc llp plc corp co gmbh ag sa bv nv")
+# An honorific right before a finding makes it a person, whatever words follow it.
+_HONORIFIC_BEFORE = re.compile(
+    r"(?i)\b(?:mr|mrs|ms|mx|miss|dr|prof|sr|sra|dra|sir|dame|rev|fr)\.?[ \t]+$"
+)
 _ENTITIES = frozenset(["PERSON", "LOCATION"])
 
 
 def org_word(word: str) -> bool:
     """True for a word that makes a capitalised phrase an organisation."""
-    bare = word.strip(".")
-    return bare.lower().replace(".", "") in ORG_WORDS or bare in ORG_WORDS_UPPER
+    return (
+        word.strip(".").lower() in ORG_WORDS
+        or word in ORG_FORMS_EXACT
+        or (word.rstrip(".") in ORG_FORMS_EXACT)
+    )
 
 
 def specialty_word(word: str) -> bool:
@@ -123,7 +132,13 @@ def organisation_span(text: str, start: int, end: int) -> bool:
         and (not nxt.group(1) or nxt.group(2).strip(".").lower() in LEGAL_FORMS)
     ):
         return True
-    if all(specialty_word(w) or w.lower() in FACILITY_WORDS for w in words):
+    return department_span(text, start, end)
+
+
+def department_span(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` names a hospital department or service."""
+    words = _WORD.findall(text[start:end])
+    if words and all(specialty_word(w) or w.lower() in FACILITY_WORDS for w in words):
         return (
             len(words) > 1 or any(specialty_word(w) for w in words) or _after_specialty(text, start)
         )
@@ -143,8 +158,8 @@ def job_title(text: str, start: int, end: int) -> bool:
     from nodes.privacy.names import english_words
 
     words = _WORD.findall(text[start:end])
-    if not words or words[-1].lower() not in OCCUPATION_WORDS:
-        return False
+    if len(words) < 2 or words[-1].lower() not in OCCUPATION_WORDS:
+        return False  # one word is as often a surname ("Mr Steward")
     english = english_words()
     if not all(w.lower() in english for w in words):
         return False
@@ -156,9 +171,10 @@ POPULAR_GIVEN_RANK = 2_000
 
 
 def brand_word(word: str) -> bool:
-    """A word with a brand's inner capital (``ResMed``), not a name's (``McDonald``)."""
+    """A word with a brand's inner capital (``ResMed``), not a name's (``McDonald``,
+    ``ElSayed``, ``JoAnn``: a particle or a short given name before the capital)."""
     m = _CAMEL.fullmatch(word)
-    return m is not None and m.group(1).lower() not in _NAME_PREFIXES
+    return m is not None and len(m.group(1)) >= 3 and m.group(1).lower() not in _NAME_PREFIXES
 
 
 def not_a_person(text: str, start: int, end: int) -> bool:
@@ -198,11 +214,18 @@ def drop_organisations(text: str, found: Sequence[Finding]) -> list[Finding]:
 
     out = []
     for f in found:
-        if f.entity in _ENTITIES and (
-            organisation_span(text, f.start, f.end)
-            or eponym(text, f.start, f.end)
-            or (f.entity == "PERSON" and not_a_person(text, f.start, f.end))
-        ):
-            continue
+        if f.entity in _ENTITIES and not _after_honorific(text, f.start):
+            person = f.entity == "PERSON"
+            if (
+                (person and organisation_span(text, f.start, f.end))
+                or (not person and department_span(text, f.start, f.end))
+                or (" " not in text[f.start : f.end].strip() and eponym(text, f.start, f.end))
+                or (person and not_a_person(text, f.start, f.end))
+            ):
+                continue
         out.append(f)
     return out
+
+
+def _after_honorific(text: str, start: int) -> bool:
+    return _HONORIFIC_BEFORE.search(text, max(0, start - 8), start) is not None

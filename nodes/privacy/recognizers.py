@@ -510,7 +510,7 @@ _COMPACT_DATE = re.compile(
 # A version or release number written like a date ("release 2024.2.1", "firmware
 # 2023.11.02"): the word right before it says what it is.
 _VERSION_BEFORE = re.compile(
-    r"(?i)\b(?:release|version|ver|v|firmware|fw|build|rev|revision|patch|sdk|api)\.?"
+    r"(?i)\b(?:release|version|ver|v|firmware|fw|build|revision|sdk|api)\.?"
     r"[ \t]*[:#=]?[ \t]*$"
 )
 

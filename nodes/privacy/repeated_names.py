@@ -18,6 +18,7 @@ from nodes.privacy.scan_types import Finding
 
 REPEAT_SCORE = 0.6
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_NUMBER_NEXT = re.compile(r" ?[0-9]")
 _GLUE = frozenset("@/\\_=#$%&*+<>[]{}|~`^.:-")
 
 
@@ -42,6 +43,11 @@ def add_repeats(text: str, found: Sequence[Finding]) -> list[Finding]:
             s, e = m.span()
             if any(a < e and s < b for a, b in spans):
                 continue
+            copy = m.group(0)
+            if (copy.isupper() and len(copy) <= 4 and not w.isupper()) or _NUMBER_NEXT.match(
+                text, e
+            ):
+                continue  # an acronym ("AKI" after "Aki Tanaka"), a numbered thing ("Ward 5")
             if (s > 0 and text[s - 1] in _GLUE) or (e < len(text) and text[e] in _GLUE and
                                                      text[e + 1 : e + 2].isalnum()):  # fmt: skip
                 continue  # part of a path, address or key

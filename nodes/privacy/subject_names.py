@@ -37,7 +37,8 @@ _DRUG_END = re.compile(
     r"(?i)(?:ine|ol|one|ide|ate|mab|nib|pril|sartan|statin|azole|cillin|mycin|cycline|oxacin"
     r"|parin|pam|lam|done|tide|vir|xaban|gliptin|gliflozin|dronate|lukast|setron|triptan"
     r"|profen|fenac|caine|sone|lone|mide|dipine|afil|oxetine|apine|ium|cin|fen|kin|gen|ase"
-    r"|ose|rin|pine|tan|zole|lin|fil|stat|mus|ceph|ex|min|nin)$"
+    r"|ose|rin|pine|tan|zole|lin|fil|stat|mus|ceph|ex|min|nin|grel|pentin|oxin|pram"
+    r"|proxen|pezil|tin|morph|derm)$"
 )
 
 

@@ -150,3 +150,35 @@ def test_versions_and_log_stamps_are_no_dates(hipaa: ScanActor) -> None:
     assert "2023.11.02" in out and "2024.2.1" in out, out
     assert "2024-02-26T12:26:05Z ERROR" in out, out  # the birth date is on the line before
     assert "1974-05-02" not in out, out
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        # found by an adversarial reading of the rules above: people that must stay found
+        ("Mr Okafor's operation is scheduled for next week.", "Okafor"),
+        ("Mrs Adaeze Okafor Waterlow score 12, Braden score 14.", "Okafor"),
+        ("Referred by JoAnn Kowalczyk for review.", "Kowalczyk"),
+        ("Dr. Fatima ElSayed reviewed the patient.", "ElSayed"),
+        ("Mr Asa Whitfield was admitted with chest pain.", "Whitfield"),
+        ("Reviewed by Dr Ferenc Sas in clinic.", "Ferenc"),
+        ("Kofi Mensah AB positive blood group.", "Mensah"),
+        ("Mr Kwabena Obi CO2 retainer, target sats 88-92%.", "Kwabena"),
+        ("Kofi Boateng\tPharmacy\text 4432", "Boateng"),
+        ("Mr Steward was discharged home.", "Steward"),
+    ],
+)
+def test_people_beside_organisation_words_stay_found(
+    hipaa: ScanActor, text: str, gone: str
+) -> None:
+    out = redact_one(hipaa, text)
+    assert gone not in out, out
+
+
+def test_repeats_skip_acronyms_and_numbered_things() -> None:
+    from nodes.privacy.repeated_names import add_repeats
+
+    text = "Mrs Grace Ward was moved to Ward 5. Dr Aki Tanaka noted AKI stage 2."
+    found = [Finding(4, 14, "PERSON", 0.85, "ner"), Finding(39, 49, "PERSON", 0.85, "ner")]
+    assert [text[f.start : f.end] for f in found] == ["Grace Ward", "Aki Tanaka"]
+    assert add_repeats(text, found) == found
