@@ -34,7 +34,7 @@ import sys
 from typing import Any
 
 NICE_ENV = "PIPELINE_BUILDER_EXECUTION_NICE"
-DEFAULT_NICE = 10
+DEFAULT_NICE = 19  # batch work: below everything interactive on the node (Ray's own workers: 15)
 MIN_STEP = 4  # executions run at least this much below the process that starts them
 HOOK = f"{__name__}.lower_priority"
 # The variable Ray's worker_process_setup_hook becomes (ray._private.ray_constants).

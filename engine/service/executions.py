@@ -158,7 +158,7 @@ def reap_lost_runners(store: Store, home: Path, max_age_s: float = 15.0) -> list
     # every few seconds, and reading every run record of the home's history would cost
     # more with every execution ever run.
     running, _ = store.list_executions(status="running", limit=200)
-    reaped = reap_stale(max_age_s, home, only=[r.id for r in running])
+    reaped = reap_stale(max_age_s, home, only=[r.id for r in running], alive=is_alive)
     for execution_id in reaped:
         try:
             error = load_record(execution_id, home).get("error")

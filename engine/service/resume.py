@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,11 @@ from engine.run.checkpoint import (
 
 log = logging.getLogger(__name__)
 
+# A runner whose process still exists on this host is reaped only when it has not beaten
+# for this long: at its lowered priority a busy machine can hold it off the CPU for tens
+# of seconds, and failing a run that is still working would lose it.
+LIVE_MAX_AGE_S = 600.0
+
 
 def reap_stale(
     max_age_s: float = 30.0,
@@ -37,30 +42,38 @@ def reap_stale(
     *,
     notify: bool = True,
     only: Iterable[str] | None = None,
+    alive: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Mark running executions whose runner died ``failed`` (resumable); their ids.
 
-    A record is stale when its heartbeat is older than ``max_age_s``, or when it was
-    written on this host by a process that no longer exists. With ``notify`` the
-    ``execution.failed`` webhook event is enqueued and the failure audited for each.
-    ``only``: look at the records of these executions alone (those a store lists as
-    running), instead of reading every record under ``home``.
+    A record written on this host is stale when its process no longer exists; one whose
+    process still exists only when its heartbeat is older than :data:`LIVE_MAX_AGE_S`
+    too (a runner starved of CPU by a busy machine, at its low priority, beats late but
+    is not dead). A record of another host is stale when its heartbeat is older than
+    ``max_age_s`` and ``alive`` (when given: whether the runner's actor still exists)
+    does not say otherwise. With ``notify`` the ``execution.failed`` webhook event is
+    enqueued and the failure audited for each. ``only``: look at the records of these
+    executions alone (those a store lists as running), instead of reading every record
+    under ``home``.
     """
     now = time.time()
     reaped = []
+    here = socket.gethostname()
     for rec in list_records(home) if only is None else _records(only, home):
         if rec.get("status") != "running":
             continue
-        beat = float(rec.get("heartbeatAt") or 0)
-        dead_here = rec.get("host") == socket.gethostname() and not _pid_alive(int(rec["pid"]))
-        if now - beat <= max_age_s and not dead_here:
+        age = now - float(rec.get("heartbeatAt") or 0)
+        if rec.get("host") == here:
+            if _pid_alive(int(rec["pid"])) and age <= max(max_age_s, LIVE_MAX_AGE_S):
+                continue
+        elif age <= max_age_s or (alive is not None and alive(rec["executionId"])):
             continue
         rec.update(
             status="failed",
             finishedAt=now,
             resumable=True,
             error=f"the runner of this execution stopped (pid {rec.get('pid')} on "
-            f"{rec.get('host')}, last heartbeat {now - beat:.0f}s ago); "
+            f"{rec.get('host')}, last heartbeat {age:.0f}s ago); "
             "resume it with: pipeline-builder resume " + rec["executionId"],
         )
         _write_json(record_path(rec["executionId"], home), rec)

@@ -452,6 +452,8 @@ def _date_ok(kind: str, m: re.Match[str]) -> bool:
         return _ok_date(int(g[0]), int(g[2]), int(g[3]))
     if kind == "ab_y":
         y = _year(g[3])
+        if 2443 <= y <= 2643:  # a Thai Buddhist-era year (2525 = 1982)
+            y -= 543
         a, b = int(g[0]), int(g[2])
         return _ok_date(y, a, b) or _ok_date(y, b, a)
     if kind == "d_mon_y":
@@ -496,15 +498,70 @@ def _message_stamp(text: str, start: int, end: int) -> bool:
 
 
 _FOREIGN_DATE = re.compile(
-    r"(?<![\w.\-/:])(\d{1,2})(?:\.|º|er)? ?(?:de )?([^\W\d_]{3,10})\.?,? (?:de |del )?(\d{4})"
+    r"(?<![\w.\-/:])(\d{1,2})(?:\.|º|er)? ?(?:de )?([^\W\d_]{3,13})\.?,? (?:de |del )?(\d{4})"
     r"(?![\w]|[.\-/:]\d)",
     re.IGNORECASE,
 )
+# Month first in other languages ("Setyembre 5, 2011").
+_FOREIGN_MONTH_FIRST = re.compile(
+    r"(?<![\w.\-/:])([^\W\d_]{3,13}) (\d{1,2}),? (\d{4})(?![\w]|[.\-/:]\d)", re.IGNORECASE
+)
 # A compact date (20041113) after a birth word or as an HL7 date field.
 _COMPACT_DATE = re.compile(
-    r"(?i:\b(?:dob|born|birth\w*|geb\.?|né[e]?|nacid[oa])\b[^\n\d]{0,12})"
+    r"(?i:\b(?:dob|born|birth\w*|bday|geb\.?|né[e]?|nacid[oa])\b[^\n\d]{0,12})"
     r"((?:19|20)\d{6})(?!\d)"
 )
+# Dates written the other ways the scan meets: East Asian (1965년 7월 16일, 1965年7月16日,
+# 1963. 2. 23.), airline and military (21AUG81, 21AUG1981), an ISO date right after a
+# field label ("BDAY:2003-10-04"), and spoken ("the fourth of may nineteen twenty eight").
+_CJK_DATE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})(?:년|年) ?(\d{1,2})(?:월|月) ?(\d{1,2})(?:일|日)"
+    r"|(?<![\d.])((?:19|20)\d{2})\. (\d{1,2})\. (\d{1,2})\.?(?![\d])"
+)
+_MON_CAPS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_AIRLINE_DATE = re.compile(r"(?<![\w])(\d{2})(" + _MON_CAPS + r")(\d{4}|\d{2})(?![\w])")
+_LABEL_ISO = re.compile(r"(?<=[A-Za-z]:)((?:19|20)\d{2})-(\d{2})-(\d{2})(?![\w]|[.\-/:]\d)")
+_ORDINALS = [
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+    "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
+    "seventeenth", "eighteenth", "nineteenth", "twentieth", "thirtieth",
+]
+_NUMBER_WORDS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety|hundred|thousand|oh|and)"
+)
+_SPOKEN_DATE = re.compile(
+    r"(?i)\b(?:(?:twenty|thirty)[- ])?(?:" + "|".join(_ORDINALS) + r") of "
+    r"(?:january|february|march|april|may|june|july|august|september|october|november"
+    r"|december)(?:,? " + _NUMBER_WORDS + r"(?:[- ]" + _NUMBER_WORDS + r"){0,5})?\b"
+    r"|\b(?:january|february|march|april|may|june|july|august|september|october|november"
+    r"|december) (?:the )?(?:(?:twenty|thirty)[- ])?(?:" + "|".join(_ORDINALS) + r")"
+    r"(?:,? " + _NUMBER_WORDS + r"(?:[- ]" + _NUMBER_WORDS + r"){0,5})?\b"
+)
+
+
+def _other_dates(text: str) -> list[Finding]:
+    from nodes.privacy.validators import FOREIGN_MONTHS
+
+    out = []
+    for m in _FOREIGN_MONTH_FIRST.finditer(text):
+        month = FOREIGN_MONTHS.get(m.group(1).lower())
+        if month and _ok_date(int(m.group(3)), month, int(m.group(2))):
+            out.append(Finding(m.start(), m.end(), "DATE_TIME", 0.85))
+    for m in _CJK_DATE.finditer(text):
+        y, mo, d = (g for g in m.groups() if g is not None)
+        if _ok_date(int(y), int(mo), int(d)):
+            out.append(Finding(m.start(), m.end(), "DATE_TIME", 0.85))
+    for m in _AIRLINE_DATE.finditer(text):
+        if _ok_date(_year(m.group(3)), _mon(m.group(2)), int(m.group(1))):
+            out.append(Finding(m.start(), m.end(), "DATE_TIME", 0.85))
+    for m in _LABEL_ISO.finditer(text):
+        if _ok_date(int(m.group(1)), int(m.group(2)), int(m.group(3))):
+            out.append(Finding(m.start(), m.end(), "DATE_TIME", 0.85))
+    for m in _SPOKEN_DATE.finditer(text):
+        out.append(Finding(m.start(), m.end(), "DATE_TIME", 0.85))
+    return out
 
 
 # A version or release number written like a date ("release 2024.2.1", "firmware
@@ -521,7 +578,7 @@ def find_date(text: str) -> list[Finding]:
     source ``timestamp``: the time an event was logged, which a date generalization leaves."""
     from nodes.privacy.validators import FOREIGN_MONTHS, parse_date
 
-    out = []
+    out = _other_dates(text)
     for m in _FOREIGN_DATE.finditer(text):
         if m.group(2).lower() in FOREIGN_MONTHS and parse_date(m.group(0)) is not None:
             out.append(Finding(m.start(), m.end(), "DATE_TIME", 0.85))
@@ -1156,8 +1213,12 @@ RECOGNIZERS: dict[str, Recognizer] = {
             r"[0-9][/.\-][0-9]|[0-9]-[A-Za-z]|[A-Za-z]-[0-9]|[0-9]{4}-|"
             r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? ?[0-9]|"
             r"(?i)[0-9] ?(st|nd|rd|th)? (of )?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|"
-            r"(?i)[0-9](\.|º|er)? ?(de )?[a-zéûä]{3,10}\.?,? (de |del )?[0-9]{4}|"
-            r"(?i)(dob|born|birth|geb|né|nacid)[^\n0-9]{0,12}(19|20)[0-9]{6}",
+            r"(?i)[0-9](\.|º|er)? ?(de )?\pL{3,13}\.?,? (de |del )?[0-9]{4}|"
+            r"\pL{3,13} [0-9]{1,2},? [0-9]{4}|[0-9]{4}(년|年)|[0-9]{4}\. [0-9]|"
+            r"(?i)(st|nd|rd|th) of (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|"
+            r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* (the )?[a-z\- ]{1,16}"
+            r"(st|nd|rd|th)\b|"
+            r"(?i)(dob|born|birth|bday|geb|né|nacid)[^\n0-9]{0,12}(19|20)[0-9]{6}",
             find_date,
         ),
         Recognizer(
@@ -1260,9 +1321,13 @@ RECOGNIZERS: dict[str, Recognizer] = {
 from nodes.privacy.hl7 import hl7_recognizers  # noqa: E402
 from nodes.privacy.identifiers import identifier_recognizers  # noqa: E402
 from nodes.privacy.labelled_names import labelled_name_recognizers  # noqa: E402
+from nodes.privacy.national_ids import national_id_recognizers  # noqa: E402
+from nodes.privacy.spoken_numbers import spoken_number_recognizers  # noqa: E402
 from nodes.privacy.subject_names import subject_name_recognizers  # noqa: E402
 
 RECOGNIZERS.update((r.name, r) for r in identifier_recognizers())
 RECOGNIZERS.update((r.name, r) for r in hl7_recognizers())
 RECOGNIZERS.update((r.name, r) for r in labelled_name_recognizers())
+RECOGNIZERS.update((r.name, r) for r in national_id_recognizers())
+RECOGNIZERS.update((r.name, r) for r in spoken_number_recognizers())
 RECOGNIZERS.update((r.name, r) for r in subject_name_recognizers())

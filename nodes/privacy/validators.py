@@ -139,6 +139,37 @@ FOREIGN_MONTHS = {
         ("diciembre", "dezembro", "décembre", "decembre", "dicembre", "dezember", "december"),
     ))
     for name in names
+} | {
+    # Polish, Czech and Ukrainian (romanised) in the genitive of dates, Turkish, Swahili,
+    # Tagalog, Catalan, Indonesian, Romanian, Finnish, Hungarian, Nordic
+    name: i + 1
+    for i, names in enumerate((
+        ("stycznia", "ledna", "sichnia", "ocak", "januari", "enero", "gener", "ianuarie",
+         "tammikuuta", "január", "januar"),
+        ("lutego", "února", "unora", "liutoho", "lyutoho", "şubat", "subat", "februari", "pebrero",
+         "febrer", "februarie", "helmikuuta", "február", "februar"),
+        ("marca", "března", "brezna", "bereznia", "mart", "machi", "marso", "març", "maret",
+         "martie", "maaliskuuta", "március", "marts", "mars"),
+        ("kwietnia", "dubna", "kvitnia", "nisan", "aprili", "abril", "aprilie", "huhtikuuta",
+         "április"),
+        ("maja", "května", "kvetna", "travnia", "may\u0131s", "mayis", "mei", "mayo", "maig", "mai",
+         "toukokuuta", "május", "maj"),
+        ("czerwca", "června", "cervna", "chervnia", "haziran", "juni", "hunyo", "juny", "iunie",
+         "kesäkuuta", "június"),
+        ("lipca", "července", "cervence", "lypnia", "temmuz", "julai", "hulyo", "juliol", "juli",
+         "iulie", "heinäkuuta", "július"),
+        ("sierpnia", "srpna", "serpnia", "ağustos", "agustos", "agosti", "agosto", "agost",
+         "agustus", "elokuuta", "augusztus", "augusti"),
+        ("września", "wrzesnia", "září", "zari", "veresnia", "eylül", "eylul", "septemba",
+         "setyembre", "setembre", "septembrie", "syyskuuta", "szeptember"),
+        ("października", "pazdziernika", "října", "rijna", "zhovtnia", "ekim", "oktoba",
+         "oktubre", "octubre", "octombrie", "lokakuuta", "október"),
+        ("listopada", "listopadu", "lystopada", "kas\u0131m", "kasim", "novemba", "nobyembre",
+         "novembre", "noiembrie", "marraskuuta"),
+        ("grudnia", "prosince", "hrudnia", "aral\u0131k", "aralik", "desemba", "disyembre",
+         "desembre", "desember", "decembrie", "joulukuuta", "december"),
+    ))
+    for name in names
 }  # fmt: skip
 _FOREIGN = re.compile(
     r"([0-9]{1,2})(?:\.|º|er)? ?(?:de )?([^\W\d_]+)\.?,? (?:de |del )?([0-9]{4})", re.IGNORECASE

@@ -181,11 +181,19 @@ DEFAULT_LIBRARY: dict[str, Any] = {
             "entity": "MEDICAL_RECORD_NUMBER",
             "regex": r"\b(?i:mrn|mr ?#|mr no\.?|mr number"
             r"|med(?:ical|\.)? ?rec(?:ord|\.)?s?(?: ?number| ?no\.?| ?#| ?num| ?id)?"
-            r"|(?:patient|hospital|hosp\.?|chart|record|case|health record|unit|rx|prescription)"
-            r" ?(?:id|no\.?|number|num|#))"
-            # digits in spaced or dotted groups ("MRN 28 682 400"), or one run
-            r"[:#= \-]*([A-Z]{0,4}-?(?:[0-9]{2,4}(?:[ .][0-9]{2,4}){1,3}\b"
-            r"|[0-9][0-9\-]{3,14}[0-9]))",
+            r"|(?:patient|hospital|hosp\.?|chart|record|case|health record|unit|rx|prescription"
+            r"|client|file|pt|h|protokol|protocolo)"
+            r" ?-?(?:id|no\.?|number|num|#|nr\.?)"
+            # the same label in other languages: file, patient or register number
+            r"|namba ya faili|nambari ya mgonjwa|환자 ?번호|hwanja ?beonho"
+            r"|nr\.? ksi[eę]gi(?: g[lł][oó]wnej)?"
+            r"|numer (?:pacjenta|historii choroby)|n[uú]mero de (?:historia|prontu[aá]rio|processo)"
+            r"|historia cl[ií]nica|n° de dossier|num[eé]ro de dossier|patientennummer|fallnummer"
+            r"|cartella clinica|dosya no|hasta no|protokol no)"
+            # digits in spaced or dotted groups ("MRN 28 682 400"), or one run ("OPD/133362",
+            # "547794/2024", "e849012")
+            r"[:#= \-)]*([A-Za-z]{0,4}[-/]?(?:[0-9]{2,4}(?:[ .][0-9]{2,4}){1,3}\b"
+            r"|[0-9][0-9\-/]{3,14}[0-9]))",
             "group": 1,
             "score": 0.9,
         },

@@ -158,3 +158,37 @@ def test_reap_stale_marks_dead_runners_failed(home: Path) -> None:
         resume("exec_live", home=home)
     with pytest.raises(ResumeError, match="no checkpoint"):
         resume("exec_nope", home=home)
+
+
+def test_a_starved_runner_is_not_reaped_while_its_process_or_actor_lives(home: Path) -> None:
+    """A late heartbeat is not a death: at its low priority a busy machine can hold a
+    runner off the CPU for longer than the heartbeat age the API reaps at."""
+    import os
+    import socket
+    import time
+
+    from engine.run.checkpoint import _write_json, record_path
+    from engine.service.resume import LIVE_MAX_AGE_S
+
+    def write(execution_id: str, host: str, age: float) -> None:
+        _write_json(
+            record_path(execution_id, home),
+            {
+                "executionId": execution_id,
+                "status": "running",
+                "pid": os.getpid(),  # a process that exists
+                "host": host,
+                "heartbeatAt": time.time() - age,
+            },
+        )
+
+    here = socket.gethostname()
+    write("exec_slow_here", here, 120)
+    write("exec_hung_here", here, LIVE_MAX_AGE_S + 60)
+    write("exec_slow_there", "elsewhere", 120)
+    write("exec_lost_there", "elsewhere", 120)
+    alive = {"exec_slow_there"}.__contains__  # its actor still exists
+    assert sorted(reap_stale(15, home, alive=alive)) == ["exec_hung_here", "exec_lost_there"]
+    assert load_record("exec_slow_here", home)["status"] == "running"
+    assert load_record("exec_slow_there", home)["status"] == "running"
+    assert "last heartbeat 120s ago" in load_record("exec_lost_there", home)["error"]
