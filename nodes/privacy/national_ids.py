@@ -23,6 +23,11 @@ ENTITY = "NATIONAL_ID"
 SCORE = 0.85
 _B = r"(?<![\w\-.])"  # not inside a longer number or word
 _E = r"(?![\w\-]|[.,]\d)"
+# a number written in groups is not one group of a longer one (a card number), nor inside
+# an IBAN written in groups of four ("IE29 AIBK 9311 5212 3456 78")
+_BG = _B + r"(?<!\d )(?<!\d-)"
+_EG = _E + r"(?! \d)"
+_IBAN_GROUPS = re.compile(r"\b[A-Z]{2}[0-9]{2}(?:[ \-][A-Z0-9]{4}){2,8}(?:[ \-][A-Z0-9]{1,4})?\b")
 
 
 def _date_ok(mm: int, dd: int) -> bool:
@@ -84,11 +89,11 @@ _RULES: list[tuple[re.Pattern[str], _Check, str | None]] = [
     (re.compile(_B + r"(\d{3}\.\d{3}\.\d{3}-\d{2})" + _E), _cpf, None),
     (re.compile(_B + r"(\d{6}-\d{7})" + _E), _kr_rrn, None),
     (re.compile(_B + r"(\d{13})" + _E), _za, None),
-    (re.compile(_B + r"(\d[ \-]\d{4}[ \-]\d{5}[ \-]\d{2}[ \-]\d)" + _E), _thai, None),
-    (re.compile(_B + r"([2-9]\d{3}[ \-]\d{4}[ \-]\d{4})" + _E), _aadhaar, None),
+    (re.compile(_BG + r"(\d[ \-]\d{4}[ \-]\d{5}[ \-]\d{2}[ \-]\d)" + _EG), _thai, None),
+    (re.compile(_BG + r"([2-9]\d{3}[ \-]\d{4}[ \-]\d{4})" + _EG), _aadhaar, None),
     (re.compile(_B + r"([2-9]\d{11})" + _E), _aadhaar, "aadhaar"),
     (re.compile(_B + r"(\d{12})" + _E), _kz_iin, None),
-    (re.compile(_B + r"([1-79]\d{2}[ \-]\d{3}[ \-]\d{3})" + _E), _sin, None),
+    (re.compile(_BG + r"([1-79]\d{2}[ \-]\d{3}[ \-]\d{3})" + _EG), _sin, None),
     (re.compile(_B + r"([1-79]\d{8})" + _E), _sin, "sin"),
     (re.compile(_B + r"(\d{16})" + _E), _nik, "nik"),
     (re.compile(_B + r"(\d{17}[\dXx])" + _E), _cn_ric, None),
@@ -99,7 +104,7 @@ _HETU = re.compile(_B + r"(\d{6}[-+A-FU-Y]\d{3}[0-9A-Y])" + _E)
 def find_checked_national_ids(text: str) -> list[Finding]:
     """National id numbers whose check digits (or embedded dates) hold."""
     out: list[Finding] = []
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = [m.span() for m in _IBAN_GROUPS.finditer(text)]
     for pattern, check, label in _RULES:
         for m in pattern.finditer(text):
             digits = re.sub(r"[ \-.]", "", m.group(1))

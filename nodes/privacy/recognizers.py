@@ -1318,6 +1318,7 @@ RECOGNIZERS: dict[str, Recognizer] = {
     )
 }
 
+from nodes.privacy.address_chains import address_chain_recognizers  # noqa: E402
 from nodes.privacy.hl7 import hl7_recognizers  # noqa: E402
 from nodes.privacy.identifiers import identifier_recognizers  # noqa: E402
 from nodes.privacy.labelled_names import labelled_name_recognizers  # noqa: E402
@@ -1327,6 +1328,7 @@ from nodes.privacy.subject_names import subject_name_recognizers  # noqa: E402
 
 RECOGNIZERS.update((r.name, r) for r in identifier_recognizers())
 RECOGNIZERS.update((r.name, r) for r in hl7_recognizers())
+RECOGNIZERS.update((r.name, r) for r in address_chain_recognizers())
 RECOGNIZERS.update((r.name, r) for r in labelled_name_recognizers())
 RECOGNIZERS.update((r.name, r) for r in national_id_recognizers())
 RECOGNIZERS.update((r.name, r) for r in spoken_number_recognizers())

@@ -48,6 +48,8 @@ def test_a_national_id_with_valid_check_digits_is_found(text: str, number: str) 
         "batch 123456782 released",  # a valid SIN shape without its label
         "EAN 4006381333931",  # a product barcode is not a South African id
         "ORD-44051401359",  # part of a code
+        "AL47 2121 1009 0000 0002 3569 8741",  # groups of an IBAN (Presidio's cases)
+        "IE29 AIBK 9311 5212 3456 78",
     ],
 )
 def test_numbers_whose_check_fails_or_lack_their_label_are_left(text: str) -> None:
