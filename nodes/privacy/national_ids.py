@@ -38,7 +38,15 @@ def _stdnum(module: str) -> Callable[[str], bool]:
     """``is_valid`` of a python-stdnum module: the library's check digits and dates."""
     import importlib
 
-    return importlib.import_module(f"stdnum.{module}").is_valid  # type: ignore[no-any-return]
+    is_valid = importlib.import_module(f"stdnum.{module}").is_valid
+
+    def check(number: str) -> bool:
+        try:
+            return bool(is_valid(number))
+        except Exception:  # the library raises on some inputs (cn.ric: unknown region code)
+            return False
+
+    return check
 
 
 _pesel, _tckn, _no_fnr, _cpf = (

@@ -119,3 +119,9 @@ def test_record_numbers_after_labels_in_other_languages(text: str, number: str) 
     (rule,) = [p for p in DEFAULT_LIBRARY["patterns"] if p["name"] == "mrn_labeled"]
     m = re.search(rule["regex"], text)
     assert m is not None and m.group(rule["group"]) == number
+
+
+def test_a_number_the_check_library_raises_on_is_left_and_does_not_fail_the_scan() -> None:
+    # python-stdnum's Chinese id check raises KeyError for an unknown region code
+    assert _found(find_checked_national_ids, "Discord user 332238995804244243 joined") == []
+    assert _found(find_checked_national_ids, "Order no. 449563198506129709 shipped") == []
