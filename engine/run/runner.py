@@ -7,12 +7,13 @@ invalid spec raises), and emits :class:`~engine.run.result.RunEvent` s while it 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -23,6 +24,7 @@ from engine.plan.planner import Plan, PlannedNode, plan
 from engine.plan.validation import validate
 from engine.registry import Registry, default_registry
 from engine.run import checkpoint
+from engine.run import lowered_setup_worker as lowered_setup_worker_module
 from engine.run.failures import failing_node, keep_trace, message, root_error
 from engine.run.graph import RunGraph
 from engine.run.hooks import RunObserver, notify
@@ -91,17 +93,39 @@ def ensure_ray(
                 **kwargs.get("_system_config", {}),
                 "worker_niceness": worker_niceness,
             }
-        if kwargs["_node_ip_address"] == "127.0.0.1":
-            from ray._private import services
+        with lowered_setup_worker():
+            if kwargs["_node_ip_address"] == "127.0.0.1":
+                from ray._private import services
 
-            resolve = services.resolve_ip_for_localhost
-            services.resolve_ip_for_localhost = lambda host: host  # keep 127.0.0.1
-            try:
+                resolve = services.resolve_ip_for_localhost
+                services.resolve_ip_for_localhost = lambda host: host  # keep 127.0.0.1
+                try:
+                    ray.init(**kwargs)
+                finally:
+                    services.resolve_ip_for_localhost = resolve
+            else:
                 ray.init(**kwargs)
-            finally:
-                services.resolve_ip_for_localhost = resolve
-            return
+        return
     ray.init(**kwargs)
+
+
+@contextlib.contextmanager
+def lowered_setup_worker() -> Iterator[None]:
+    """While a local Ray starts: its raylet runs :mod:`engine.run.lowered_setup_worker`
+    in place of Ray's ``setup_worker.py``, so an execution's workers are lowered before
+    their set-up step's imports (:mod:`engine.run.priority`).
+
+    Ray's node takes the script's name from ``ray_constants.SETUP_WORKER_FILENAME``,
+    joined to its own directory; an absolute path replaces the directory. Restored after.
+    """
+    from ray._private import ray_constants
+
+    before = ray_constants.SETUP_WORKER_FILENAME
+    ray_constants.SETUP_WORKER_FILENAME = os.path.abspath(lowered_setup_worker_module.__file__)
+    try:
+        yield
+    finally:
+        ray_constants.SETUP_WORKER_FILENAME = before
 
 
 def run_pipeline(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import time
 import pytest
 
 from engine.run import priority
+
+NICE = priority.NICE_ENV
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values: Linux")
 
@@ -196,3 +199,127 @@ def test_an_execution_worker_is_lowered_before_its_setup_hook_runs(ray_session) 
     # Ray's own threads, started before any task or hook, inherited the value.
     nices = ray.get(thread_nices.options(runtime_env=env).remote(), timeout=300)
     assert min(nices) == nice, nices
+
+
+def _setup_step(context: dict[str, object]) -> list[str]:
+    """Run :mod:`engine.run.lowered_setup_worker` as the raylet does, with Ray's own
+    ``setup_worker.py`` after it; the "worker" it execs prints its nice value and args."""
+    import json
+    import shlex
+
+    from engine.run import lowered_setup_worker
+
+    probe = "import os, sys; print(os.nice(0), sys.argv[1:])"
+    ctx = {"py_executable": f"{shlex.quote(sys.executable)} -c {shlex.quote(probe)}", **context}
+    out = subprocess.run(
+        [
+            sys.executable,
+            lowered_setup_worker.__file__,
+            f"--serialized-runtime-env-context={json.dumps(ctx)}",
+            "--language=PYTHON",
+            "worker-arg",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return out.split(maxsplit=1)
+
+
+def test_the_setup_step_lowers_itself_before_rays_own_runs() -> None:
+    from engine.run.lowered_setup_worker import NICE_ENV
+
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    target = min(19, own + 5)
+    # Ray's script ran (it exec'd the environment's interpreter with the worker's
+    # arguments) in a process already at the value: the exec'd worker inherited it.
+    assert NICE_ENV == priority.NICE_ENV
+    assert _setup_step({"env_vars": {NICE_ENV: str(target)}}) == [
+        str(target),
+        "['worker-arg']\n",
+    ]
+    # A worker of another runtime environment keeps the raylet's value.
+    assert _setup_step({"env_vars": {"OTHER": "1"}}) == [str(own), "['worker-arg']\n"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--serialized-runtime-env-context=not json"],
+        ["--serialized-runtime-env-context=[]"],
+        ["--serialized-runtime-env-context=" + json.dumps({"env_vars": {NICE: "x"}})],
+        ["--serialized-runtime-env-context=" + json.dumps({"env_vars": {NICE: "40"}})],
+        ["--serialized-runtime-env-context"],
+    ],
+)
+def test_a_context_without_a_usable_value_leaves_the_worker_as_it_is(argv: list[str]) -> None:
+    from engine.run.lowered_setup_worker import requested_nice
+
+    assert requested_nice(argv) == 0
+
+
+def test_both_flag_forms_are_read() -> None:
+    from engine.run.lowered_setup_worker import requested_nice
+
+    ctx = json.dumps({"env_vars": {NICE: "12"}})
+    assert requested_nice([f"--serialized-runtime-env-context={ctx}", "x"]) == 12
+    assert requested_nice(["--serialized-runtime-env-context", ctx, "x"]) == 12
+
+
+def test_a_local_ray_is_started_with_the_lowered_setup_step() -> None:
+    """Ray's node joins ``SETUP_WORKER_FILENAME`` to its own directory when it starts;
+    fails if an upgrade of Ray stops reading it there."""
+    import inspect
+
+    import ray._private.node as node
+    from ray._private import ray_constants
+
+    from engine.run import lowered_setup_worker
+    from engine.run.runner import lowered_setup_worker as patched
+
+    assert "ray_constants.SETUP_WORKER_FILENAME" in inspect.getsource(node.Node.__init__)
+    before = ray_constants.SETUP_WORKER_FILENAME
+    with patched():
+        value = ray_constants.SETUP_WORKER_FILENAME
+        assert os.path.join(os.path.dirname(node.__file__), "workers", value) == value
+        assert os.path.samefile(value, lowered_setup_worker.__file__)
+    assert before == ray_constants.SETUP_WORKER_FILENAME
+
+
+@pytest.mark.slow
+def test_an_execution_workers_setup_step_runs_lowered_on_a_local_ray() -> None:
+    """A fresh local Ray from ``ensure_ray``: its raylet's worker command names the
+    lowered set-up step, and a task of the execution environment runs at the value."""
+    code = textwrap.dedent(
+        """
+        import os, sys, psutil, ray
+        from engine.run import priority
+        from engine.run.runner import ensure_ray
+        ensure_ray(None, num_cpus=1, worker_niceness=0, _temp_dir=sys.argv[1])
+        try:
+            raylet = [p for p in psutil.Process().children(recursive=True)
+                      if p.name() == "raylet" or "raylet" in " ".join(p.cmdline()[:1])]
+            cmd = " ".join(raylet[0].cmdline())
+            print("lowered" if "lowered_setup_worker.py" in cmd else "ray's", flush=True)
+            task = ray.remote(lambda: os.nice(0)).options(runtime_env=priority.runtime_env(16))
+            print(ray.get(task.remote(), timeout=300), flush=True)
+        finally:
+            ray.shutdown()
+        """
+    )
+    import tempfile
+
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env.pop("RAY_ADDRESS", None)
+    temp = tempfile.mkdtemp(prefix="pbnice-", dir="/tmp")  # short: Ray's socket paths
+    out = subprocess.run(
+        [sys.executable, "-c", code, temp],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["lowered", "16"]
