@@ -11,16 +11,17 @@ whatever CPU is left (all of it when the API is idle).
 
 How the worker processes are lowered: :func:`runtime_env` is the execution actor's Ray
 runtime environment. Its ``py_executable`` (:func:`lowered_interpreter`) starts each
-worker's interpreter at the value, so the worker's own start-up (its imports, a second
-or more of CPU) runs lowered too. On a local Ray started by :func:`engine.run.runner.ensure_ray`,
-the raylet's set-up step before it (Ray's ``setup_worker.py``, about half a CPU-second of
-imports per worker) is lowered as well (:mod:`engine.run.lowered_setup_worker`). It names :func:`lower_priority` as the worker process setup hook
-(the variable Ray's ``worker_process_setup_hook`` sets; Ray converts that field only in
-``ray.init``, not in an actor's options), so every process started for that environment
-lowers itself before it runs a task. Tasks and actors an actor submits inherit its
-runtime environment, so Ray Data's read, map and write tasks of the run get processes of
-their own, started with the hook; the node's other workers are never touched. Every
-execution uses the same environment, so they share one pool of lowered workers.
+worker's interpreter at the value, so the worker's own start-up (its imports, a second or
+more of CPU) runs lowered too. On a local Ray started by
+:func:`engine.run.runner.ensure_ray`, the raylet's set-up step before it (Ray's
+``setup_worker.py``, about half a CPU-second of imports per worker) is lowered as well
+(:mod:`engine.run.lowered_setup_worker`). It names :func:`lower_priority` as the worker
+process setup hook (the variable Ray's ``worker_process_setup_hook`` sets; Ray converts
+that field only in ``ray.init``, not in an actor's options), so every process started for
+that environment lowers itself before it runs a task. Tasks and actors an actor submits
+inherit its runtime environment, so Ray Data's read, map and write tasks of the run get
+processes of their own, started with the hook; the node's other workers are never touched.
+Every execution uses the same environment, so they share one pool of lowered workers.
 
 On Linux a nice value belongs to a thread, not to a process: :func:`lower_priority` sets
 it on every thread the process has (threads started later inherit it from their creator).
