@@ -16,12 +16,16 @@ Pipelines (``--pipeline``):
   rename/cast -> validate -> Parquet, ``--rows`` rows in ``--files`` files);
 - ``example``: the API tests' small source/file -> field_mapper -> archive (2,000 rows).
 
+Requests go to the replica's own port (``--ingress direct``, as ``pipeline-builder serve
+--direct-port``) or through Serve's HTTP proxy (``--ingress proxy``).
+
 Load: ``--rate`` status requests per second in total, sent on a fixed schedule whatever
 the answers' latency (open loop: a slow answer does not slow the next request down);
 ``--rate 0`` uses ``--clients`` clients that each poll, wait ``--interval`` s, poll again
 (``--interval 0``: closed loop).
 
     python -m benchmarks api_load        # 2 executions of 2M rows, 40 polls/s, 30 s
+    python -m benchmarks api_load --ingress proxy        # through Serve's HTTP proxy
     python -m benchmarks api_load --nice 0                       # executions not lowered
     python -m benchmarks api_load --pipeline example --executions 10 --rate 0 --clients 50
 """
@@ -85,7 +89,7 @@ def _setup(
     from benchmarks._common import write_people_csv
     from engine.run.runner import ensure_ray
     from engine.store import open_store
-    from serve.app import APP_NAME, build_app, set_serve_process_env
+    from serve.app import APP_NAME, build_app, direct_ingress_env, set_serve_process_env
     from serve.client import Client
 
     home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
@@ -105,6 +109,10 @@ def _setup(
         source = None
     niceness = None if args.ray_worker_niceness < 0 else args.ray_worker_niceness
     set_serve_process_env()  # as pipeline-builder serve
+    direct_port = None
+    if args.ingress == "direct":  # as pipeline-builder serve --direct-port
+        direct_port = _free_port()
+        os.environ.update(direct_ingress_env(direct_port, args.replicas))
     ensure_ray(None, num_cpus=args.cpus, worker_niceness=niceness, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(
@@ -112,7 +120,7 @@ def _setup(
         name=APP_NAME,
         route_prefix="/",
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{direct_port or port}"
     pipelines = []
     with Client(base, key, timeout=120) as api:
         if source is not None:
@@ -157,6 +165,7 @@ class _Figures:
     started: int = 0
     timeline: list[tuple[float, float]] = field(default_factory=list)  # (sent at, latency)
     late: int = 0  # scheduled polls sent more than 50 ms late (the client was starved)
+    window_start_unix: float = 0.0  # wall-clock start of the window (to line up samples)
 
 
 async def _load(base: str, key: str, pipelines: list[str], args: argparse.Namespace) -> Any:
@@ -227,6 +236,7 @@ async def _load(base: str, key: str, pipelines: list[str], args: argparse.Namesp
         if not any(s.execution for s in slots):
             raise SystemExit(f"no execution started: {fig.codes} {fig.errors}")
         t_start = time.perf_counter()
+        fig.window_start_unix = time.time()
         deadline = t_start + args.seconds
 
         async def sample_ps() -> None:
@@ -342,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
         help="with --rate 0: seconds each client waits between polls (0 = closed loop)",
     )
     parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument(
+        "--ingress",
+        choices=("direct", "proxy"),
+        default="direct",
+        help="send requests to the replica's own port (pipeline-builder serve --direct-port, "
+        "the default) or through Serve's HTTP proxy",
+    )
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
     parser.add_argument(
         "--nice",
@@ -387,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         if fig.run_seconds
         else None,
         "seconds": round(elapsed, 1),
+        "windowStartUnix": round(fig.window_start_unix, 1),
         "ratePerSecond": args.rate or None,
         "clients": None if args.rate else args.clients,
         "statusRequests": len(fig.status_lat),
@@ -400,7 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         "errors": len(fig.errors),
         "errorSamples": fig.errors[:5],
         "apiEnv": {k: v for k, v in env.items() if k != "PIPELINE_BUILDER_DATA_ROOTS"},
-        "serveProcessEnv": {k: os.environ.get(k) for k in SERVE_PROCESS_ENV},
+        "ingress": args.ingress,
+        "serveProcessEnv": {
+            k: v for k, v in os.environ.items() if k in SERVE_PROCESS_ENV or "DIRECT_INGRESS" in k
+        },
         "rayWorkerNiceness": args.ray_worker_niceness,
         "loadAverageBefore": [round(x, 2) for x in load_before],
         "loadAverageAtStart": [round(x, 2) for x in load_start],

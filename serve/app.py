@@ -47,6 +47,22 @@ def set_serve_process_env() -> None:
         os.environ.setdefault(name, value)
 
 
+def direct_ingress_env(port: int, replicas: int = 1) -> dict[str, str]:
+    """Ray Serve settings for direct ingress: every API replica also serves HTTP itself, on
+    a port from ``port`` to ``port + replicas - 1``, with no HTTP proxy on the request path
+    (about a quarter of the proxy path's CPU per status request; benchmarks/RESULTS.md,
+    "API load check"). The HTTP proxy keeps serving the app on its own port. Set in the
+    environment before a local Ray starts (its Serve controller and replicas read them)."""
+    if port < 1 or port + replicas - 1 > 65535 or replicas < 1:
+        raise ValueError(f"direct ingress ports {port}..{port + replicas - 1} are out of range")
+    return {
+        "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
+        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(port),
+        # Serve hands out ports from range(min, max): max itself is never used
+        "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(port + replicas),
+    }
+
+
 # Every /api/ route needs a key (the health probe lives at /health).
 PUBLIC_API_PATHS: frozenset[str] = frozenset()
 
