@@ -1049,14 +1049,56 @@ def extend_names(text: str, found: list[Finding]) -> list[Finding]:
             if g is not None:
                 f = g
                 changed = True
+            partners = _pair_partners(text, f, found)
+            if partners:
+                out += partners
+                changed = True
         out.append(f)
     return out if changed else found
+
+
+# "<Amara> & Dragoș's wedding", "Malis & <Ren>", "CREW: <Okafor> / Goldberg": the word
+# joined to a found name by "&", "and" or "/" is a second name when it is written as one
+# and is no ordinary word ("<Smith> & Sons", "<Lee> and Team").
+_PAIR_AFTER_RX = re.compile(r"[ \t]*(?:&|\+|/|and)[ \t]+(" + _NAME_TOKEN + r")(?![\w\-])")
+_PAIR_BEFORE_RX = re.compile(
+    r"(?:^|(?<=[\s(\"'|:;*>\[]))(" + _NAME_TOKEN + r")[ \t]+(?:&|\+|/|and)[ \t]*$"
+)
+
+
+def _pair_partners(text: str, f: Finding, found: list[Finding]) -> list[Finding]:
+    out = []
+    spans = []
+    m = _PAIR_AFTER_RX.match(text, f.end)
+    if m is not None:
+        spans.append(m.span(1))
+    b = _PAIR_BEFORE_RX.search(text, max(0, f.start - 40), f.start)
+    if b is not None:
+        spans.append(b.span(1))
+    for s, e in spans:
+        w = text[s:e]
+        if w[-2:] in ("'s", "’s"):
+            e -= 2
+            w = w[:-2]
+        low = w.lower()
+        if (
+            len(w) < 2
+            or (w.isupper() and not text[f.start : f.end].isupper())
+            or _is_common(w)
+            or _not_surname(w)
+            or low in HONORIFICS
+            or low in _ADDRESSEES
+            or any(g.start < e and g.end > s for g in found)
+        ):
+            continue
+        out.append(Finding(s, e, "PERSON", f.score, f.source))
+    return out
 
 
 # "Eze, <Patience>", "<Bauer>, Kwame": one word of a surname-first name found, the other
 # across the comma, written as a name and followed by no further name-list comma.
 _COMMA_AFTER_RX = re.compile(r",[ \t]+(" + _NAME_TOKEN + r")(?![\w'’\-]|,[ \t]*[A-Z])")
-_COMMA_BEFORE_RX = re.compile(r"(?:^|(?<=[\s(\"'|:;]))(" + _NAME_TOKEN + r"),[ \t]+$")
+_COMMA_BEFORE_RX = re.compile(r"(?:^|(?<=[\s(\"'|:;*_>\[]))(" + _NAME_TOKEN + r"),[ \t]+$")
 
 
 def _comma_partner(text: str, f: Finding, found: list[Finding]) -> Finding | None:

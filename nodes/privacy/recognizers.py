@@ -30,6 +30,9 @@ function that returns exact findings with Presidio-like validation semantics:
   (:mod:`nodes.privacy.labelled_names`).
 * ``person_subject``: a name opening a sentence as its subject (``Ahyoka is the main
   carer``) (:mod:`nodes.privacy.subject_names`).
+* ``person_booking``, ``person_spelled``, ``person_caps_title``: names written in fixed
+  conventions: ``KANAHELE/LEILANI MS``, ``S-I-R-I-P-A-N-I-C-H``, ``PAGE TO DR JAMA``
+  (:mod:`nodes.privacy.written_names`).
 * ``national_id`` (:mod:`nodes.privacy.hl7`): Spanish DNI/NIE, French NIR, UK National
   Insurance numbers, Italian codici fiscali, Belgian national numbers and Swedish
   personnummer, each by its check character or issuing rules.
@@ -1325,6 +1328,7 @@ from nodes.privacy.labelled_names import labelled_name_recognizers  # noqa: E402
 from nodes.privacy.national_ids import national_id_recognizers  # noqa: E402
 from nodes.privacy.spoken_numbers import spoken_number_recognizers  # noqa: E402
 from nodes.privacy.subject_names import subject_name_recognizers  # noqa: E402
+from nodes.privacy.written_names import written_name_recognizers  # noqa: E402
 
 RECOGNIZERS.update((r.name, r) for r in identifier_recognizers())
 RECOGNIZERS.update((r.name, r) for r in hl7_recognizers())
@@ -1333,3 +1337,4 @@ RECOGNIZERS.update((r.name, r) for r in labelled_name_recognizers())
 RECOGNIZERS.update((r.name, r) for r in national_id_recognizers())
 RECOGNIZERS.update((r.name, r) for r in spoken_number_recognizers())
 RECOGNIZERS.update((r.name, r) for r in subject_name_recognizers())
+RECOGNIZERS.update((r.name, r) for r in written_name_recognizers())
