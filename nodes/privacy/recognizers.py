@@ -30,6 +30,8 @@ function that returns exact findings with Presidio-like validation semantics:
   (:mod:`nodes.privacy.labelled_names`).
 * ``person_subject``: a name opening a sentence as its subject (``Ahyoka is the main
   carer``) (:mod:`nodes.privacy.subject_names`).
+* ``sql_values``, ``vcard_adr``: the values of an SQL ``INSERT`` read under their columns'
+  names, and the parts of a vCard address (:mod:`nodes.privacy.embedded_records`).
 * ``person_booking``, ``person_spelled``, ``person_caps_title``: names written in fixed
   conventions: ``KANAHELE/LEILANI MS``, ``S-I-R-I-P-A-N-I-C-H``, ``PAGE TO DR JAMA``
   (:mod:`nodes.privacy.written_names`).
@@ -525,9 +527,27 @@ _MON_CAPS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
 _AIRLINE_DATE = re.compile(r"(?<![\w])(\d{2})(" + _MON_CAPS + r")(\d{4}|\d{2})(?![\w])")
 _LABEL_ISO = re.compile(r"(?<=[A-Za-z]:)((?:19|20)\d{2})-(\d{2})-(\d{2})(?![\w]|[.\-/:]\d)")
 _ORDINALS = [
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-    "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-    "seventeenth", "eighteenth", "nineteenth", "twentieth", "thirtieth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+    "thirtieth",
 ]
 _NUMBER_WORDS = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
@@ -943,6 +963,10 @@ _KV_NOT_A_NAME = frozenset(["null", "none", "nil", "n/a", "na", "-", "unknown", 
 
 
 _KV_LOOSE_NAME_KEYS = frozenset(["name", "customer", "display_name", "displayname", "contact"])
+# Keys that name a part of a person's name and nothing else: any word under them is a name
+# ("first_name: Wing", "surname = Lamb"), ordinary English word or not.
+_KV_NAME_PART_KEYS = frozenset(["firstname", "lastname", "givenname", "familyname", "surname",
+                                "middlename", "forename", "forenames", "givennames"])  # fmt: skip
 
 
 def _name_like_value(value: str, strict: bool = False) -> bool:
@@ -1018,9 +1042,13 @@ def _kv_value_entity(entity: str, value: str, key: str) -> str | None:
     elif entity == "LOCATION":
         if value.lower() in _KV_NOT_A_NAME or not any(c.isalpha() for c in value):
             return None
-    elif value.lower() in _KV_NOT_A_NAME or not _name_like_value(
-        value, strict=key.lower() in _KV_LOOSE_NAME_KEYS
+    elif value.lower() in _KV_NOT_A_NAME:
+        return None
+    elif re.sub(r"[^a-z]", "", key.lower()) in _KV_NAME_PART_KEYS and re.fullmatch(
+        r"[^\W\d_]+\.?(?:['’\- ]+[^\W\d_]+\.?){0,3}", value
     ):
+        return entity
+    elif not _name_like_value(value, strict=key.lower() in _KV_LOOSE_NAME_KEYS):
         return None
     return entity
 
@@ -1322,6 +1350,7 @@ RECOGNIZERS: dict[str, Recognizer] = {
 }
 
 from nodes.privacy.address_chains import address_chain_recognizers  # noqa: E402
+from nodes.privacy.embedded_records import embedded_record_recognizers  # noqa: E402
 from nodes.privacy.hl7 import hl7_recognizers  # noqa: E402
 from nodes.privacy.identifiers import identifier_recognizers  # noqa: E402
 from nodes.privacy.labelled_names import labelled_name_recognizers  # noqa: E402
@@ -1338,3 +1367,4 @@ RECOGNIZERS.update((r.name, r) for r in national_id_recognizers())
 RECOGNIZERS.update((r.name, r) for r in spoken_number_recognizers())
 RECOGNIZERS.update((r.name, r) for r in subject_name_recognizers())
 RECOGNIZERS.update((r.name, r) for r in written_name_recognizers())
+RECOGNIZERS.update((r.name, r) for r in embedded_record_recognizers())

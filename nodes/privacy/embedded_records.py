@@ -1,0 +1,130 @@
+"""Records of other formats pasted into a cell, whose syntax says what each value holds.
+
+- ``sql_values``: an SQL ``INSERT INTO t (col, ...) VALUES (...), (...)`` statement; each
+  value is read under its column's name, as a key would be (``postcode``, ``family_name``,
+  ``mrn``: :func:`nodes.privacy.recognizers._kv_entity`);
+- ``vcard_adr``: a vCard ``ADR`` property (RFC 6350, 6.3.1), whose components are, in
+  order, post office box, extended address, street, locality, region, postal code and
+  country: the extended address and the street are a street address, the locality a
+  place and the postal code a postal code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nodes.privacy.scan_types import Finding, Recognizer
+
+RECORD_SCORE = 0.85
+_INSERT = re.compile(
+    r"(?i)\binsert\s+into\s+[\w.\"`\[\]]+\s*\(([^()]{1,2000})\)\s*values\s*", re.DOTALL
+)
+_SQL_VALUE = re.compile(r"'((?:[^']|'')*)'|(null|[+\-]?[\w.:\-]+)", re.IGNORECASE)
+_ADR = re.compile(r"(?im)^[ \t]*(?:item\d+\.)?ADR(?:;[^:\n]*)?:([^\n]*)")
+_ADR_PARTS = {1: "STREET_ADDRESS", 2: "STREET_ADDRESS", 3: "LOCATION", 5: "POSTAL_CODE"}
+
+
+def _value(text: str, pos: int) -> tuple[int, int, int] | None:
+    """``(start, end, next position)`` of one SQL literal at ``pos`` (quotes left out)."""
+    m = _SQL_VALUE.match(text, pos)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return m.start(1), m.end(1), m.end()
+    if m.group(2).lower() == "null":
+        return m.end(), m.end(), m.end()
+    return m.start(2), m.end(2), m.end()
+
+
+def find_sql_values(text: str) -> list[Finding]:
+    from nodes.privacy.recognizers import _kv_entity, _kv_value_entity
+
+    out: list[Finding] = []
+    for m in _INSERT.finditer(text):
+        cols = [c.strip().strip('"`[]') for c in m.group(1).split(",")]
+        keys = [_kv_entity(c) if re.fullmatch(r"[A-Za-z][\w\-]{0,40}", c) else None for c in cols]
+        if not any(keys):
+            continue
+        pos = m.end()
+        while pos < len(text) and text[pos] == "(":
+            pos += 1
+            for i in range(len(cols)):
+                while pos < len(text) and text[pos] in " \t\r\n":
+                    pos += 1
+                v = _value(text, pos)
+                if v is None:
+                    break
+                s, e, pos = v
+                key = keys[i]
+                if key is not None and e > s:
+                    entity = _kv_value_entity(key, text[s:e].replace("''", "'"), cols[i])
+                    if entity is not None:
+                        out.append(Finding(s, e, entity, RECORD_SCORE))
+                while pos < len(text) and text[pos] in " \t\r\n":
+                    pos += 1
+                if pos < len(text) and text[pos] == ",":
+                    pos += 1
+            close = text.find(")", pos)
+            if close < 0:
+                break
+            pos = close + 1
+            while pos < len(text) and text[pos] in " \t\r\n,":
+                pos += 1
+    return out
+
+
+def find_vcard_addresses(text: str) -> list[Finding]:
+    from nodes.privacy.recognizers import _kv_value_entity
+
+    out: list[Finding] = []
+    for m in _ADR.finditer(text):
+        pos = m.start(1)
+        parts: list[tuple[int, int]] = []
+        start = pos
+        while pos <= m.end(1):
+            c = text[pos] if pos < m.end(1) else ";"
+            if c == "\\":
+                pos += 2
+                continue
+            if c == ";":
+                parts.append((start, pos))
+                start = pos + 1
+            pos += 1
+        for i, entity in _ADR_PARTS.items():
+            if i >= len(parts):
+                continue
+            s, e = parts[i]
+            while s < e and text[s] in " \t":
+                s += 1
+            while e > s and text[e - 1] in " \t\r":
+                e -= 1
+            if e <= s:
+                continue
+            kind: str | None = entity
+            if entity == "POSTAL_CODE":
+                kind = _kv_value_entity(entity, text[s:e], "postcode")
+            elif not any(ch.isalpha() for ch in text[s:e]):
+                kind = None
+            if kind is not None:
+                out.append(Finding(s, e, kind, RECORD_SCORE))
+    return out
+
+
+def embedded_record_recognizers() -> list[Recognizer]:
+    """The recognizers of this module (merged into ``RECOGNIZERS``)."""
+    from nodes.privacy.recognizers import _KV_KEYS
+
+    return [
+        Recognizer(
+            "sql_values",
+            tuple(sorted({*_KV_KEYS.values(), "US_ZIP"})),
+            r"(?i)insert\s+into\s",
+            find_sql_values,
+        ),
+        Recognizer(
+            "vcard_adr",
+            ("STREET_ADDRESS", "LOCATION", "POSTAL_CODE", "US_ZIP"),
+            r"(?im)^[ \t]*(?:item\d+\.)?ADR[;:]",
+            find_vcard_addresses,
+        ),
+    ]
