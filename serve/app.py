@@ -60,6 +60,9 @@ def direct_ingress_env(port: int, replicas: int = 1) -> dict[str, str]:
         "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(port),
         # Serve hands out ports from range(min, max): max itself is never used
         "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(port + replicas),
+        # A stopping replica keeps serving for this long so that a load balancer in front
+        # notices (Serve's default, 30 s); in front of a local API there is none.
+        "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2",
     }
 
 

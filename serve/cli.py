@@ -84,6 +84,8 @@ def _direct_port_problem(args: argparse.Namespace) -> str | None:
             "--direct-port needs the local Ray this command starts; on a cluster start "
             "Ray with RAY_SERVE_ENABLE_DIRECT_INGRESS=1 (cluster/README.md)"
         )
+    if args.replicas < 1:
+        return f"--replicas {args.replicas}: at least one replica serves the API"
     last = args.direct_port + args.replicas - 1
     if args.direct_port < 1 or last > 65535:
         return f"--direct-port {args.direct_port}: ports up to {last} are out of range"
@@ -94,7 +96,10 @@ def _direct_port_problem(args: argparse.Namespace) -> str | None:
             try:
                 s.bind((args.host, port))
             except OSError as exc:
-                return f"--direct-port: port {port} on {args.host} is not free ({exc.strerror})"
+                return (
+                    f"--direct-port: port {port} on {args.host} is not free ({exc.strerror}; "
+                    "after a stop the port stays held for up to a minute)"
+                )
     return None
 
 

@@ -71,6 +71,15 @@ def test_direct_port_overlapping_the_http_port_is_refused(
     assert f"overlaps the HTTP port {port + 1}" in capsys.readouterr().err
 
 
+def test_no_replicas_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    port = _free_ports(1)[0]
+    assert cli(["serve", "--direct-port", str(port), "--replicas", "0"]) == 2
+    assert "--replicas 0: at least one replica" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_serve_with_a_direct_port_answers_on_both_ports_on_loopback_only() -> None:
     from engine.store import open_store
@@ -133,6 +142,11 @@ def test_serve_with_a_direct_port_answers_on_both_ports_on_loopback_only() -> No
         ports = {int(s["local"].rsplit(":", 1)[1]) for s in sockets}
         assert {proxy_port, direct_port} <= ports, sockets
         assert [s for s in sockets if not is_loopback(s["local"])] == []
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        # Serve's replicas drain for 30 s by default on direct ingress; the API sets 2 s
+        assert time.monotonic() - stopping < 25
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
