@@ -2,17 +2,20 @@
 
 - ``sql_values``: an SQL ``INSERT INTO t (col, ...) VALUES (...), (...)`` statement; each
   value is read under its column's name, as a key would be (``postcode``, ``family_name``,
-  ``mrn``: :func:`nodes.privacy.recognizers._kv_entity`);
+  ``mrn``: :func:`nodes.privacy.keyed_values.kv_entity`);
 - ``vcard_adr``: a vCard ``ADR`` property (RFC 6350, 6.3.1), whose components are, in
   order, post office box, extended address, street, locality, region, postal code and
   country: the extended address and the street are a street address, the locality a
-  place and the postal code a postal code.
+  place and the postal code a postal code;
+- ``phone_uri``: a ``tel:``, ``sms:``, ``fax:`` or ``callto:`` URI (RFC 3966), as in an
+  HTML link, and a vCard ``TEL`` property's value: a phone number whatever its shape.
 """
 
 from __future__ import annotations
 
 import re
 
+from nodes.privacy.keyed_values import KV_KEYS, kv_entity, kv_value_entity
 from nodes.privacy.scan_types import Finding, Recognizer
 
 RECORD_SCORE = 0.85
@@ -37,12 +40,10 @@ def _value(text: str, pos: int) -> tuple[int, int, int] | None:
 
 
 def find_sql_values(text: str) -> list[Finding]:
-    from nodes.privacy.recognizers import _kv_entity, _kv_value_entity
-
     out: list[Finding] = []
     for m in _INSERT.finditer(text):
         cols = [c.strip().strip('"`[]') for c in m.group(1).split(",")]
-        keys = [_kv_entity(c) if re.fullmatch(r"[A-Za-z][\w\-]{0,40}", c) else None for c in cols]
+        keys = [kv_entity(c) if re.fullmatch(r"[A-Za-z][\w\-]{0,40}", c) else None for c in cols]
         if not any(keys):
             continue
         pos = m.end()
@@ -57,7 +58,7 @@ def find_sql_values(text: str) -> list[Finding]:
                 s, e, pos = v
                 key = keys[i]
                 if key is not None and e > s:
-                    entity = _kv_value_entity(key, text[s:e].replace("''", "'"), cols[i])
+                    entity = kv_value_entity(key, text[s:e].replace("''", "'"), cols[i])
                     if entity is not None:
                         out.append(Finding(s, e, entity, RECORD_SCORE))
                 while pos < len(text) and text[pos] in " \t\r\n":
@@ -74,8 +75,6 @@ def find_sql_values(text: str) -> list[Finding]:
 
 
 def find_vcard_addresses(text: str) -> list[Finding]:
-    from nodes.privacy.recognizers import _kv_value_entity
-
     out: list[Finding] = []
     for m in _ADR.finditer(text):
         pos = m.start(1)
@@ -102,7 +101,7 @@ def find_vcard_addresses(text: str) -> list[Finding]:
                 continue
             kind: str | None = entity
             if entity == "POSTAL_CODE":
-                kind = _kv_value_entity(entity, text[s:e], "postcode")
+                kind = kv_value_entity(entity, text[s:e], "postcode")
             elif not any(ch.isalpha() for ch in text[s:e]):
                 kind = None
             if kind is not None:
@@ -110,14 +109,31 @@ def find_vcard_addresses(text: str) -> list[Finding]:
     return out
 
 
+_PHONE_URI = re.compile(r"(?i)(?<![\w])(?:tel|sms|fax|callto):(\+?[\d(][\d\-.() ]{5,30}\d)")
+_VCARD_TEL = re.compile(r"(?im)^[ \t]*(?:item\d+\.)?TEL(?:;[^:\n]*)?:(?:tel:)?([^\n]+)")
+
+
+def find_phone_uris(text: str) -> list[Finding]:
+    out = [
+        Finding(*m.span(1), "PHONE_NUMBER", RECORD_SCORE)
+        for m in _PHONE_URI.finditer(text)
+        if 6 <= sum(c.isdigit() for c in m.group(1)) <= 15
+    ]
+    for m in _VCARD_TEL.finditer(text):
+        s, e = m.span(1)
+        while e > s and text[e - 1] in " \t\r":
+            e -= 1
+        if 6 <= sum(c.isdigit() for c in text[s:e]) <= 20:
+            out.append(Finding(s, e, "PHONE_NUMBER", RECORD_SCORE))
+    return out
+
+
 def embedded_record_recognizers() -> list[Recognizer]:
     """The recognizers of this module (merged into ``RECOGNIZERS``)."""
-    from nodes.privacy.recognizers import _KV_KEYS
-
     return [
         Recognizer(
             "sql_values",
-            tuple(sorted({*_KV_KEYS.values(), "US_ZIP"})),
+            tuple(sorted({*KV_KEYS.values(), "US_ZIP"})),
             r"(?i)insert\s+into\s",
             find_sql_values,
         ),
@@ -126,5 +142,11 @@ def embedded_record_recognizers() -> list[Recognizer]:
             ("STREET_ADDRESS", "LOCATION", "POSTAL_CODE", "US_ZIP"),
             r"(?im)^[ \t]*(?:item\d+\.)?ADR[;:]",
             find_vcard_addresses,
+        ),
+        Recognizer(
+            "phone_uri",
+            ("PHONE_NUMBER",),
+            r"(?i)(?:tel|sms|fax|callto):[+(0-9]|(?im)^[ \t]*(?:item\d+\.)?TEL[;:]",
+            find_phone_uris,
         ),
     ]

@@ -64,3 +64,16 @@ def test_vcard_address_parts(hipaa: ScanActor) -> None:
     found = {(f.entity, VCARD[f.start : f.end]) for f in find_vcard_addresses(VCARD)}
     assert ("LOCATION", "Braga") in found
     assert ("STREET_ADDRESS", "Rua das Flores\\, 88") in found
+
+
+def test_phone_uris_and_vcard_phones(hipaa: ScanActor) -> None:
+    text = (
+        '<li>Reception: <a href="tel:+264612345678">call us</a></li>\n'
+        "BEGIN:VCARD\nTEL;TYPE=work:0612 77 84 19 poste 31\nTEL;VALUE=uri:tel:+1-709-555-0142\n"
+        "END:VCARD\nhotel:20250118 booked"
+    )
+    out = redact_one(hipaa, text)
+    for gone in ("264612345678", "0612 77 84 19", "709-555-0142"):
+        assert gone not in out, out
+    for kept in ("call us", "BEGIN:VCARD", "hotel:20250118 booked"):
+        assert kept in out, out
