@@ -746,6 +746,19 @@ _US_STREET = re.compile(
     r"East|West)\.?[ \t]+)?(?:" + _NAME_WORD + r"[ \t]+){1,4}(?:" + _STREET_TYPES + r")\b\.?"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?" + _UNIT + _CITY_TAIL
 )
+# The same street written all in capitals (forms, runsheets): "1312 KAMEHAMEHA ST, PAWHUSKA",
+# kept to its line (in capitals the next line's label would read as a state: "WA\nPT:").
+_US_STREET_CAPS = re.compile(
+    _US_STREET.pattern.replace(
+        "(?:" + _STREET_TYPES + r")\b", "(?:" + _STREET_TYPES.upper() + r")\b"
+    ).replace(r"\s", r"[ \t]")
+)
+# Post office, highway contract and rural route boxes, and private mailboxes: a mailing
+# address as much as a street is ("PO Box 39, Liberty, MS", "HC 69 Box 94", "P.O. BOX 12").
+_PO_BOX = re.compile(
+    r"(?<![\w])(?:(?i:p\.?[ \t]?o\.?[ \t]?box|post[ \t]office[ \t]box|pmb)"
+    r"|(?:HC|RR|R\.R\.|Rural Route)[ \t]?\d{1,4}[ \t]+(?i:box))[ \t]*#?\d{1,6}\b" + _CITY_TAIL
+)
 _US_STREET_LOWER = re.compile(
     r"(?<![\w\-./])\d{1,6}[a-z]?\s+(?:[a-z][\w'.\-]*\s+){1,3}(?:street|st|avenue|ave|road|rd|"
     r"boulevard|blvd|lane|ln|drive|court|ct|place|way|terrace|circle|parkway|pkwy|highway|hwy)"
@@ -839,6 +852,10 @@ def find_address(text: str) -> list[Finding]:
            for m in _US_STREET.finditer(text)]  # fmt: skip
     out += [Finding(m.start(), _address_tail(text, m.end()), "STREET_ADDRESS", 0.7)
             for m in _ROMANCE_LOWER_STREET.finditer(text)]  # fmt: skip
+    out += [Finding(m.start(), _address_tail(text, m.end()), "STREET_ADDRESS", 0.7)
+            for m in _US_STREET_CAPS.finditer(text) if m.group(0).isupper()]  # fmt: skip
+    out += [Finding(m.start(), _address_tail(text, m.end()), "STREET_ADDRESS", 0.7)
+            for m in _PO_BOX.finditer(text)]  # fmt: skip
     if not any(c.isupper() for c in text):
         out += [Finding(m.start(), m.end(), "STREET_ADDRESS", 0.6)
                 for m in _US_STREET_LOWER.finditer(text)]  # fmt: skip
@@ -1107,7 +1124,8 @@ RECOGNIZERS: dict[str, Recognizer] = {
             r"(?i)[0-9].*\b(" + _STREET_WORDS + r")\b|(?i)(" + _STREET_WORDS + r")\.? *[0-9]|"
             r"(?i)(str\.|straße|strasse|weg|gasse|allee|laan|straat|vej|gade|gatan|vägen|"
             r"gata|veien|katu|utca|ulica) *[0-9]|"
-            r"(?i)\b(ul|al|aleja|rua|rue|calle|via|avenida|carrer|praça)\.? [^\n]{1,40}[0-9]",
+            r"(?i)\b(ul|al|aleja|rua|rue|calle|via|avenida|carrer|praça)\.? [^\n]{1,40}[0-9]|"
+            r"(?i)\b(box|pmb) *#?[0-9]",
             find_address,
         ),
         Recognizer(
