@@ -766,24 +766,29 @@ _US_STREET_LOWER = re.compile(
 )
 _EU_SUFFIX = (
     r"(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|laan|straat|gracht|plein|"
-    r"kade|dijk|vej|gade|alle|gatan|vägen|gata|veien|vegen|gate|katu|tie|utca|ulica|ulice|cesta)"
+    r"kade|dijk|vej|gade|alle|gatan|vägen|gata|veien|vegen|gate|katu|tie|utca|ulica|ulice|cesta|"
+    r"stræti|vegur|braut|stígur)"
 )
 _EU_STREET = re.compile(
-    r"(?<![\w\-])(?:[A-ZÀ-ÖØ-Þ][\w'’\-]*\s)?[A-ZÀ-ÖØ-Þ]?[\w'’\-]*"
+    # a word before the street name only when capitalised, whatever the flag below says
+    # ("Große Bockenheimer Straße 5", not the "to" of "sent to Hauptstraße 5")
+    r"(?<![\w\-])(?:(?-i:[A-ZÀ-ÖØ-Þ])[\w'’\-]*\s)?[A-ZÀ-ÖØ-Þ]?[\w'’\-]*"
     + _EU_SUFFIX
     # the house number may carry a staircase/flat ("Hauptstraße 12/3/5", "Jungferstr. 1/1")
-    + r"\s+\d{1,5}(?:/\d{1,4}){0,2}\s?[a-zA-Z]?\b(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?",
+    + r"\s+\d{1,5}(?:/\d{1,4}){0,2}\s?[a-zA-Z]?\b(?:,?\s*\d{3,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?",
     re.IGNORECASE,
 )
 _ROMANCE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd|Bld|Chemin|Allée|Quai|Impasse|Via|Viale|Piazza|"
             r"Corso|Largo|Vicolo|Calle|Avenida|Avda\.?|Paseo|Plaza|Carrer|Passeig|Rua|Praça|"
-            r"Travessa|Estrada|Ulica|ul\.|Ul\.|Aleja|Al\.)")  # fmt: skip
+            r"Travessa|Estrada|Ulica|ul\.|Ul\.|Aleja|Al\.|Bd\.|Bulevardul|Strada|Str\.|Calea|"
+            r"Șoseaua|Sos\.|Splaiul|Aleea)")  # fmt: skip
 _ROMANCE_STREET = re.compile(
     r"(?<![\w\-])(?:\d{1,5} ?(?:bis|ter)?,?[ ]+)?"
     + _ROMANCE
     + r"\s+(?:(?:de|del|de la|des|du|di|della|da|do|dos|das|la|le|les)\s+)*"
     r"[A-ZÀ-ÖØ-Þ][\w'’\-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’\-]*){0,3}"
-    r"(?:,?\s+(?:n[º°.]?\s*)?\d{1,5}[a-zA-Z]?\b)?(?:,?\s*\d{4,5}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?"
+    r"(?:,?\s+(?:n[º°.]?\s*|nr\.?\s*)?\d{1,5}[a-zA-Z]?\b)?"
+    r"(?:,?\s*\d{4,6}\s+[A-ZÀ-ÖØ-Þ][\w\-]+)?"
 )
 
 
@@ -1124,7 +1129,9 @@ RECOGNIZERS: dict[str, Recognizer] = {
             r"(?i)[0-9].*\b(" + _STREET_WORDS + r")\b|(?i)(" + _STREET_WORDS + r")\.? *[0-9]|"
             r"(?i)(str\.|straße|strasse|weg|gasse|allee|laan|straat|vej|gade|gatan|vägen|"
             r"gata|veien|katu|utca|ulica) *[0-9]|"
-            r"(?i)\b(ul|al|aleja|rua|rue|calle|via|avenida|carrer|praça)\.? [^\n]{1,40}[0-9]|"
+            r"(?i)\b(ul|al|aleja|rua|rue|calle|via|avenida|carrer|praça|bd|bulevardul|strada|str"
+            r"|calea|sos|șoseaua|splaiul|aleea)\.? [^\n]{1,40}[0-9]|"
+            r"(?i)(stræti|vegur|braut|stígur) *[0-9]|"
             r"(?i)\b(box|pmb) *#?[0-9]",
             find_address,
         ),
