@@ -596,6 +596,11 @@ def find_record_names(text: str) -> list[Finding]:
             lows = [w.lower() for w in words]
             if any(w in LABEL_WORDS or w in _ORG_WORDS for w in lows):
                 continue
+            capital = [w[:1].isupper() for w in words]
+            if any(capital) and any(
+                not c and low not in PARTICLES for c, low in zip(capital, lows, strict=True)
+            ):
+                continue  # prose ("Payroll change for MANALO"), not a name written as one
             if any(w not in rare for w in lows):
                 out.append(Finding(*m.span(2), "PERSON", CONTEXT_SCORE, source="context"))
     return out
@@ -940,16 +945,20 @@ SHAPE_SCORE = 0.6
 _LINE_OF_NAME = re.compile(r"[ \t]*" + _NAME_TOKEN + r",?(?:[ \t]+\S+){1,3}[ \t]*$")
 
 
-_EPONYM = re.compile(
-    # up to two capitalised words between ("Glasgow Coma Scale", "Bristol Stool Chart")
-    r"(?:'s|’s|s'|')?(?-i:[ \t]+[A-Z][a-z]+){0,2}"
-    r"[ \t]+(?:disease|syndrome|phenomenon|palsy|sign|fracture|lymphoma|"
+_EPONYM_HEADS = (
+    r"(?:disease|syndrome|phenomenon|palsy|sign|fracture|lymphoma|"
     r"sarcoma|tumou?r|ulcer|reflex|triad|thyroiditis|encephalopathy|disorder|anomaly|"
     r"dystrophy|ataxia|chorea|contracture|neuralgia|neuroma|aneurysm|diverticulum|"
     r"scale|score|criteria|classification|index|manoeuvre|maneuver|procedure|operation|"
-    r"technique|position|questionnaire|staging|catheter|stockings?)\b",
+    r"technique|position|questionnaire|staging|catheter|stockings?)"
+)
+_EPONYM = re.compile(
+    # up to two capitalised words between ("Glasgow Coma Scale", "Bristol Stool Chart")
+    r"(?:'s|’s|s'|')?(?-i:[ \t]+[A-Z][a-z]+){0,2}[ \t]+" + _EPONYM_HEADS + r"\b",
     re.IGNORECASE,
 )
+# a span that itself ends in the head word ("Glasgow Coma Scale" tagged whole by NER)
+_EPONYM_END = re.compile(r"[ \t]" + _EPONYM_HEADS + r"$", re.IGNORECASE)
 
 
 def eponym(text: str, start: int, end: int) -> bool:
@@ -957,7 +966,7 @@ def eponym(text: str, start: int, end: int) -> bool:
     ``Crohn's disease``): not a person of the record."""
     apostrophe = max(text.rfind("'s", start, end), text.rfind("’s", start, end))
     at = apostrophe if apostrophe > start else end
-    return _EPONYM.match(text, at) is not None
+    return _EPONYM.match(text, at) is not None or _EPONYM_END.search(text[start:end]) is not None
 
 
 def role_words(text: str, start: int, end: int) -> bool:
