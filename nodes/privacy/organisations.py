@@ -39,13 +39,18 @@ ORG_WORDS = _words(
     devices imaging robotics electronics systems solutions technologies technology
     software analytics consulting networks telecom communications media studios
     insurance assurance logistics freight couriers courier airlines airways motors
-    foods energy chemicals dynamics supplies services gmbh plc"""
+    foods energy chemicals dynamics supplies services gmbh plc hotel hotels inn resort
+    resorts motel lodge hostel"""
 )
 # Legal forms that are also names, words or abbreviations ("Asa", "Co", "AS" aortic
 # stenosis, "AB" a blood group): organisation words only as the law writes them.
 ORG_FORMS_EXACT = frozenset(
     ["Co.", "SA", "S.A.", "SAS", "ASA", "SpA", "S.p.A.", "AG", "KG", "Oy", "Oyj", "NV", "BV",
-     "B.V.", "N.V.", "ApS", "KK", "mbH", "Pty", "SARL", "SRL", "S.L."]
+     "B.V.", "N.V.", "ApS", "KK", "mbH", "Pty", "SARL", "SRL", "S.L.",
+     # Nordic, Central and Eastern European, Turkish, Russian, Malay/Indonesian, Latin
+     # American forms (as written, trailing dot optional)
+     "A/S", "hf", "ehf", "Nyrt", "Zrt", "Kft", "KGaA", "A.Ş", "PJSC", "JSC", "OJSC", "PAO",
+     "OOO", "Tbk", "Bhd", "Pte", "Ltda", "d.o.o", "a.s", "s.r.o", "Sp", "S.C"]
 )  # fmt: skip
 # Nouns for places inside a hospital or service ("Endoscopy Suite", "Acute Medical Unit").
 FACILITY_WORDS = _words(
@@ -91,7 +96,7 @@ _CAMEL = re.compile(r"([A-Z][a-z]+)[A-Z][a-z]+")
 _NAME_PREFIXES = _words(
     "mc mac de di da du la le van von del della dela des fitz ter ten st san al el abu ben bin ibn"
 )
-_NEXT_WORD = re.compile(r"(,?) +([^\W\d_]+(?:\.[^\W\d_]+)*\.?)(?![\w\-])")
+_NEXT_WORD = re.compile(r"(,?) +([^\W\d_]+(?:[./][^\W\d_]+)*\.?)(?![\w\-])")
 # Legal forms that may follow a comma ("Acme, Inc."); other words after a comma start a
 # new phrase ("Kwame Mensah, Solutions architect").
 LEGAL_FORMS = _words("inc ltd llc llp plc corp co gmbh ag sa bv nv")
@@ -127,7 +132,7 @@ def organisation_span(text: str, start: int, end: int) -> bool:
     nxt = _NEXT_WORD.match(text, end)
     if (
         nxt is not None
-        and nxt.group(2)[:1].isupper()
+        and (nxt.group(2)[:1].isupper() or nxt.group(2).rstrip(".") in ORG_FORMS_EXACT)
         and org_word(nxt.group(2))
         and (not nxt.group(1) or nxt.group(2).strip(".").lower() in LEGAL_FORMS)
     ):

@@ -795,7 +795,8 @@ _ROMANCE_STREET = re.compile(
 # A house number before a lower-case street word is written so in French, Spanish,
 # Portuguese and Italian addresses: "17 rue des Lilas", "5 calle Mayor".
 _ROMANCE_LOWER_STREET = re.compile(
-    r"(?<![\w\-./])\d{1,5}\s?(?:bis|ter)?,?\s+(?:rue|avenue|boulevard|chemin|allée|quai|impasse"
+    # not the digits after a thousands separator ("TSh 706,406 via M-Pesa")
+    r"(?<![\w\-./,])\d{1,5}\s?(?:bis|ter)?,?\s+(?:rue|avenue|boulevard|chemin|allée|quai|impasse"
     r"|calle|avenida|paseo|rua|travessa|estrada|via|viale|piazza|corso)\s+"
     r"(?:(?:de|del|de la|des|du|di|della|da|do|dos|das|la|le|les)\s+)*"
     r"[^\W\d_][\w'’\-]*(?:[ \t]+[A-ZÀ-ÖØ-Þ][\w'’\-]*){0,2}"

@@ -44,3 +44,27 @@ def test_not_names(hipaa: ScanActor, text: str, gone: list[str], kept: list[str]
         assert g not in out, out
     for k in kept:
         assert k in out, out
+
+
+ORGANISATIONS: list[tuple[str, list[str]]] = [
+    ("Invoice from Vestas Wind Systems A/S attached", ["Vestas Wind Systems A/S"]),
+    ("Cover through Marel hf. since May", ["Marel hf."]),
+    ("Employer: PT Bukit Asam Tbk", ["Bukit Asam Tbk"]),
+    ("Shipped by Rába Automotive Nyrt. on Friday", ["Rába Automotive Nyrt."]),
+    ("Stayed at the Harbourside Inn", ["Harbourside Inn"]),
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), ORGANISATIONS)
+def test_legal_forms_and_lodgings_are_organisations(
+    hipaa: ScanActor, text: str, kept: list[str]
+) -> None:
+    out = redact_one(hipaa, text)
+    for k in kept:
+        assert k in out, out
+
+
+def test_digits_after_a_thousands_separator_are_no_house_number(hipaa: ScanActor) -> None:
+    out = redact_one(hipaa, "Paid TSh 706,406 via M-Pesa; she lives at 14 via Roma, Lecce")
+    assert "TSh 706,406 via M-Pesa" in out, out
+    assert "14 via Roma" not in out, out
