@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 
 from engine.catalog import DictCatalog
+from nodes.privacy.batch import ScanActor
 from nodes.privacy.evaluation import EvalSet, generate
 from nodes.privacy.library import resolve_library
 from nodes.privacy.scan import Scanner
-from tests.nodes.privacy.helpers import make_scanner
+from tests.nodes.privacy.helpers import hipaa_batch_redactor, make_scanner
 
 EVAL_ROWS = 300
 
@@ -35,3 +36,10 @@ def scanner(healthcare_lib: dict[str, Any]) -> Scanner:
 def pattern_scanner(healthcare_lib: dict[str, Any]) -> Scanner:
     """Patterns only (no NER)."""
     return make_scanner(healthcare_lib, ner=False)
+
+
+@pytest.fixture(scope="session")
+def hipaa() -> ScanActor:
+    """The detection scanner and HIPAA redaction of one batch (a module's own ``hipaa``
+    fixture, where it has one, takes its place)."""
+    return hipaa_batch_redactor()

@@ -56,3 +56,13 @@ def redact_one(actor: ScanActor, text: str, column: str = "note") -> str:
 
     (out,) = actor(pa.table({column: [text]})).column(column).to_pylist()
     return str(out)
+
+
+def assert_redacted(actor: ScanActor, text: str, gone: list[str], kept: list[str]) -> None:
+    """``text`` through ``actor``: no ``gone`` piece is left in the output, every ``kept``
+    piece is."""
+    out = redact_one(actor, text)
+    for g in gone:
+        assert g not in out, out
+    for k in kept:
+        assert k in out, out

@@ -7,17 +7,9 @@ the HIPAA redaction of one batch and asserts on the written text.
 
 from __future__ import annotations
 
-import pytest
-
 from nodes.privacy.batch import ScanActor
 from nodes.privacy.embedded_records import find_sql_values, find_vcard_addresses
-from tests.nodes.privacy.helpers import hipaa_batch_redactor, redact_one
-
-
-@pytest.fixture(scope="module")
-def hipaa() -> ScanActor:
-    return hipaa_batch_redactor()
-
+from tests.nodes.privacy.helpers import redact_one
 
 SQL = (
     "-- restore of the clinic table\n"
