@@ -950,15 +950,22 @@ _EPONYM_HEADS = (
     r"sarcoma|tumou?r|ulcer|reflex|triad|thyroiditis|encephalopathy|disorder|anomaly|"
     r"dystrophy|ataxia|chorea|contracture|neuralgia|neuroma|aneurysm|diverticulum|"
     r"scale|score|criteria|classification|index|manoeuvre|maneuver|procedure|operation|"
-    r"technique|position|questionnaire|staging|catheter|stockings?)"
+    r"technique|position|questionnaire|staging|catheter|stockings?|oesophagus|esophagus|"
+    r"respiration|respirations|murmur)"
 )
+# lower-case words an eponym's head may follow ("Duchenne muscular dystrophy", "Kennedy
+# terminal ulcer")
+_EPONYM_MODIFIERS = r"(?:muscular|terminal|spinal|myotonic|progressive|pressure|cell|nerve|coma)"
 _EPONYM = re.compile(
     # up to two capitalised words between ("Glasgow Coma Scale", "Bristol Stool Chart")
-    r"(?:'s|’s|s'|')?(?-i:[ \t]+[A-Z][a-z]+){0,2}[ \t]+" + _EPONYM_HEADS + r"\b",
+    r"(?:'s|’s|s'|')?(?:(?-i:[ \t]+[A-Z][a-z]+)|[ \t]+" + _EPONYM_MODIFIERS + r"){0,2}[ \t]+"
+    + _EPONYM_HEADS
+    + r"\b",
     re.IGNORECASE,
 )
-# a span that itself ends in the head word ("Glasgow Coma Scale" tagged whole by NER)
-_EPONYM_END = re.compile(r"[ \t]" + _EPONYM_HEADS + r"$", re.IGNORECASE)
+# a span that itself holds the head word ("Glasgow Coma Scale" tagged whole by NER,
+# "kennedy terminal ulcer noted" read as a name after truecasing)
+_EPONYM_END = re.compile(r"[ \t]" + _EPONYM_HEADS + r"(?![\w'’\-])", re.IGNORECASE)
 
 
 def eponym(text: str, start: int, end: int) -> bool:
@@ -966,7 +973,13 @@ def eponym(text: str, start: int, end: int) -> bool:
     ``Crohn's disease``): not a person of the record."""
     apostrophe = max(text.rfind("'s", start, end), text.rfind("’s", start, end))
     at = apostrophe if apostrophe > start else end
-    return _EPONYM.match(text, at) is not None or _EPONYM_END.search(text[start:end]) is not None
+    return _EPONYM.match(text, at) is not None or eponym_inside(text, start, end)
+
+
+def eponym_inside(text: str, start: int, end: int) -> bool:
+    """A span holding an eponym's head word after a first word (``Glasgow Coma Scale``)."""
+    m = _EPONYM_END.search(text, start, end)
+    return m is not None and m.start() > start
 
 
 def role_words(text: str, start: int, end: int) -> bool:

@@ -50,7 +50,8 @@ ORG_FORMS_EXACT = frozenset(
      # Nordic, Central and Eastern European, Turkish, Russian, Malay/Indonesian, Latin
      # American forms (as written, trailing dot optional)
      "A/S", "hf", "ehf", "Nyrt", "Zrt", "Kft", "KGaA", "A.Ş", "PJSC", "JSC", "OJSC", "PAO",
-     "OOO", "Tbk", "Bhd", "Pte", "Ltda", "d.o.o", "a.s", "s.r.o", "Sp", "S.C"]
+     "OOO", "Tbk", "Bhd", "Pte", "Ltda", "d.o.o", "a.s", "s.r.o", "Sp", "S.C", "S.A.B",
+     "S.A.S", "S.A.C", "C.V", "S.R.L", "S.p.A", "S.L"]
 )  # fmt: skip
 # Nouns for places inside a hospital or service ("Endoscopy Suite", "Acute Medical Unit").
 FACILITY_WORDS = _words(
@@ -96,6 +97,7 @@ _CAMEL = re.compile(r"([A-Z][a-z]+)[A-Z][a-z]+")
 _NAME_PREFIXES = _words(
     "mc mac de di da du la le van von del della dela des fitz ter ten st san al el abu ben bin ibn"
 )
+_DOTTED_TAIL = re.compile(r"(?:\.[^\W\d_]{1,3})+\.?(?![\w\-])")
 _NEXT_WORD = re.compile(r"(,?) +([^\W\d_]+(?:[./][^\W\d_]+)*\.?)(?![\w\-])")
 # Legal forms that may follow a comma ("Acme, Inc."); other words after a comma start a
 # new phrase ("Kwame Mensah, Solutions architect").
@@ -129,6 +131,12 @@ def organisation_span(text: str, start: int, end: int) -> bool:
         return False
     if any(org_word(w) for w in words[1:]) or (len(words) > 1 and org_word(words[0])):
         return True
+    # a span cut inside a dotted legal form ("Nestlé S" of "Nestlé S.A.")
+    cut = _DOTTED_TAIL.match(text, end)
+    if cut is not None and len(words) > 1:
+        head = text.rfind(" ", start, end) + 1
+        if org_word(text[head : cut.end()].rstrip(".")) or org_word(text[head : cut.end()]):
+            return True
     nxt = _NEXT_WORD.match(text, end)
     if (
         nxt is not None
@@ -215,7 +223,7 @@ DRUG_NAME_RANK = 5_000
 def drop_organisations(text: str, found: Sequence[Finding]) -> list[Finding]:
     """``found`` without the person and place findings that name an organisation, a
     department, a product, a role or an eponymous scale (``Glasgow Coma Scale``)."""
-    from nodes.privacy.names import eponym
+    from nodes.privacy.names import eponym, eponym_inside
 
     out = []
     for f in found:
@@ -224,12 +232,42 @@ def drop_organisations(text: str, found: Sequence[Finding]) -> list[Finding]:
             if (
                 (person and organisation_span(text, f.start, f.end))
                 or (not person and department_span(text, f.start, f.end))
+                or employer_span(text, f.start)
+                or (person and product_span(text, f.start, f.end))
                 or (" " not in text[f.start : f.end].strip() and eponym(text, f.start, f.end))
+                or eponym_inside(text, f.start, f.end)
                 or (person and not_a_person(text, f.start, f.end))
             ):
                 continue
         out.append(f)
     return out
+
+
+# "works at Eli Lilly": one works at an organisation, not at a person.
+_EMPLOYED_AT = re.compile(
+    r"(?i)\b(?:works?|worked|working|employed|employee|job|jobs|intern|internship|position)"
+    r"[ \t]+at[ \t]+$"
+)
+# "the Garmin Forerunner 265", "a Dell Latitude 5440": a determiner, capitalised words
+# and a model number make a product.
+_DETERMINER_BEFORE = re.compile(
+    r"(?i)\b(?:the|a|an|this|that|my|your|our|their|its|new|same)[ \t]+$"
+)
+_MODEL_AFTER = re.compile(r"[ \t]*-?[ \t]?(?:[A-Za-z]{0,4}\d[\w.\-]*|[IVX]{1,4})(?![\w'\u2019])")
+
+
+def employer_span(text: str, start: int) -> bool:
+    """A finding right after "works at" (``works at Eli Lilly``): an employer."""
+    return _EMPLOYED_AT.search(text, max(0, start - 24), start) is not None
+
+
+def product_span(text: str, start: int, end: int) -> bool:
+    """Capitalised words between a determiner and a model number (``the Cochlear Nucleus
+    8``, ``a Dell Latitude 5440``): a product, not a person."""
+    return (
+        _DETERMINER_BEFORE.search(text, max(0, start - 8), start) is not None
+        and _MODEL_AFTER.match(text, end) is not None
+    )
 
 
 def _after_honorific(text: str, start: int) -> bool:

@@ -190,11 +190,22 @@ def _phone_context(text: str, start: int) -> bool:
     return _PHONE_CTX.search(text, max(0, start - 45), start) is not None
 
 
+# A number right after the word of a business reference ("order 023-7598772", "ref
+# Invoice 02-583239", "PO 4500325710") is that reference, not a phone number.
+_REFERENCE_BEFORE = re.compile(
+    r"(?i)\b(?:order|invoice|inv|po|ref|reference|ticket|tracking|receipt|transaction|txn"
+    r"|sku|item|batch|lot|awb|waybill|consignment)(?:[ \t]*(?:no\.?|nr\.?|number|num))?"
+    r"[ \t]*[#:.]?[ \t]*$"
+)
+
+
 def find_phone(text: str) -> list[Finding]:
     out = []
     for m in _PHONE_CAND.finditer(text):
         cand = m.group(0)
         start = m.start()
+        if _REFERENCE_BEFORE.search(text, max(0, start - 24), start):
+            continue
         group = _CODE_GROUP.search(text, 0, start)
         if group is not None and not (
             group.group(0).strip().isalpha() and _phone_context(text, start)
@@ -880,8 +891,10 @@ _ADDR_CTX = re.compile(
     r"(?i)(?:\baddress|\baddr\.?|\blives at|\bliving at|\bresid(?:es|ing|e) at|\blocated at"
     r"|\bmail(?:ed)?\b[^.;:\n]{0,20}?\bto|\bsen[dt]\b[^.;:\n]{0,20}?\bto|\bship(?:ped)? to"
     r"|\bdeliver(?:ed|y)? to|\bdomicile|\badresse|\bdirecci[oó]n|\bindirizzo|\banschrift"
-    r"|\badres|\bwohnt in|\bhabite)\b[\"']?[ \t]*:?[ \t]*(?:\n[ \t]*)?([\"']?)"
+    r"|\badres|\bwohnt in|\bhabite)\b[\"']?[ \t]*[:=]?[ \t]*(?:\n[ \t]*)?([\"']?)"
 )
+# the next key of a logfmt line ("... dob=1961-10-27"): the value before it has ended
+_NEXT_KEY = re.compile(r"[ \t]+[A-Za-z_][\w.\-]{0,30}=")
 _FIELD_LABEL = re.compile(r"[^\W\d_][\w /]{0,24}:")
 _SHORT_ABBR = frozenset(
     ["al", "ul", "st", "nr", "no", "str", "av", "ave", "bd", "rd", "dr", "apt", "ste", "pl", "sq"]
@@ -898,9 +911,15 @@ def find_address_context(text: str) -> list[Finding]:
         end = start
         n = len(text)
         quote = m.group(1)
+        # inside a quoted value that opened before the label (msg="address verified ...")
+        line_start = text.rfind("\n", 0, start) + 1
+        if not quote and text.count('"', line_start, start) % 2 == 1:
+            quote = '"'
         while end < n:
             c = text[end]
-            if quote and c == quote:  # a quoted value ("addr": "...") ends at its quote
+            if quote and c == quote:  # a quoted value ends at its quote
+                break
+            if c in " \t" and _NEXT_KEY.match(text, end):
                 break
             if c in ";\n" or (c == "." and (end + 1 == n or text[end + 1] in " \t")):
                 j = end

@@ -30,6 +30,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nodes.privacy.amounts import trim_quantities
+from nodes.privacy.form_labels import drop_form_labels
 from nodes.privacy.labelled_names import numbers_after_names
 from nodes.privacy.names import eponym, extend_names, ordinary_words_only, role_words
 from nodes.privacy.organisations import drop_organisations
@@ -496,13 +498,15 @@ _BUSINESS_WORDS = frozenset(["order", "invoice", "inv", "po", "sku", "product", 
 
 
 def _names_settled(text: str | None, found: list[Finding]) -> list[Finding]:
-    """Organisations, departments and roles out of the person and place findings; then
-    every other copy of a person's name in the cell in."""
+    """Field labels, organisations, departments, roles, currencies and units out of the
+    person and place findings; then every other copy of a person's name in the cell
+    in."""
     if not found or not text:
         return found
-    found = drop_organisations(text, found)
+    found = trim_quantities(text, drop_organisations(text, drop_form_labels(text, found)))
     if any(f.entity == "PERSON" for f in found):
-        found = numbers_after_names(text, add_repeats(text, found))
+        # (a label's copy elsewhere in the text, "simu 0753...", must not bring it back)
+        found = drop_form_labels(text, numbers_after_names(text, add_repeats(text, found)))
         found = sorted(found, key=lambda f: (f.start, f.end))
     return found
 

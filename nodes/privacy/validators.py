@@ -259,11 +259,22 @@ def email(text: str) -> bool:
 
     Letters of any script count (RFC 6531: ``δοκιμή@παράδειγμα.δοκιμή``), with their
     combining marks (a Devanagari vowel sign, an accent written as a separate code point).
+    A local part that is a UUID names a message or a calendar event (``UID:<uuid>@host``,
+    ``Message-ID``), not a mailbox.
     """
     local, _, domain = text.rpartition("@")
     tld = domain.rsplit(".", 1)[-1]
     tld_ok = _letters_only(tld) or (tld.lower().startswith("xn--") and tld[4:].isalnum())
-    return bool(local) and "." in domain and tld_ok and ".." not in domain
+    return (
+        bool(local)
+        and "." in domain
+        and tld_ok
+        and ".." not in domain
+        and _UUID.fullmatch(local) is None
+    )
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 def _letters_only(text: str) -> bool:
