@@ -7,6 +7,8 @@
   order, post office box, extended address, street, locality, region, postal code and
   country: the extended address and the street are a street address, the locality a
   place and the postal code a postal code;
+- ``vcard_names``: the family, given and additional names of a vCard ``N`` property
+  (6.2.2) and an iCalendar ``CN=`` parameter (RFC 5545, 3.2.2);
 - ``phone_uri``: a ``tel:``, ``sms:``, ``fax:`` or ``callto:`` URI (RFC 3966), as in an
   HTML link, and a vCard ``TEL`` property's value: a phone number whatever its shape.
 """
@@ -74,29 +76,36 @@ def find_sql_values(text: str) -> list[Finding]:
     return out
 
 
-def find_vcard_addresses(text: str) -> list[Finding]:
-    out: list[Finding] = []
-    for m in _ADR.finditer(text):
-        pos = m.start(1)
-        parts: list[tuple[int, int]] = []
-        start = pos
-        while pos <= m.end(1):
-            c = text[pos] if pos < m.end(1) else ";"
-            if c == "\\":
-                pos += 2
-                continue
-            if c == ";":
-                parts.append((start, pos))
-                start = pos + 1
-            pos += 1
-        for i, entity in _ADR_PARTS.items():
-            if i >= len(parts):
-                continue
-            s, e = parts[i]
+def _components(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of each ``;``-separated component of a vCard value (``\\;`` and
+    other escapes kept inside), blanks trimmed."""
+    parts: list[tuple[int, int]] = []
+    pos = begin = start
+    while pos <= end:
+        c = text[pos] if pos < end else ";"
+        if c == "\\":
+            pos += 2
+            continue
+        if c == ";":
+            s, e = begin, min(pos, end)
             while s < e and text[s] in " \t":
                 s += 1
             while e > s and text[e - 1] in " \t\r":
                 e -= 1
+            parts.append((s, e))
+            begin = pos + 1
+        pos += 1
+    return parts
+
+
+def find_vcard_addresses(text: str) -> list[Finding]:
+    out: list[Finding] = []
+    for m in _ADR.finditer(text):
+        parts = _components(text, *m.span(1))
+        for i, entity in _ADR_PARTS.items():
+            if i >= len(parts):
+                continue
+            s, e = parts[i]
             if e <= s:
                 continue
             kind: str | None = entity
@@ -106,6 +115,30 @@ def find_vcard_addresses(text: str) -> list[Finding]:
                 kind = None
             if kind is not None:
                 out.append(Finding(s, e, kind, RECORD_SCORE))
+    return out
+
+
+# vCard N (family;given;additional;prefixes;suffixes), iCalendar's CN parameter
+_VCARD_N = re.compile(r"(?im)^[ \t]*(?:item\d+\.)?N(?:;[^:\n]*)?:([^\n]*)")
+_ICAL_CN = re.compile(r"(?i);CN=(?:\"([^\"\n]{1,80})\"|([^;:\n]{1,80}))")
+
+
+def find_vcard_names(text: str) -> list[Finding]:
+    """The name parts of a vCard ``N`` property (family, given and additional names; not
+    the honorifics) and an iCalendar ``CN=`` parameter (``ATTENDEE;CN=...``); not ``FN``,
+    which may name an office or a company as well as a person."""
+    out: list[Finding] = []
+    for m in _VCARD_N.finditer(text):
+        for s, e in _components(text, *m.span(1))[:3]:
+            if any(ch.isalpha() for ch in text[s:e]):
+                out.append(Finding(s, e, "PERSON", RECORD_SCORE))
+    for m in _ICAL_CN.finditer(text):
+        g = 1 if m.group(1) is not None else 2
+        s, e = m.span(g)
+        while e > s and text[e - 1] in " \t\r":
+            e -= 1
+        if any(ch.isalpha() for ch in text[s:e]):
+            out.append(Finding(s, e, "PERSON", RECORD_SCORE))
     return out
 
 
@@ -142,6 +175,12 @@ def embedded_record_recognizers() -> list[Recognizer]:
             ("STREET_ADDRESS", "LOCATION", "POSTAL_CODE", "US_ZIP"),
             r"(?im)^[ \t]*(?:item\d+\.)?ADR[;:]",
             find_vcard_addresses,
+        ),
+        Recognizer(
+            "vcard_names",
+            ("PERSON",),
+            r"(?im)^[ \t]*(?:item\d+\.)?N[;:]|(?i);CN=",
+            find_vcard_names,
         ),
         Recognizer(
             "phone_uri",

@@ -25,7 +25,8 @@ INITIAL_SCORE = 0.6
 NUMBER_AFTER_NAME_SCORE = 0.6
 
 _PERSON_LABELS = (
-    "patient name|patient|pt name|pt|name|full name|surname|last name|first name|given name"
+    "patient name|patient|pt name|pt|name|full name|surname|last name|first names|first name"
+    "|given names|given name|forenames|forename|other names|middle names|middle name"
     "|family name|witness|client|customer|caller|visitor|resident|employee|member name"
     "|insured|policyholder|policy holder|guarantor|next of kin|nok|spouse|emergency contact"
     "|contact person|contact name|guardian|parent|mother|father|tenant"
@@ -34,14 +35,18 @@ _PERSON_LABELS = (
     "|referring|ordering clinician|ordered by|signed by|signed|signature|seen by|author"
     "|tech|technician|pharmacist|nurse|carer|caregiver|interpreter|account holder"
     "|beneficiary|student|pupil|learner|staff|crew|officer|agent|assigned to|requester"
-    "|requested by|approved by|prepared by|cc|attn|attention"
+    "|requested by|approved by|prepared by|cc|attn|attention|provider|hygienist|dentist"
+    "|therapist|midwife|companion|neighbour|neighbor|courier|owner|guest|organiser"
+    "|organizer|volunteer|coordinator|team lead|supervisor|assignee|reviewer"
 )
+# "NAME (LAST, FIRST):": a parenthesised note between a label and its colon
+_LABEL_NOTE = r"(?:[ \t]*\([^()\n]{1,30}\))?"
 _WORDS = r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*"
 # a capitalised word or an initial ("Funmilayo", "CURAQUEO", "K.")
 _NAME_WORD = r"(?:[^\W\d_a-z]\.|[^\W\d_a-z](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)"
 _PARTICLE = r"(?:de|da|do|dos|das|van|von|der|den|del|della|la|le|du|di|bin|binti|al|el|ter)"
 _LABELLED = re.compile(
-    r"(?<![\w\-])(?i:" + _PERSON_LABELS + r")[ \t]*(?:[:=]|[\-–—][ \t])[ \t]*"
+    r"(?<![\w\-])(?i:" + _PERSON_LABELS + r")" + _LABEL_NOTE + r"[ \t]*(?:[:=]|[\-–—][ \t])[ \t]*"
     r"(?:(?i:dr|mr|mrs|ms|mx|prof|rn|sr|sra|dra)\.?[ \t]+)?"
     r"(" + _NAME_WORD + r"(?:,?[ \t]" + r"(?:" + _PARTICLE + r"[ \t])?" + _NAME_WORD + r"){0,3})"
 )
@@ -143,7 +148,7 @@ def labelled_name_recognizers() -> list[Recognizer]:
         Recognizer(
             "person_labelled",
             ("PERSON",),
-            r"(?i)(" + _PERSON_LABELS + r")[ \t]*[:=\-–—]",
+            r"(?i)(" + _PERSON_LABELS + r")" + _LABEL_NOTE + r"[ \t]*[:=\-–—]",
             find_labelled_names,
         ),
         Recognizer("person_initial", ("PERSON",), r"[A-Z]\. ?[A-Z]", find_initial_names),

@@ -30,9 +30,10 @@ function that returns exact findings with Presidio-like validation semantics:
   (:mod:`nodes.privacy.labelled_names`).
 * ``person_subject``: a name opening a sentence as its subject (``Ahyoka is the main
   carer``) (:mod:`nodes.privacy.subject_names`).
-* ``sql_values``, ``vcard_adr``, ``phone_uri``: the values of an SQL ``INSERT`` read
-  under their columns' names, the parts of a vCard address, ``tel:`` URIs and vCard
-  phones (:mod:`nodes.privacy.embedded_records`).
+* ``sql_values``, ``vcard_adr``, ``vcard_names``, ``phone_uri``: the values of an SQL
+  ``INSERT`` read under their columns' names, the parts of a vCard address and name,
+  iCalendar ``CN=`` names, ``tel:`` URIs and vCard phones
+  (:mod:`nodes.privacy.embedded_records`).
 * ``person_booking``, ``person_spelled``, ``person_caps_title``: names written in fixed
   conventions: ``KANAHELE/LEILANI MS``, ``S-I-R-I-P-A-N-I-C-H``, ``PAGE TO DR JAMA``
   (:mod:`nodes.privacy.written_names`).

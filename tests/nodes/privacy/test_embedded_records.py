@@ -69,3 +69,16 @@ def test_phone_uris_and_vcard_phones(hipaa: ScanActor) -> None:
         assert gone not in out, out
     for kept in ("call us", "BEGIN:VCARD", "hotel:20250118 booked"):
         assert kept in out, out
+
+
+def test_vcard_and_icalendar_names(hipaa: ScanActor) -> None:
+    card = (
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Talia Okoro\nN:Okoro;Talia;Ifeoma;Dr.;\n"
+        "ORG:Lagoon Dental\nEND:VCARD\n"
+        'ATTENDEE;CN="Mwangi, Wanjiru";ROLE=REQ-PARTICIPANT:mailto:ww@clinic.example'
+    )
+    out = redact_one(hipaa, card)
+    for gone in ("Okoro", "Talia", "Ifeoma", "Mwangi", "Wanjiru"):
+        assert gone not in out, out
+    for kept in ("N:", ";Dr.;", "ROLE=REQ-PARTICIPANT", "VERSION:4.0"):
+        assert kept in out, out

@@ -143,3 +143,16 @@ def test_a_quoted_house_name_inside_an_address_is_redacted(hipaa: ScanActor) -> 
     text = 'Address: Flat 2, "Villa Rosa", Triq il-Kbira, Mosta MST 1012\nSeen today.'
     out = redact_one(hipaa, text)
     assert "Kbira" not in out and "1012" not in out, out
+
+
+def test_given_names_and_a_note_before_the_colon(hipaa: ScanActor) -> None:
+    text = (
+        "SECTION A (APPLICANT)\nSURNAME: KVARATSKHELIA\nGIVEN NAMES: NINO\n"
+        "1. NAME (LAST, FIRST): OKAFOR, ADAEZE\nHygienist: Tamsin"
+    )
+    assert_redacted(
+        hipaa,
+        text,
+        gone=["KVARATSKHELIA", "NINO", "OKAFOR", "ADAEZE", "Tamsin"],
+        kept=["GIVEN NAMES:", "NAME (LAST, FIRST):"],
+    )
